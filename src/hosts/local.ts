@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { runProcess } from '../util/process.js';
+import { localFs } from './local-fs.js';
+import type { ProcessIdentity, Transport } from './transport.js';
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), if readable. */
+export function procStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces and parentheses: split after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function localProcessAlive(id: ProcessIdentity): boolean {
+  try {
+    process.kill(id.pid, 0);
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (id.start === undefined) return true;
+  const start = procStartTime(id.pid);
+  return start === undefined || start === id.start;
+}
+
+export class LocalTransport implements Transport {
+  readonly name = 'local';
+  readonly fs = localFs;
+  async hostname() {
+    return hostname();
+  }
+  async user() {
+    try {
+      return userInfo().username;
+    } catch {
+      return String(process.getuid?.() ?? 'unknown');
+    }
+  }
+  exec: Transport['exec'] = (argv, opts) => runProcess(argv, opts);
+  async processAlive(id: ProcessIdentity) {
+    return localProcessAlive(id);
+  }
+  async selfIdentity(): Promise<ProcessIdentity> {
+    const start = procStartTime(process.pid);
+    return start === undefined ? { pid: process.pid } : { pid: process.pid, start };
+  }
+}

@@ -1,0 +1,52 @@
+import type { RunOptions, RunResult } from '../util/process.js';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface EntryInfo {
+  type: EntryType;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * The file operations Deployer needs on a host. Small on purpose: the SSH transport implements
+ * the same interface. Paths are absolute paths on that host.
+ */
+export interface HostFs {
+  readText(path: string): Promise<string | null>;
+  /** write to a temp file beside `path`, fsync, rename over `path`, fsync the directory */
+  writeAtomic(path: string, data: string): Promise<void>;
+  /** create `path` with `data` only if it does not exist yet; false when it exists */
+  createExclusive(path: string, data: string): Promise<boolean>;
+  appendLine(path: string, line: string): Promise<void>;
+  /** point `path` at `target` atomically (symlink to a temp name, then rename over) */
+  symlinkAtomic(target: string, path: string): Promise<void>;
+  readlink(path: string): Promise<string | null>;
+  stat(path: string): Promise<EntryInfo | null>;
+  list(dir: string): Promise<string[]>;
+  mkdirp(path: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+}
+
+export interface ProcessIdentity {
+  pid: number;
+  /** process start time as the host reports it, to tell a reused pid apart */
+  start?: string;
+}
+
+/** One machine Deployer acts on: this one, or (later) one reached over SSH. */
+export interface Transport {
+  /** how the manifest names the host: `local`, `h1`, `deploy@10.0.0.5` */
+  readonly name: string;
+  readonly fs: HostFs;
+  /** the machine's own hostname */
+  hostname(): Promise<string>;
+  /** the user Deployer acts as on that host */
+  user(): Promise<string>;
+  exec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** whether a process is alive (same pid and, when known, same start time) */
+  processAlive(id: ProcessIdentity): Promise<boolean>;
+  /** identity of the process Deployer runs as on that host */
+  selfIdentity(): Promise<ProcessIdentity>;
+}
