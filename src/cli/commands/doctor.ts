@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { DeployFailed } from '../../errors.js';
+import { diagnose, type Finding } from '../../engine/doctor.js';
+import { DeployLock } from '../../state/lock.js';
+import { buildContext, loadFromOptions } from '../context.js';
+import { globals, output, progress } from './common.js';
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('verify releases, links, lock, journal and state files; --repair fixes what is safe (and undoes an interrupted deploy)')
+    .option('--repair', 'fix what can be fixed safely')
+    .action(async (opts: { repair?: boolean }, cmd: Command) => {
+      const o = globals(cmd);
+      const out = output(o);
+      const loaded = await loadFromOptions(o);
+      const render = progress(o);
+      const ctx = buildContext({ loaded, emit: render.handle, strategy: loaded.manifest.deployment.strategy, withService: canRestart(loaded.manifest.service.manager) });
+      let findings: Finding[];
+      if (opts.repair && (await ctx.transport.fs.stat(ctx.layout.root))) {
+        await ctx.transport.fs.mkdirp(ctx.layout.state);
+        const lock = await DeployLock.acquire(ctx.transport, ctx.layout.lock, {
+          deployId: ctx.deployId,
+          command: 'doctor --repair',
+          clock: ctx.clock,
+          onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+        });
+        try {
+          findings = await diagnose(ctx, true);
+        } finally {
+          await lock.release();
+        }
+      } else findings = await diagnose(ctx, false);
+      render.close();
+      const remaining = findings.filter((f) => f.severity === 'error' && !f.repaired);
+      if (out.isJson) out.json({ app: loaded.manifest.name, app_root: ctx.layout.root, healthy: remaining.length === 0, findings });
+      else {
+        const s = out.style;
+        out.line(s.bold(`${loaded.manifest.name} on local (${ctx.layout.root})`));
+        for (const f of findings) {
+          const mark = f.repaired ? s.green('✔ repaired:') : f.severity === 'error' ? s.red('✖') : f.severity === 'warn' ? s.yellow('!') : s.dim('·');
+          const todo = !opts.repair && f.repair ? s.dim(` (--repair: ${f.repair})`) : f.repaired && f.repair ? s.dim(` (${f.repair})`) : '';
+          out.line(`  ${mark} ${f.message}${todo}${f.note ? s.dim(` — ${f.note}`) : ''}`);
+        }
+        out.line(remaining.length ? s.red(`${remaining.length} problem(s) need attention`) : s.green('healthy'));
+      }
+      if (remaining.length) throw new DeployFailed(`doctor found ${remaining.length} problem(s)${opts.repair ? ' it could not repair' : ''}`);
+    });
+}
+
+function canRestart(manager: string): boolean {
+  return ['none', 'script', 'signal'].includes(manager);
+}

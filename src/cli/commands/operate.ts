@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import type { OperationReport } from '../../engine/operation.js';
+import { runOperation } from '../../engine/operation.js';
+import type { LoadedManifest } from '../../manifest/load.js';
+import type { Plan } from '../../plan/steps.js';
+import { nextReleaseId } from '../../release/id.js';
+import { observe, type Observed } from '../../strategies/observe.js';
+import { systemClock } from '../../util/clock.js';
+import { buildContext, loadFromOptions, refuseUnsupported, type GlobalOptions } from '../context.js';
+import { JSON_PRINTED } from '../program.js';
+import { formatMs } from '../render/style.js';
+import { globals, output, progress, warnAll } from './common.js';
+
+export interface OperateSpec {
+  command: 'deploy' | 'rollback';
+  strategy(loaded: LoadedManifest): string;
+  plan(loaded: LoadedManifest, observed: Observed, ids: { deployId: string; release: string }): Plan;
+  versionOverride?: string;
+  dryRun?: boolean;
+}
+
+/** Shared by deploy and rollback: load, refuse what is not built, plan (dry run) or run, report. */
+export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
+  const o: GlobalOptions = globals(cmd);
+  const out = output(o);
+  const loaded = await loadFromOptions(o);
+  warnAll(loaded.warnings, o);
+  const strategy = spec.strategy(loaded);
+  refuseUnsupported(loaded, spec.command === 'deploy' ? strategy : undefined);
+  const render = progress(o);
+  const ctx = buildContext({ loaded, emit: render.handle, strategy, ...(spec.versionOverride ? { versionOverride: spec.versionOverride } : {}) });
+  const makePlan = (observed: Observed) => {
+    const taken = new Set(observed.releases.map((r) => r.id));
+    const release = nextReleaseId(ctx.clock.now(), (id) => taken.has(id));
+    return spec.plan(loaded, observed, { deployId: ctx.deployId, release });
+  };
+
+  if (spec.dryRun) {
+    const plan = makePlan(await observe(ctx.transport, ctx.layout));
+    render.printPlan(plan);
+    if (out.isJson) out.json({ dry_run: true, deploy_id: plan.deployId, app: plan.app, release: plan.release, strategy: plan.strategy, previous: plan.previous, steps: plan.steps.map((p) => ({ ...p.step, on_error: p.onError })) });
+    return;
+  }
+
+  const started = systemClock.monotonic();
+  let report: OperationReport;
+  try {
+    report = await runOperation(ctx, spec.command, makePlan);
+  } catch (e) {
+    render.close();
+    const failed = (e as { report?: OperationReport }).report;
+    if (failed && out.isJson) {
+      out.json(resultJson(failed, started));
+      Object.assign(e as object, { [JSON_PRINTED]: true });
+    }
+    throw e;
+  }
+  render.close();
+  for (const w of report.outcome.warnings) process.stderr.write(`${out.style.yellow('warning:')} ${w}\n`);
+  const e = report.entry;
+  if (out.isJson) out.json(resultJson(report, started));
+  else
+    out.line(
+      `${out.style.green('✔')} ${e.operation === 'deploy' ? 'deployed' : 'rolled back to'} ${e.app} release ${e.release}${e.version ? ` (version ${e.version})` : ''} in ${formatMs(e.duration_ms)}${e.previous ? `; previous: ${e.previous}` : ''}`,
+    );
+}
+
+/** The `--json` result line of DESIGN §6. */
+function resultJson(r: OperationReport, started: number) {
+  const e = r.entry;
+  return {
+    deploy_id: e.deploy_id,
+    operation: e.operation,
+    app: e.app,
+    release: e.release,
+    previous: e.previous,
+    version: e.version ?? null,
+    strategy: e.strategy,
+    result: e.result,
+    rolled_back: e.rolled_back,
+    hosts: [{ host: e.host, release: e.result === 'succeeded' ? e.release : e.previous, result: e.result }],
+    duration_ms: Math.round(systemClock.monotonic() - started),
+    ...(e.error ? { error: e.error } : {}),
+    warnings: r.outcome.warnings,
+    log: r.logPath,
+  };
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import type { Transport } from '../../hosts/transport.js';
+import { LocalTransport } from '../../hosts/local.js';
+import { AppLayout } from '../../release/layout.js';
+import { readMeta } from '../../release/meta.js';
+import { readJournal } from '../../state/journal.js';
+import { inspectLock } from '../../state/lock.js';
+import { readLastDeploy } from '../../state/records.js';
+import { observe } from '../../strategies/observe.js';
+import { describeJournal } from '../../engine/recovery.js';
+import { appRootFor, loadFromOptions } from '../context.js';
+import { globals, output } from './common.js';
+
+export async function collectStatus(t: Transport, layout: AppLayout) {
+  const observed = await observe(t, layout);
+  const lock = await inspectLock(t, layout.lock);
+  const journal = await readJournal(t, layout.journal);
+  const live = observed.current ? await readMeta(t.fs, layout.release(observed.current)) : null;
+  return {
+    app_root: layout.root,
+    current: observed.current,
+    version: live?.version ?? null,
+    deployed_at: live?.timestamp ?? null,
+    deployed_by: live?.deployed_by ?? null,
+    git_commit: live?.git_commit ?? null,
+    rollback_point: observed.rollbackPoint,
+    pre_rollback_release: observed.preRollback,
+    releases: observed.releases.filter((r) => !r.failed).length,
+    lock: lock.state === 'free' ? null : { state: lock.state, ...(lock.owner ? { owner: lock.owner } : {}), ...(lock.state === 'stale' ? { reason: lock.reason } : {}) },
+    interrupted: journal === null ? null : journal === 'corrupt' ? 'journal.json is unreadable' : describeJournal(journal),
+    last_deploy: await readLastDeploy(t, layout),
+  };
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('live release, rollback point, lock and last deploy')
+    .action(async (_o, cmd: Command) => {
+      const o = globals(cmd);
+      const out = output(o);
+      const loaded = await loadFromOptions(o);
+      const st = await collectStatus(new LocalTransport(), new AppLayout(appRootFor(loaded)));
+      if (out.isJson) return out.json({ app: loaded.manifest.name, hosts: [{ host: 'local', ...st }] });
+      const s = out.style;
+      out.line(s.bold(`${loaded.manifest.name} on local (${st.app_root})`));
+      out.line(`  live:            ${st.current ? `${st.current}${st.version ? ` (version ${st.version})` : ''}${st.deployed_at ? `, deployed ${st.deployed_at} by ${st.deployed_by}` : ''}` : s.dim('nothing deployed')}`);
+      out.line(`  rollback point:  ${st.rollback_point ?? s.dim('none')}`);
+      if (st.pre_rollback_release) out.line(`  roll forward to: ${st.pre_rollback_release}`);
+      out.line(`  releases:        ${st.releases}`);
+      const lock = st.lock;
+      out.line(`  lock:            ${!lock ? 'free' : lock.state === 'held' ? s.yellow(`held by ${lock.owner?.command} ${lock.owner?.deploy_id} (pid ${lock.owner?.pid} on ${lock.owner?.host}, since ${lock.owner?.started})`) : s.yellow(`stale: ${lock.reason}`)}`);
+      if (st.interrupted) out.line(`  ${s.red('interrupted:')}     ${st.interrupted} (run \`deployer doctor --repair\`)`);
+      const last = st.last_deploy;
+      if (last) out.line(`  last operation:  ${last.operation} ${last.release} ${last.result === 'succeeded' ? s.green(last.result) : s.red(last.result)} at ${last.finished}${last.error ? `: ${last.error}` : ''}`);
+    });
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import type { RunContext } from '../engine/context.js';
+import type { Emit } from '../engine/events.js';
+import { NotSupportedError } from '../errors.js';
+import { LocalTransport } from '../hosts/local.js';
+import type { Transport } from '../hosts/transport.js';
+import { loadManifest, type LoadedManifest } from '../manifest/load.js';
+import { unsupportedFeatures } from '../manifest/support.js';
+import { formatPath } from '../manifest/load.js';
+import { AppLayout } from '../release/layout.js';
+import { serviceManager } from '../services/index.js';
+import { Redactor } from '../state/redact.js';
+import { systemClock, type Clock } from '../util/clock.js';
+
+export interface GlobalOptions {
+  file: string;
+  env?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function deployerHome(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.DEPLOYER_HOME || join(env.HOME || homedir(), '.deployer'));
+}
+
+function expandHome(p: string, env: NodeJS.ProcessEnv): string {
+  if (p === '~' || p.startsWith('~/')) return join(env.HOME || homedir(), p.slice(1));
+  return p;
+}
+
+/** Where the app lives on this machine: deployment.app_root, or $DEPLOYER_HOME/apps/<name>. */
+export function appRootFor(loaded: LoadedManifest, env: NodeJS.ProcessEnv = process.env): string {
+  const m = loaded.manifest;
+  const hostRoot = m.hosts.map((h) => (typeof h === 'object' && h.host === 'local' ? h.app_root : undefined)).find(Boolean);
+  const root = hostRoot ?? m.deployment.app_root;
+  return root ? resolve(expandHome(root, env)) : join(deployerHome(env), 'apps', m.name);
+}
+
+export async function loadFromOptions(o: GlobalOptions): Promise<LoadedManifest> {
+  return loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {});
+}
+
+/** deploy and rollback refuse a manifest that names a feature this build cannot carry out. */
+export function refuseUnsupported(loaded: LoadedManifest, strategy?: string): void {
+  const issues = unsupportedFeatures(loaded.manifest, strategy as LoadedManifest['manifest']['deployment']['strategy'] | undefined);
+  if (issues.length === 0) return;
+  throw new NotSupportedError(
+    issues.map((i) => ({ path: formatPath(i.path), message: i.message, file: basename(loaded.file), line: loaded.lineOf(i.path) })),
+    { hint: 'this build deploys to this machine with the recreate strategy and the script, signal or no service manager' },
+  );
+}
+
+export interface ContextInput {
+  loaded: LoadedManifest;
+  emit: Emit;
+  strategy: string;
+  versionOverride?: string;
+  clock?: Clock;
+  transport?: Transport;
+  /** build the service manager (deploy/rollback/repair); other verbs don't need one */
+  withService?: boolean;
+}
+
+export function newDeployId(clock: Clock = systemClock): string {
+  const t = clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `dep_${t}_${randomBytes(3).toString('hex')}`;
+}
+
+export function buildContext(i: ContextInput): RunContext {
+  const clock = i.clock ?? systemClock;
+  const transport = i.transport ?? new LocalTransport();
+  return {
+    transport,
+    hostName: transport.name,
+    layout: new AppLayout(appRootFor(i.loaded)),
+    loaded: i.loaded,
+    service: i.withService === false ? noService : serviceManager(i.loaded.manifest.service),
+    deployId: newDeployId(clock),
+    strategy: i.strategy,
+    clock,
+    emit: i.emit,
+    redactor: Redactor.forManifest(i.loaded.manifest),
+    home: deployerHome(),
+    ...(i.versionOverride ? { versionOverride: i.versionOverride } : {}),
+    data: {},
+  };
+}
+
+const noService = {
+  kind: 'none',
+  async restart() {
+    throw new Error('no service manager in this context');
+  },
+};

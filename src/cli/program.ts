@@ -1,0 +1,58 @@
+import { Command, CommanderError } from 'commander';
+import { DeployerError, ExitCode, ManifestError } from '../errors.js';
+import { registerCommands } from './commands/index.js';
+import { makeStyle } from './render/style.js';
+
+declare const __DEPLOYER_VERSION__: string;
+
+/** Marks an error whose JSON result the command already printed. */
+export const JSON_PRINTED = Symbol('jsonPrinted');
+
+export function buildProgram(): Command {
+  const program = new Command('deployer')
+    .description('Ship application releases without dropping a request, and take them back when they misbehave.')
+    .version(typeof __DEPLOYER_VERSION__ === 'string' ? __DEPLOYER_VERSION__ : 'dev', '-V, --version')
+    .option('-f, --file <path>', 'manifest file', 'deploy.yml')
+    .option('-e, --env <name>', 'environment overlay from `environments:`')
+    .option('--json', 'machine-readable result as the last line of stdout; human output goes to stderr')
+    .option('-v, --verbose', 'show hook output, every check attempt, and stacks of errors')
+    .showHelpAfterError('(run `deployer --help` for usage)')
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. The one place errors become messages and exit codes. */
+export async function run(args: string[]): Promise<number> {
+  const program = buildProgram();
+  const wantsJson = args.includes('--json');
+  const verbose = args.includes('--verbose') || args.includes('-v');
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return ExitCode.ok;
+  } catch (e) {
+    return report(e, { json: wantsJson, verbose });
+  }
+}
+
+function report(e: unknown, o: { json: boolean; verbose: boolean }): number {
+  const s = makeStyle(process.stderr);
+  if (e instanceof CommanderError) {
+    // help and version end here too, with code 0; usage errors were already printed by commander
+    return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  const code = e instanceof DeployerError ? e.exitCode : ExitCode.failed;
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof DeployerError) {
+    process.stderr.write(`${s.red('error:')} ${message}\n`);
+    if (e.hint) process.stderr.write(`${s.dim(`hint: ${e.hint}`)}\n`);
+  } else {
+    process.stderr.write(`${s.red('internal error:')} ${message}\n${s.dim('this is a bug in Deployer; run with --verbose for the stack')}\n`);
+  }
+  if (o.verbose && e instanceof Error && e.stack) process.stderr.write(`${s.dim(e.stack)}\n`);
+  if (o.json && !(e as Record<symbol, unknown>)?.[JSON_PRINTED]) {
+    const issues = e instanceof ManifestError ? { issues: e.issues } : {};
+    process.stdout.write(`${JSON.stringify({ error: message, exit_code: code, ...issues })}\n`);
+  }
+  return code;
+}

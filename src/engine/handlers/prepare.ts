@@ -1,0 +1,76 @@
+import { join } from 'node:path';
+import { SourceError } from '../../errors.js';
+import { formatDuration } from '../../manifest/duration.js';
+import { writeMeta } from '../../release/meta.js';
+import { prepareRelease } from '../../release/prepare.js';
+import type { Step } from '../../plan/steps.js';
+import { crashPoint } from '../crash.js';
+import type { StepHandler, UndoInfo } from './types.js';
+
+type S = Extract<Step, { kind: 'prepare_release' }>;
+
+export const prepareHandler: StepHandler<S> = {
+  async run(step, ctx) {
+    const { layout, loaded, transport } = ctx;
+    const m = loaded.manifest;
+    const dir = layout.release(step.release);
+    if (await transport.fs.stat(dir)) throw new SourceError(`release directory ${dir} already exists`);
+    await transport.fs.mkdirp(layout.releases);
+    await transport.fs.mkdirp(layout.shared);
+    const started = ctx.clock.monotonic();
+    const prepared = await prepareRelease({
+      source: m.source,
+      manifestDir: loaded.dir,
+      releaseDir: dir,
+      ...(step.previous ? { previousDir: layout.release(step.previous) } : {}),
+      tmpDir: layout.tmp,
+      gitCacheDir: join(ctx.home, 'cache', 'git'),
+      appRoot: layout.root,
+      sharedRoot: layout.shared,
+      sharedDirs: m.deployment.shared_dirs,
+      sharedFiles: m.deployment.shared_files,
+      linkUnchanged: m.deployment.link_unchanged,
+      onWarning: (message) => ctx.emit({ type: 'log', level: 'warn', message }),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    crashPoint('prepare:installed');
+    const version = ctx.versionOverride ?? m.version ?? prepared.detectedVersion ?? step.release;
+    ctx.data.prepared = prepared;
+    ctx.data.version = version;
+    await writeMeta(transport.fs, dir, {
+      release_id: step.release,
+      timestamp: ctx.clock.now().toISOString(),
+      source: prepared.source,
+      source_type: prepared.sourceType,
+      version,
+      deployed_by: await transport.user(),
+      hostname: await transport.hostname(),
+      git_commit: prepared.gitCommit,
+      git_branch: prepared.gitBranch,
+      checksum: prepared.checksum,
+      deploy_id: ctx.deployId,
+      files: prepared.install.files,
+      bytes: prepared.install.copiedBytes + prepared.install.linkedBytes,
+    });
+    const i = prepared.install;
+    return {
+      status: 'done',
+      detail: `${i.files} files, ${mb(i.copiedBytes)} copied, ${i.linkedFiles} unchanged files linked (${mb(i.linkedBytes)}) in ${formatDuration(ctx.clock.monotonic() - started)}; version ${version}`,
+    };
+  },
+
+  async undo(step, ctx, info: UndoInfo) {
+    const dir = ctx.layout.release(step.release);
+    if (info.liveChanged && ctx.loaded.manifest.deployment.keep_failed_releases && (await ctx.transport.fs.stat(dir))) {
+      await ctx.transport.fs.remove(`${dir}.failed`);
+      await ctx.transport.fs.rename(dir, `${dir}.failed`);
+      ctx.emit({ type: 'log', level: 'info', message: `kept the failed release as ${step.release}.failed` });
+      return;
+    }
+    await ctx.transport.fs.remove(dir);
+  },
+};
+
+function mb(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+}

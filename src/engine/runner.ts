@@ -1,0 +1,192 @@
+import { errorMessage } from '../errors.js';
+import { describeStep, type Plan, type PlannedStep } from '../plan/steps.js';
+import { writeJournal, type Journal, type JournalStep } from '../state/journal.js';
+import type { RunContext } from './context.js';
+import { crashPoint } from './crash.js';
+import type { Phase } from './events.js';
+import { defaultHandlers } from './handlers/index.js';
+import type { Handlers, StepHandler } from './handlers/types.js';
+
+export type RunResult = 'succeeded' | 'failed' | 'rolled_back';
+
+export interface RunOutcome {
+  result: RunResult;
+  /** a human has to look: undo or the check after it failed */
+  manual: boolean;
+  rolledBack: boolean;
+  error?: string;
+  /** index of the step that failed */
+  failedStep?: number;
+  warnings: string[];
+}
+
+export interface RunnerOptions {
+  handlers?: Handlers;
+  /** called once every abort step has passed: the operation has succeeded whatever follows */
+  onCommit?: () => Promise<void>;
+}
+
+/**
+ * Walks a plan: journals each step atomically before and after it runs, emits events, and on
+ * a failure undoes the completed steps in reverse (with the plan's rollback hooks and checks
+ * around undoing live steps).
+ */
+export class Runner {
+  private readonly handlers: Handlers;
+  private journal!: Journal;
+  private warnings: string[] = [];
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly opts: RunnerOptions = {},
+  ) {
+    this.handlers = opts.handlers ?? defaultHandlers;
+  }
+
+  async run(plan: Plan): Promise<RunOutcome> {
+    const ctx = this.ctx;
+    ctx.plan = plan;
+    this.journal = {
+      version: 1,
+      deploy_id: plan.deployId,
+      operation: plan.operation,
+      pid: process.pid,
+      host: await ctx.transport.hostname(),
+      started: ctx.clock.now().toISOString(),
+      state: 'running',
+      plan,
+      steps: plan.steps.map((p) => ({ title: describeStep(p.step), status: 'pending' })),
+    };
+    await this.save();
+    ctx.emit({ type: 'plan', plan });
+
+    const lastAbort = plan.steps.map((p) => p.onError).lastIndexOf('abort');
+    if (lastAbort < 0) await this.commit();
+    for (let i = 0; i < plan.steps.length; i++) {
+      crashPoint(`step:${i}:before`);
+      const ok = await this.runStep('main', i, plan.steps[i]!, this.journal.steps[i]!);
+      crashPoint(`step:${i}:after`);
+      if (!ok) return this.fail(plan, i);
+      if (i === lastAbort) await this.commit();
+    }
+    return { result: 'succeeded', manual: false, rolledBack: false, warnings: this.warnings };
+  }
+
+  private async commit(): Promise<void> {
+    this.journal.state = 'committed';
+    await this.save();
+    crashPoint('commit');
+    await this.opts.onCommit?.();
+  }
+
+  /** Runs one step; false when it failed and the plan must stop. */
+  private async runStep(phase: Phase, index: number, p: PlannedStep, j: JournalStep): Promise<boolean> {
+    const { ctx } = this;
+    const title = describeStep(p.step);
+    j.status = 'running';
+    j.started = ctx.clock.now().toISOString();
+    if (phase === 'main') await this.save();
+    ctx.emit({ type: 'step_start', phase, index, total: this.journal.plan.steps.length, title });
+    const started = ctx.clock.monotonic();
+    try {
+      const handler = this.handlers[p.step.kind] as StepHandler;
+      const r = await handler.run(p.step, ctx);
+      j.status = r.status;
+      j.finished = ctx.clock.now().toISOString();
+      ctx.emit({ type: 'step_end', phase, index, title, status: r.status, durationMs: ctx.clock.monotonic() - started, ...(r.detail ? { detail: r.detail } : {}) });
+      if (phase === 'main') await this.save();
+      return true;
+    } catch (e) {
+      const error = ctx.redactor.redact(errorMessage(e));
+      j.finished = ctx.clock.now().toISOString();
+      j.error = error;
+      const durationMs = ctx.clock.monotonic() - started;
+      if (p.onError === 'warn') {
+        j.status = 'warned';
+        this.warnings.push(`${title}: ${error}`);
+        ctx.emit({ type: 'step_end', phase, index, title, status: 'warned', durationMs, error });
+        if (phase === 'main') await this.save();
+        return true;
+      }
+      j.status = 'failed';
+      ctx.emit({ type: 'step_end', phase, index, title, status: 'failed', durationMs, error });
+      if (phase === 'main') await this.save();
+      return false;
+    }
+  }
+
+  private async fail(plan: Plan, failedAt: number): Promise<RunOutcome> {
+    const ctx = this.ctx;
+    const error = this.journal.steps[failedAt]!.error ?? 'failed';
+    const touched = (i: number) => ['done', 'failed', 'running', 'warned'].includes(this.journal.steps[i]!.status);
+    const liveChanged = plan.steps.some((p, i) => p.live && touched(i));
+    let manual = plan.failureIsManual;
+    let rolledBack = false;
+
+    if (!liveChanged || plan.undoLive) {
+      this.journal.state = 'undoing';
+      await this.save();
+      if (liveChanged) await this.sideSteps('rollback', plan.rollback.before);
+      const undoOk = await undoSteps(this.ctx, this.journal, this.handlers, { liveChanged }, () => this.save());
+      if (liveChanged) {
+        rolledBack = undoOk && plan.previous !== null;
+        if (!undoOk) manual = true;
+        else if (!(await this.sideSteps('rollback', plan.rollback.verify))) {
+          manual = true;
+          ctx.emit({ type: 'log', level: 'error', message: 'the release that was restored does not pass its health checks' });
+        } else await this.sideSteps('rollback', plan.rollback.after);
+      } else if (!undoOk) manual = true;
+    } else {
+      ctx.emit({ type: 'log', level: 'warn', message: 'auto_rollback is off: the failed release stays live' });
+    }
+    await this.sideSteps('failure', plan.onFailure);
+    return { result: rolledBack ? 'rolled_back' : 'failed', manual, rolledBack, error, failedStep: failedAt, warnings: this.warnings };
+  }
+
+  /** Runs steps outside the main list (rollback hooks and checks, on_failure); false if one failed. */
+  private async sideSteps(phase: Phase, steps: PlannedStep[]): Promise<boolean> {
+    let ok = true;
+    for (const [i, p] of steps.entries()) {
+      const j: JournalStep = { title: describeStep(p.step), status: 'pending' };
+      if (!(await this.runStep(phase, i, p, j))) ok = false;
+    }
+    return ok;
+  }
+
+  private save(): Promise<void> {
+    return writeJournal(this.ctx.transport, this.ctx.layout.journal, this.journal);
+  }
+}
+
+/**
+ * Undoes, in reverse, every step the journal shows as started. Shared by the runner after a
+ * failure and by recovery after a crash. False if an undo failed.
+ */
+export async function undoSteps(ctx: RunContext, journal: Journal, handlers: Handlers, info: { liveChanged: boolean }, save: () => Promise<void>): Promise<boolean> {
+  let ok = true;
+  for (let i = journal.steps.length - 1; i >= 0; i--) {
+    const j = journal.steps[i]!;
+    if (!['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.status)) continue;
+    const p = journal.plan.steps[i]!;
+    const handler = handlers[p.step.kind] as StepHandler;
+    if (!handler.undo) continue;
+    crashPoint(`undo:${i}:before`);
+    j.status = 'undoing';
+    await save();
+    ctx.emit({ type: 'undo_start', index: i, title: j.title });
+    const started = ctx.clock.monotonic();
+    try {
+      await handler.undo(p.step, ctx, info);
+      j.status = 'undone';
+      ctx.emit({ type: 'undo_end', index: i, title: j.title, ok: true, durationMs: ctx.clock.monotonic() - started });
+    } catch (e) {
+      ok = false;
+      j.status = 'undo_failed';
+      j.error = ctx.redactor.redact(errorMessage(e));
+      ctx.emit({ type: 'undo_end', index: i, title: j.title, ok: false, durationMs: ctx.clock.monotonic() - started, error: j.error });
+    }
+    await save();
+    crashPoint(`undo:${i}:after`);
+  }
+  return ok;
+}

@@ -1,0 +1,77 @@
+/**
+ * `${VAR}` and `${VAR:-default}` in manifest strings, filled from the environment at load time.
+ * `$${` writes a literal `${`. Strings that a shell runs later (hook commands and the like) are
+ * left alone: the shell expands them with the hook's environment.
+ */
+
+export interface InterpolationError {
+  path: (string | number)[];
+  message: string;
+}
+
+const EXPR = /\$\$\{|\$\{([^}]*)\}/g;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Paths (with `*` for any key or index) whose strings are shell commands, not interpolated. */
+const SHELL_PATHS = [
+  'hooks.*',
+  'hooks.*.*',
+  'service.command',
+  'service.restart_command',
+  'service.reload_command',
+  'router.nginx.reload_command',
+  'health_checks.*.command',
+  'deployment.blue_green.smoke_tests.*.command',
+  'analysis.metrics.*.command',
+].map((p) => p.split('.'));
+
+export function isShellPath(path: (string | number)[]): boolean {
+  const p = path[0] === 'environments' ? path.slice(2) : path;
+  return SHELL_PATHS.some((pattern) => pattern.length === p.length && pattern.every((seg, i) => seg === '*' || seg === String(p[i])));
+}
+
+export function interpolateString(
+  s: string,
+  env: NodeJS.ProcessEnv,
+  onError: (message: string) => void,
+): string {
+  return s.replace(EXPR, (whole, body: string | undefined) => {
+    if (whole === '$${') return '${';
+    const expr = body ?? '';
+    const m = /^([^:-]*)(?::-|-)?([\s\S]*)$/.exec(expr)!;
+    const name = m[1] ?? '';
+    if (!NAME.test(name)) {
+      onError(`"\${${expr}}" is not a valid variable reference (expected \${NAME} or \${NAME:-default})`);
+      return whole;
+    }
+    const hasDefault = expr.length > name.length;
+    const emptyCounts = expr.startsWith(`${name}:-`);
+    const value = env[name];
+    if (value !== undefined && !(emptyCounts && value === '')) return value;
+    if (hasDefault) return m[2] ?? '';
+    onError(`environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
+    return whole;
+  });
+}
+
+/**
+ * Interpolates every string in a plain JS value (from YAML). A string that was exactly one
+ * `${...}` and now reads as a whole number or true/false becomes that number or boolean, so
+ * `base_port: ${PORT:-3000}` is a port.
+ */
+export function interpolate(value: unknown, env: NodeJS.ProcessEnv, errors: InterpolationError[], path: (string | number)[] = []): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${') || isShellPath(path)) return value;
+    const out = interpolateString(value, env, (message) => errors.push({ path, message }));
+    if (/^\$\{[^}]*\}$/.test(value)) {
+      if (/^(0|-?[1-9]\d{0,15})$/.test(out)) return Number(out);
+      if (out === 'true' || out === 'false') return out === 'true';
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, errors, [...path, i]));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, errors, [...path, k])]));
+  }
+  return value;
+}

@@ -1,0 +1,114 @@
+import type { CheckTemplate } from './checks.js';
+import { normalizeCheck, TEMPLATE_VARS, templateVarsOf } from './checks.js';
+import type { RawIssue } from './issues.js';
+import type { Manifest } from './schema/index.js';
+
+export interface RuleResult {
+  errors: RawIssue[];
+  warnings: RawIssue[];
+  checks: CheckTemplate[];
+  smokeTests: CheckTemplate[];
+}
+
+type Push = (path: (string | number)[], message: string) => void;
+
+/** Second stage of validation: rules that involve more than one key. */
+export function crossFieldRules(m: Manifest): RuleResult {
+  const errors: RawIssue[] = [];
+  const warnings: RawIssue[] = [];
+  const err: Push = (path, message) => errors.push({ path, message });
+  const warn: Push = (path, message) => warnings.push({ path, message });
+
+  sourceRules(m, err);
+  serviceRules(m, err, warn);
+  deploymentRules(m, err);
+  hostRules(m, err);
+  const checks = checkRules(m.health_checks, ['health_checks'], m, err);
+  const smokeTests = checkRules(m.deployment.blue_green?.smoke_tests ?? [], ['deployment', 'blue_green', 'smoke_tests'], m, err);
+  return { errors, warnings, checks, smokeTests };
+}
+
+function sourceRules(m: Manifest, err: Push) {
+  const s = m.source;
+  if (s.branch && s.ref) err(['source', 'ref'], 'give either `branch` or `ref`, not both');
+  if (s.sha256 && s.type !== 'archive') err(['source', 'sha256'], 'only applies to `type: archive`');
+  if (s.strip_components && s.type !== 'archive') err(['source', 'strip_components'], 'only applies to `type: archive`');
+  if ((s.branch || s.ref) && s.type !== 'git') err(['source', s.branch ? 'branch' : 'ref'], 'only applies to `type: git`');
+  if (s.type === 'local') {
+    if (s.path && s.url) err(['source', 'url'], 'give either `path` or `url` for a local source, not both');
+    const where = s.path ?? s.url;
+    if (where && /^[a-z]+:\/\//i.test(where)) err(['source', s.path ? 'path' : 'url'], `"${where}" is a URL: use \`type: archive\` or \`type: git\``);
+  }
+  if (s.type === 'archive') {
+    const where = s.url ?? s.path;
+    if (!where) err(['source'], 'an archive source needs `url` (a path or an http(s) URL)');
+    else if (!/\.(tar\.gz|tgz|tar\.bz2|tbz2?|tar|zip)([?#].*)?$/i.test(where))
+      err(['source', s.url ? 'url' : 'path'], `cannot tell the archive format of "${where}" (expected .tar.gz, .tgz, .tar.bz2, .tar or .zip)`);
+  }
+  if (s.type === 'git' && !s.url) err(['source'], 'a git source needs `url`');
+}
+
+function serviceRules(m: Manifest, err: Push, warn: Push) {
+  const s = m.service;
+  if (s.manager === 'script' && !s.restart_command) err(['service', 'restart_command'], 'is required with `manager: script`');
+  if (s.manager === 'signal' && !s.pid_file) err(['service', 'pid_file'], 'is required with `manager: signal`');
+  if (s.manager === 'process' && !s.command) err(['service', 'command'], 'is required with `manager: process`');
+  if (s.command && s.manager !== 'process' && s.manager !== 'docker') err(['service', 'command'], `is used by the process manager only (manager is "${s.manager}")`);
+  if (s.instances > 1 && s.manager !== 'process' && s.manager !== 'docker') err(['service', 'instances'], `more than one instance needs \`manager: process\` (manager is "${s.manager}")`);
+  if (s.restart_command && s.manager !== 'script') err(['service', 'restart_command'], `is used by \`manager: script\` only (manager is "${s.manager}")`);
+  if (s.pid_file && s.manager !== 'signal') err(['service', 'pid_file'], `is used by \`manager: signal\` only (manager is "${s.manager}")`);
+  if (s.reload_command && s.manager === 'none') warn(['service', 'reload_command'], 'runs after a restart, but `manager: none` restarts nothing; it runs after the switch');
+}
+
+function deploymentRules(m: Manifest, err: Push) {
+  const d = m.deployment;
+  if (d.app_root && !d.app_root.startsWith('/') && !d.app_root.startsWith('~/') && d.app_root !== '~')
+    err(['deployment', 'app_root'], `must be an absolute path or start with ~/ (got "${d.app_root}")`);
+  const c = d.canary;
+  if (c) {
+    const seed = ['initial_percent', 'step_percent', 'step_interval', 'final_percent'].filter((k) => c[k as keyof typeof c] !== undefined);
+    if (seed.length && c.stages) err(['deployment', 'canary', 'stages'], `use either \`stages\` or the seed form (${seed.join(', ')}), not both`);
+    if (c.initial_percent !== undefined && c.final_percent !== undefined && c.initial_percent > c.final_percent)
+      err(['deployment', 'canary', 'initial_percent'], 'must not be above final_percent');
+    let last = -1;
+    c.stages?.forEach((st, i) => {
+      if ('weight' in st) {
+        if (st.weight < last) err(['deployment', 'canary', 'stages', i, 'weight'], `weights must not go down (${st.weight} after ${last})`);
+        last = st.weight;
+      }
+    });
+  }
+  for (const [key, list] of [['shared_dirs', d.shared_dirs], ['shared_files', d.shared_files]] as const) {
+    const seen = new Set<string>();
+    list.forEach((p, i) => {
+      const norm = p.replace(/\/+$/, '');
+      if (seen.has(norm)) err(['deployment', key, i], `"${p}" is listed twice`);
+      seen.add(norm);
+    });
+  }
+  for (const f of d.shared_files) if (d.shared_dirs.some((dir) => f === dir)) err(['deployment', 'shared_files'], `"${f}" is also in shared_dirs`);
+}
+
+function hostRules(m: Manifest, err: Push) {
+  const seen = new Map<string, number>();
+  m.hosts.forEach((h, i) => {
+    const key = typeof h === 'string' ? h : `${h.user ?? ''}@${h.host}:${h.port ?? ''}`;
+    if (seen.has(key)) err(['hosts', i], `duplicate of hosts[${seen.get(key)}]`);
+    seen.set(key, i);
+  });
+}
+
+function checkRules(list: Manifest['health_checks'], base: (string | number)[], m: Manifest, err: Push): CheckTemplate[] {
+  const out: CheckTemplate[] = [];
+  list.forEach((cfg, i) => {
+    const t = normalizeCheck(cfg);
+    if (typeof t === 'string') return err([...base, i], t);
+    for (const v of templateVarsOf(t)) {
+      if (!(TEMPLATE_VARS as readonly string[]).includes(v)) err([...base, i], `unknown template {${v}} (known: ${TEMPLATE_VARS.map((x) => `{${x}}`).join(', ')})`);
+      else if (v === 'port' && m.service.base_port === undefined && m.service.manager !== 'process')
+        err([...base, i], 'uses {port}, but service.base_port is not set');
+    }
+    out.push(t);
+  });
+  return out;
+}

@@ -1,0 +1,25 @@
+import type { RawIssue } from './issues.js';
+import type { Manifest } from './schema/index.js';
+
+/**
+ * Features the schema accepts but this build cannot carry out yet. `deploy` refuses a manifest
+ * that uses any of them, naming each, instead of silently ignoring it.
+ */
+export function unsupportedFeatures(m: Manifest, strategy = m.deployment.strategy): RawIssue[] {
+  const out: RawIssue[] = [];
+  const no = (path: (string | number)[], what: string) => out.push({ path, message: `${what} is not supported yet` });
+  if (strategy !== 'recreate') no(['deployment', 'strategy'], `strategy "${strategy}"`);
+  for (const key of ['rolling', 'blue_green', 'canary'] as const) if (m.deployment[key]) no(['deployment', key], `the ${key.replace('_', '-')} strategy`);
+  m.hosts.forEach((h, i) => {
+    if (h !== 'local' && !(typeof h === 'object' && h.host === 'local')) no(['hosts', i], `deploying to remote host ${JSON.stringify(typeof h === 'string' ? h : h.host)}`);
+  });
+  if (m.ssh) no(['ssh'], 'SSH transport');
+  if (['process', 'systemd', 'docker', 'supervisor'].includes(m.service.manager)) no(['service', 'manager'], `service manager "${m.service.manager}"`);
+  if (m.router.type !== 'none') no(['router', 'type'], `router "${m.router.type}"`);
+  for (const key of ['listen', 'nginx', 'haproxy'] as const) if (m.router[key] !== undefined) no(['router', key], `router.${key}`);
+  if (m.analysis) no(['analysis'], 'canary analysis');
+  if (m.notifications) {
+    for (const key of ['slack', 'webhook', 'email'] as const) if (m.notifications[key]) no(['notifications', key], `${key} notifications`);
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+
+/** Paths of one app on one host (DESIGN §3). */
+export class AppLayout {
+  constructor(readonly root: string) {}
+  get releases() {
+    return join(this.root, 'releases');
+  }
+  get shared() {
+    return join(this.root, 'shared');
+  }
+  get current() {
+    return join(this.root, 'current');
+  }
+  get state() {
+    return join(this.root, '.deploy_state');
+  }
+  get lock() {
+    return join(this.state, 'deploy.lock');
+  }
+  get journal() {
+    return join(this.state, 'journal.json');
+  }
+  get lastDeploy() {
+    return join(this.state, 'last_deploy.json');
+  }
+  get rollbackPoint() {
+    return join(this.state, 'rollback_point');
+  }
+  get preRollbackRelease() {
+    return join(this.state, 'pre_rollback_release');
+  }
+  get history() {
+    return join(this.state, 'history.jsonl');
+  }
+  get logs() {
+    return join(this.state, 'logs');
+  }
+  /** scratch space on the same filesystem as releases/ (archives, clones before they move in) */
+  get tmp() {
+    return join(this.state, 'tmp');
+  }
+  release(id: string) {
+    return join(this.releases, id);
+  }
+  /** the symlink target written into `current`: relative, so app_root can move */
+  currentTarget(id: string) {
+    return join('releases', id);
+  }
+}

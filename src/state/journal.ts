@@ -1,0 +1,46 @@
+import type { Transport } from '../hosts/transport.js';
+import type { Plan } from '../plan/steps.js';
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'warned' | 'skipped' | 'undoing' | 'undone' | 'undo_failed';
+
+export interface JournalStep {
+  title: string;
+  status: StepStatus;
+  started?: string;
+  finished?: string;
+  error?: string;
+}
+
+/**
+ * The record of an operation in progress (DESIGN §3 journal.json), rewritten atomically at
+ * every step, so a crash at any moment can be undone by `doctor --repair` or the next deploy.
+ */
+export interface Journal {
+  version: 1;
+  deploy_id: string;
+  operation: Plan['operation'];
+  pid: number;
+  host: string;
+  started: string;
+  /** running: steps are executing; committed: every step that decides success has passed;
+   *  undoing: compensating after a failure */
+  state: 'running' | 'committed' | 'undoing';
+  plan: Plan;
+  steps: JournalStep[];
+}
+
+export async function readJournal(t: Transport, path: string): Promise<Journal | null | 'corrupt'> {
+  const text = await t.fs.readText(path);
+  if (text === null) return null;
+  try {
+    const j = JSON.parse(text) as Journal;
+    if (j.version !== 1 || !Array.isArray(j.steps) || !j.plan) return 'corrupt';
+    return j;
+  } catch {
+    return 'corrupt';
+  }
+}
+
+export async function writeJournal(t: Transport, path: string, j: Journal): Promise<void> {
+  await t.fs.writeAtomic(path, `${JSON.stringify(j)}\n`);
+}

@@ -1,0 +1,46 @@
+import type { Manifest } from '../manifest/schema/index.js';
+
+/**
+ * Hides secret values in everything Deployer writes (logs, history, hook output it shows):
+ * the values of `environment:` and the secrets of the notification settings. Values shorter
+ * than 4 characters, numbers and true/false are not treated as secrets: hiding every "3000"
+ * or "true" would make logs unreadable without protecting anything.
+ */
+export class Redactor {
+  private readonly secrets: string[];
+  constructor(values: Iterable<string>) {
+    // longest first, so a secret that contains another is hidden whole
+    this.secrets = [...new Set([...values].filter(isSecretLike))].sort((a, b) => b.length - a.length);
+  }
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('***');
+    return out;
+  }
+  /** Redacts every string (keys and values) inside a JSON-like value. */
+  redactValue<T>(value: T): T {
+    if (this.secrets.length === 0) return value;
+    const walk = (v: unknown): unknown => {
+      if (typeof v === 'string') return this.redact(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.redact(k), walk(x)]));
+      return v;
+    };
+    return walk(value) as T;
+  }
+
+  static forManifest(m: Manifest): Redactor {
+    const n = m.notifications;
+    return new Redactor([
+      ...Object.values(m.environment),
+      ...(n?.slack ? [n.slack.webhook] : []),
+      ...(n?.webhook ? [n.webhook.url, ...Object.values(n.webhook.headers)] : []),
+      ...(n?.email?.smtp?.pass ? [n.email.smtp.pass] : []),
+      ...(n?.email?.smtp?.user ? [n.email.smtp.user] : []),
+    ]);
+  }
+}
+
+function isSecretLike(v: string): boolean {
+  return v.length >= 4 && !/^-?\d+(\.\d+)?$/.test(v) && !/^(true|false)$/i.test(v);
+}
