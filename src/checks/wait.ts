@@ -26,6 +26,7 @@ export async function waitForCheck(spec: CheckSpec, policy: CheckPolicy, opts: W
   const started = clock.monotonic();
   const deadline = started + policy.timeoutMs;
   let attempts = 0;
+  let lastFull: string | undefined;
   const outcome = (ok: boolean, detail: string): CheckOutcome => ({
     ok,
     check,
@@ -44,16 +45,18 @@ export async function waitForCheck(spec: CheckSpec, policy: CheckPolicy, opts: W
     opts.onAttempt?.({ ...result, check, attempt: attempts });
     if (result.ok) return outcome(true, result.detail);
     if (signal?.aborted) return outcome(false, 'aborted');
+    // an attempt cut short by the deadline says less than the last one that had its full time
+    if (limit >= policy.attemptTimeoutMs || lastFull === undefined) lastFull = result.detail;
 
     const remaining = deadline - clock.monotonic();
-    if (remaining <= 0) return outcome(false, result.detail);
+    if (remaining <= 0) return outcome(false, lastFull);
     try {
       await clock.sleep(Math.min(policy.intervalMs, remaining), signal);
     } catch (err) {
       if (signal?.aborted) return outcome(false, 'aborted');
       throw err;
     }
-    if (deadline - clock.monotonic() <= 0) return outcome(false, result.detail);
+    if (deadline - clock.monotonic() <= 0) return outcome(false, lastFull);
   }
 }
 

@@ -1,12 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { DeployerError, ExitCode, ManifestError } from '../errors.js';
 import { registerCommands } from './commands/index.js';
+import { JSON_PRINTED } from './json-printed.js';
 import { makeStyle } from './render/style.js';
 
 declare const __DEPLOYER_VERSION__: string;
 
-/** Marks an error whose JSON result the command already printed. */
-export const JSON_PRINTED = Symbol('jsonPrinted');
 
 export function buildProgram(): Command {
   const program = new Command('deployer')

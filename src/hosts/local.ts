@@ -4,18 +4,22 @@ import { runProcess } from '../util/process.js';
 import { localFs } from './local-fs.js';
 import type { ProcessIdentity, Transport } from './transport.js';
 
-/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), if readable. */
-export function procStartTime(pid: number): string | undefined {
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) may hold spaces and parentheses: split after the last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
+/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), if readable. */
+export function procStartTime(pid: number): string | undefined {
+  return procStat(pid)?.[19];
+}
+
+/** Alive: the pid exists, is not a zombie, and (when known) started at the same time. */
 export function localProcessAlive(id: ProcessIdentity): boolean {
   try {
     process.kill(id.pid, 0);
@@ -23,9 +27,10 @@ export function localProcessAlive(id: ProcessIdentity): boolean {
     // EPERM: it exists but belongs to someone else
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (id.start === undefined) return true;
-  const start = procStartTime(id.pid);
-  return start === undefined || start === id.start;
+  const fields = procStat(id.pid);
+  if (fields?.[0] === 'Z') return false;
+  if (id.start === undefined || fields === undefined) return true;
+  return fields[19] === id.start;
 }
 
 export class LocalTransport implements Transport {

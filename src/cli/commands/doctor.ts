@@ -3,6 +3,7 @@ import { DeployFailed } from '../../errors.js';
 import { diagnose, type Finding } from '../../engine/doctor.js';
 import { DeployLock } from '../../state/lock.js';
 import { buildContext, loadFromOptions } from '../context.js';
+import { markJsonPrinted } from '../json-printed.js';
 import { globals, output, progress } from './common.js';
 
 export function registerDoctor(program: Command): void {
@@ -44,7 +45,7 @@ export function registerDoctor(program: Command): void {
         }
         out.line(remaining.length ? s.red(`${remaining.length} problem(s) need attention`) : s.green('healthy'));
       }
-      if (remaining.length) throw new DeployFailed(`doctor found ${remaining.length} problem(s)${opts.repair ? ' it could not repair' : ''}`);
+      if (remaining.length) throw markJsonPrinted(new DeployFailed(`doctor found ${remaining.length} problem(s)${opts.repair ? ' it could not repair' : ''}`), out.isJson);
     });
 }
 

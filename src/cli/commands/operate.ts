@@ -7,7 +7,7 @@ import { nextReleaseId } from '../../release/id.js';
 import { observe, type Observed } from '../../strategies/observe.js';
 import { systemClock } from '../../util/clock.js';
 import { buildContext, loadFromOptions, refuseUnsupported, type GlobalOptions } from '../context.js';
-import { JSON_PRINTED } from '../program.js';
+import { markJsonPrinted } from '../json-printed.js';
 import { formatMs } from '../render/style.js';
 import { globals, output, progress, warnAll } from './common.js';
 
@@ -51,7 +51,7 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
     const failed = (e as { report?: OperationReport }).report;
     if (failed && out.isJson) {
       out.json(resultJson(failed, started));
-      Object.assign(e as object, { [JSON_PRINTED]: true });
+      markJsonPrinted(e as object);
     }
     throw e;
   }

@@ -42,7 +42,7 @@ export function unsafeEntry(archive: string, rawPath: string, reason: string): U
 const isAbsolute = (p: string) => p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);
 /** case and Unicode form are folded so a case-insensitive file system cannot alias a symlink */
 const fold = (p: string) => p.normalize('NFC').toLowerCase();
-const describe = (k: EntryKind) => (k === 'dir' ? 'directory' : k === 'hardlink' ? 'hard link' : k);
+const kindName = (k: EntryKind) => (k === 'dir' ? 'directory' : k === 'hardlink' ? 'hard link' : k);
 
 export class EntryGuard {
   private readonly nodes = new Map<string, Node>();
@@ -71,7 +71,7 @@ export class EntryGuard {
     const path = parts.join('/');
     this.checkParents(parts, refuse);
     const existing = this.nodes.get(path);
-    if (existing === 'dir' && kind !== 'dir') throw refuse(`would replace a directory with a ${describe(kind)}`);
+    if (existing === 'dir' && kind !== 'dir') throw refuse(`would replace a directory with a ${kindName(kind)}`);
 
     let linkTarget: string | undefined;
     if (kind === 'symlink') {

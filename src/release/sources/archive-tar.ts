@@ -84,12 +84,17 @@ function parse(stream: Readable, name: string, visit: EntryVisitor): Promise<voi
   return new Promise((resolve, reject) => {
     const parser = new Parser({ strict: true });
     let failed = false;
+    let current: ReadEntry | undefined;
     let chain = Promise.resolve();
     const fail = (err: unknown) => {
       if (failed) return;
       failed = true;
       stream.unpipe();
-      reject(err instanceof DeployerError ? err : new SourceError(`${name}: not a valid tar archive: ${errorMessage(err)}`, { cause: err }));
+      // stop a write in progress, then settle only once it has returned: the caller removes
+      // the release directory on error and nothing of ours may still be writing into it
+      current?.destroy();
+      const error = err instanceof DeployerError ? err : new SourceError(`${name}: not a valid tar archive: ${errorMessage(err)}`, { cause: err });
+      void chain.then(() => reject(error));
     };
     parser.on('error', fail);
     // unknown types (and oversized pax headers) are skipped by node-tar: here they refuse
@@ -97,12 +102,16 @@ function parse(stream: Readable, name: string, visit: EntryVisitor): Promise<voi
       fail(unsafeEntry(name, e.path, e.meta ? 'has an oversized extended header' : `has the unsupported tar type ${JSON.stringify(String(e.type))}`)),
     );
     parser.on('entry', (e: ReadEntry) => {
+      // after destroy() the parser may still write into the entry; that must not crash the process
+      e.on('error', () => {});
       // the parser emits the next entry only after this one ended, i.e. after resume() below
       chain = chain
         .then(async () => {
           if (failed) return;
+          current = e;
           await visit(toEntry(e));
           e.resume();
+          current = undefined;
         })
         .catch(fail);
     });
@@ -115,7 +124,8 @@ function parse(stream: Readable, name: string, visit: EntryVisitor): Promise<voi
 function toEntry(e: ReadEntry): ArchiveEntry {
   return {
     rawPath: e.path,
-    kind: kindOf(String(e.type)),
+    // old tars mark a directory as a plain file whose name ends in '/'
+    kind: e.path.endsWith('/') && kindOf(String(e.type)) === 'file' ? 'dir' : kindOf(String(e.type)),
     ...(e.linkpath !== undefined ? { linkTarget: e.linkpath } : {}),
     mode: e.mode,
     mtime: e.mtime,

@@ -26,7 +26,8 @@ export async function walkZip(file: string, visit: EntryVisitor): Promise<void> 
   try {
     zip = await yauzl.openPromise(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true });
   } catch (err) {
-    throw new SourceError(`${name}: not a valid zip archive: ${errorMessage(err)}`, { cause: err });
+    const io = (err as NodeJS.ErrnoException).code !== undefined; // ENOENT, EACCES: not the archive's fault
+    throw new SourceError(`${io ? `cannot read ${name}` : `${name}: not a valid zip archive`}: ${errorMessage(err)}`, { cause: err });
   }
   try {
     for await (const entry of zip.eachEntry()) await visit(await toEntry(zip, entry, name));

@@ -60,9 +60,12 @@ async function expectRefused(file: string, format: SpecFormat, entry: string, re
 }
 
 describe('extractArchive refuses hostile archives', () => {
+  // longer than the 100 bytes of a ustar name: the path travels in a pax extended header
+  const paxEvil = `${'long/'.repeat(30)}${'../'.repeat(32)}outside.txt`;
   const cases: [string, SpecFormat, () => SpecEntry[], string | (() => string), string][] = [
     ['a ../ entry (after a harmless one)', 'tar.gz', () => [{ name: 'ok.txt', data: 'fine' }, { name: '../../outside.txt', data: 'pwned' }], '../../outside.txt', '".." in path'],
     ['a ../ entry in a tar.bz2', 'tar.bz2', () => [{ name: 'a/../../outside.txt', data: 'pwned' }], 'a/../../outside.txt', '".." in path'],
+    ['a ../ path carried in a pax header', 'tar', () => [{ name: paxEvil, data: 'pwned' }], paxEvil, '".." in path'],
     ['an absolute path', 'tar.gz', () => [{ name: sentinel, data: 'pwned' }], () => sentinel, 'is an absolute path'],
     ['a symlink to /etc, then a file through it', 'tar.gz', () => [{ name: 'etc', type: 'symlink', target: '/etc' }, { name: 'etc/evil', data: 'x' }], 'etc', 'is a symlink to the absolute path "/etc"'],
     ['a symlink to ../../outside', 'tar.gz', () => [{ name: 'sub', type: 'dir' }, { name: 'sub/up', type: 'symlink', target: '../../outside.txt' }], 'sub/up', 'points outside the release directory'],

@@ -54,7 +54,9 @@ export async function extractArchive(
   if (!Number.isInteger(strip) || strip < 0) throw new SourceError(`${name}: stripComponents must be a whole number ≥ 0, got ${strip}`);
   const walk = walker(file, opts.format);
   // realpath: the writer's "stays inside" checks compare against the real directory
-  const dest = await fs.realpath(destDir);
+  const dest = await fs.realpath(destDir).catch((err: unknown) => {
+    throw new SourceError(`cannot extract ${name}: ${errorMessage(err)}`, { cause: err });
+  });
 
   const listing = new EntryGuard(name, strip);
   await walk(async (e) => void listing.admit(e));
@@ -74,7 +76,7 @@ export async function extractArchive(
   });
   guard.finish();
   try {
-    await writer.finish();
+    writer.finish();
   } catch (err) {
     throw new SourceError(`${name}: cannot set directory modes: ${errorMessage(err)}`, { cause: err });
   }
@@ -93,7 +95,7 @@ function walker(file: string, format: ArchiveFormat): (visit: EntryVisitor) => P
   }
 }
 
-function write(w: ReleaseWriter, e: ArchiveEntry, { path: rel, kind, replace, linkTarget }: Admitted): Promise<void> {
+async function write(w: ReleaseWriter, e: ArchiveEntry, { path: rel, kind, replace, linkTarget }: Admitted): Promise<void> {
   switch (kind) {
     case 'dir':
       return w.dir(rel, e, replace);

@@ -26,7 +26,7 @@ export function redactUrl(url: string): string {
     return u.href;
   } catch {
     // not parseable: still never show what looks like credentials
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1');
+    return url.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/gi, '$1');
   }
 }
 
@@ -124,5 +124,5 @@ function describeNetworkError(err: unknown): string {
   const cause = err instanceof Error ? err.cause : undefined;
   const msg = cause instanceof Error ? cause.message : errorMessage(err);
   // some undici messages repeat the request URL; never let credentials through that way
-  return msg.replaceAll(/[a-z][a-z0-9+.-]*:\/\/[^\s]*/gi, (u) => redactUrl(u));
+  return msg.replaceAll(/[a-z][a-z0-9+.-]*:\/\/\S*/gi, (u) => redactUrl(u));
 }
