@@ -1,5 +1,23 @@
 import { createHash } from 'node:crypto';
-import { constants as fsc, promises as fsp, type Dirent, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants as fsc,
+  copyFileSync,
+  fchmodSync,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  symlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { ExcludeMatcher } from './exclude.js';
 
@@ -9,8 +27,6 @@ export interface InstallOptions {
   exclude?: ExcludeMatcher;
   /** move files out of `src` (a staging dir on the same filesystem) instead of copying */
   move?: boolean;
-  /** how many file operations run at once */
-  concurrency?: number;
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
@@ -30,63 +46,67 @@ export interface InstallStats {
   checksum: string;
 }
 
+/** Work between two yields to the event loop (so a spinner turns and an abort is seen). */
+const SLICE_MS = 50;
+
 /**
- * Installs the tree `src` into the new directory `dest`. A file whose size and mtime (or, when
- * the mtime differs, whose content) match the same path in `previous` becomes a hard link to
- * it, so a redeploy with one changed file costs about one file of time and disk.
+ * Installs the tree `src` into the new directory `dest`. A file whose size, mode and mtime (or,
+ * when the mtime differs, whose content) match the same path in `previous` becomes a hard link
+ * to it, so a redeploy with one changed file costs about one file of time and disk.
+ *
+ * The walk uses synchronous calls on purpose: per file they cost a few microseconds, where the
+ * promise API pays a thread-pool round trip each; it yields to the event loop every 50 ms.
  */
 export async function installTree(src: string, dest: string, opts: InstallOptions = {}): Promise<InstallStats> {
   const stats: InstallStats = { files: 0, dirs: 0, symlinks: 0, copiedFiles: 0, copiedBytes: 0, linkedFiles: 0, linkedBytes: 0, skipped: 0, checksum: '' };
-  const entries: string[] = [];
-  const limit = limiter(opts.concurrency ?? 16);
-  const tasks: Promise<void>[] = [];
-
-  const walk = async (rel: string, prevDirOk: boolean) => {
+  const hash = createHash('sha256');
+  let sliceStart = performance.now();
+  const maybeYield = async () => {
+    if (performance.now() - sliceStart < SLICE_MS) return;
+    await new Promise((r) => setImmediate(r));
     opts.signal?.throwIfAborted();
-    const srcDir = join(src, rel);
-    const destDir = join(dest, rel);
-    await fsp.mkdir(destDir, { recursive: rel === '' });
-    const list = (await fsp.readdir(srcDir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-    const subdirs: [string, boolean][] = [];
-    for (const d of list) {
-      const r = rel ? `${rel}/${d.name}` : d.name;
-      if (opts.exclude?.(r, d.isDirectory())) continue;
-      if (d.isDirectory()) {
+    sliceStart = performance.now();
+  };
+
+  // depth-first, entries in name order, so the checksum does not depend on readdir order
+  const walk = async (rel: string, prevOk: boolean): Promise<void> => {
+    const srcDir = rel ? join(src, rel) : src;
+    const destDir = rel ? join(dest, rel) : dest;
+    mkdirSync(destDir, { recursive: rel === '' });
+    const names = readdirSync(srcDir).sort();
+    for (const name of names) {
+      await maybeYield();
+      const r = rel ? `${rel}/${name}` : name;
+      const from = join(srcDir, name);
+      const st = lstatSync(from);
+      if (opts.exclude?.(r, st.isDirectory())) continue;
+      if (st.isDirectory()) {
         stats.dirs++;
-        const prevOk = prevDirOk && opts.previous !== undefined && (await isRealDir(join(opts.previous, r)));
-        subdirs.push([r, prevOk]);
-      } else if (d.isSymbolicLink()) {
+        hash.update(`d ${r}\n`);
+        const prevDir = prevOk && opts.previous !== undefined && isRealDir(join(opts.previous, r));
+        await walk(r, prevDir);
+      } else if (st.isSymbolicLink()) {
         stats.symlinks++;
-        const target = await fsp.readlink(join(src, r));
-        entries.push(`l ${r} ${target}`);
-        await fsp.symlink(target, join(dest, r));
-      } else if (d.isFile()) {
-        tasks.push(limit(() => installFile(r, d, prevDirOk)));
+        const target = readlinkSync(from);
+        hash.update(`l ${r} ${target}\n`);
+        symlinkSync(target, join(destDir, name));
+      } else if (st.isFile()) {
+        stats.files++;
+        hash.update(`f ${r} ${(st.mode & 0o7777).toString(8)} ${st.size}\n`);
+        installFile(from, join(destDir, name), st, prevOk ? join(opts.previous!, r) : undefined);
       } else {
         stats.skipped++;
         opts.onWarning?.(`skipped ${r}: not a regular file, directory or symlink`);
       }
     }
-    for (const [r, prevOk] of subdirs) {
-      entries.push(`d ${r}`);
-      await walk(r, prevOk);
-    }
-    void destDir;
   };
 
-  const installFile = async (rel: string, _d: Dirent, prevDirOk: boolean) => {
-    opts.signal?.throwIfAborted();
-    const from = join(src, rel);
-    const to = join(dest, rel);
-    const st = await fsp.stat(from);
-    stats.files++;
-    entries.push(`f ${rel} ${(st.mode & 0o7777).toString(8)} ${st.size}`);
-    if (prevDirOk && opts.previous !== undefined) {
-      const prevPath = join(opts.previous, rel);
-      const prev = await fsp.lstat(prevPath).catch(() => null);
-      if (prev?.isFile() && sameMeta(st, prev) && (sameMtime(st, prev) || (await sameContent(from, prevPath, st.size)))) {
+  const installFile = (from: string, to: string, st: Stats, prevPath: string | undefined) => {
+    if (prevPath !== undefined) {
+      const prev = lstatOrNull(prevPath);
+      if (prev?.isFile() && sameMeta(st, prev) && (sameMtime(st, prev) || sameContent(from, prevPath, st.size))) {
         try {
-          await fsp.link(prevPath, to);
+          linkSync(prevPath, to);
           stats.linkedFiles++;
           stats.linkedBytes += st.size;
           return;
@@ -96,67 +116,84 @@ export async function installTree(src: string, dest: string, opts: InstallOption
         }
       }
     }
-    if (opts.move) await fsp.rename(from, to);
-    else {
-      await fsp.copyFile(from, to, fsc.COPYFILE_FICLONE);
-      await fsp.chmod(to, st.mode & 0o7777);
-      await fsp.utimes(to, st.atime, st.mtime);
-    }
+    if (opts.move) renameSync(from, to);
+    else copyFile(from, to, st);
     stats.copiedFiles++;
     stats.copiedBytes += st.size;
   };
 
-  await walk('', opts.previous !== undefined && (await isRealDir(opts.previous)));
-  await Promise.all(tasks);
-  entries.sort();
-  stats.checksum = createHash('sha256').update(entries.join('\n')).digest('hex');
+  await walk('', opts.previous !== undefined && isRealDir(opts.previous));
+  stats.checksum = hash.digest('hex');
   return stats;
 }
 
 const sameMeta = (a: Stats, b: Stats) => a.size === b.size && (a.mode & 0o7777) === (b.mode & 0o7777);
-const sameMtime = (a: Stats, b: Stats) => Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
+/** Within a millisecond: utimes() takes seconds as a double, so a copied mtime can come back a few ns off. */
+const sameMtime = (a: Stats, b: Stats) => Math.abs(a.mtimeMs - b.mtimeMs) < 1;
 
-async function isRealDir(p: string): Promise<boolean> {
-  const st = await fsp.lstat(p).catch(() => null);
-  return st?.isDirectory() ?? false;
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function isRealDir(p: string): boolean {
+  return lstatOrNull(p)?.isDirectory() ?? false;
+}
+
+/** Files up to this size are copied through one buffer; bigger ones with copy_file_range. */
+const SMALL_FILE = 4 * 1024 * 1024;
+
+/**
+ * Copies one file with its permission bits and mtime (the next deploy's quick check compares
+ * them). Measured here on 10,000 files of 10 KB: read+write 255 ms, copyFileSync 560 ms, and
+ * copyFileSync with FICLONE 1.7 s on ext4, which has no reflinks.
+ */
+function copyFile(from: string, to: string, st: Stats): void {
+  if (st.size > SMALL_FILE) {
+    copyFileSync(from, to, fsc.COPYFILE_EXCL);
+    const fd = openSync(to, 'r+');
+    try {
+      fchmodSync(fd, st.mode & 0o7777);
+      futimesSync(fd, st.atime, st.mtime);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  const data = readFileSync(from);
+  const fd = openSync(to, 'wx', 0o600);
+  try {
+    writeSync(fd, data);
+    fchmodSync(fd, st.mode & 0o7777);
+    futimesSync(fd, st.atime, st.mtime);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Byte-for-byte comparison of two files of the same size. */
-export async function sameContent(a: string, b: string, size: number): Promise<boolean> {
+export function sameContent(a: string, b: string, size: number): boolean {
   if (size === 0) return true;
-  const [fa, fb] = await Promise.all([fsp.open(a, 'r'), fsp.open(b, 'r')]);
+  const fa = openSync(a, 'r');
+  const fb = openSync(b, 'r');
   try {
     const chunk = Math.min(size, 256 * 1024);
     const ba = Buffer.allocUnsafe(chunk);
     const bb = Buffer.allocUnsafe(chunk);
     for (let pos = 0; pos < size; ) {
-      const [ra, rb] = await Promise.all([fa.read(ba, 0, chunk, pos), fb.read(bb, 0, chunk, pos)]);
-      if (ra.bytesRead !== rb.bytesRead || ra.bytesRead === 0) return false;
-      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
-      pos += ra.bytesRead;
+      const ra = readSync(fa, ba, 0, chunk, pos);
+      const rb = readSync(fb, bb, 0, chunk, pos);
+      if (ra !== rb || ra === 0) return false;
+      if (!ba.subarray(0, ra).equals(bb.subarray(0, rb))) return false;
+      pos += ra;
     }
     return true;
   } finally {
-    await Promise.all([fa.close(), fb.close()]);
+    closeSync(fa);
+    closeSync(fb);
   }
 }
 
-/** Runs at most `n` of the given async functions at once. */
-function limiter(n: number) {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return <T>(fn: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const start = () => {
-        active++;
-        fn()
-          .then(resolve, reject)
-          .finally(() => {
-            active--;
-            queue.shift()?.();
-          });
-      };
-      if (active < n) start();
-      else queue.push(start);
-    });
-}
