@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs what Deployer's tests and example need, when it is missing: system tools with apt-get
+# (as root, or with sudo), npm packages with `npm ci`. Safe to run again: it only acts on a gap.
+set -eu
+cd "$(dirname "$0")/.."
+
+# git: git sources; bzip2/zip/unzip/python3: archive fixtures; rsync: the upload benchmark's peer;
+# procps: ps/pgrep for humans debugging a failed run
+missing=""
+for tool in git:git bzip2:bzip2 zip:zip unzip:unzip python3:python3 rsync:rsync; do
+  bin=${tool%%:*}
+  pkg=${tool#*:}
+  command -v "$bin" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "installing system packages:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "warning: missing tools ($missing ) and no apt-get to install them" >&2
+  fi
+fi
+
+# npm packages: install when node_modules is absent or older than the lockfile
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
