@@ -2,7 +2,7 @@ declare const __DEPLOYER_VERSION__: string;
 
 // Fast path: `--version` must not load the rest of the CLI.
 const args = process.argv.slice(2);
-if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+if (args[0] === '--version' || args[0] === '-V') {
   process.stdout.write(`${__DEPLOYER_VERSION__}\n`);
 } else {
   const { run } = await import('./program.js');

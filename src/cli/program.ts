@@ -10,11 +10,12 @@ declare const __DEPLOYER_VERSION__: string;
 export function buildProgram(): Command {
   const program = new Command('deployer')
     .description('Ship application releases without dropping a request, and take them back when they misbehave.')
-    .version(typeof __DEPLOYER_VERSION__ === 'string' ? __DEPLOYER_VERSION__ : 'dev', '-V, --version')
     .option('-f, --file <path>', 'manifest file', 'deploy.yml')
     .option('-e, --env <name>', 'environment overlay from `environments:`')
     .option('--json', 'machine-readable result as the last line of stdout; human output goes to stderr')
     .option('-v, --verbose', 'show hook output, every check attempt, and stacks of errors')
+    // `-V, --version` is answered by the entry before this program loads; `deploy --version V` is the deploy's own option
+    .addHelpText('beforeAll', `deployer ${typeof __DEPLOYER_VERSION__ === 'string' ? __DEPLOYER_VERSION__ : 'dev'} (deployer -V prints the version)\n`)
     .showHelpAfterError('(run `deployer --help` for usage)')
     .exitOverride();
   registerCommands(program);
@@ -38,13 +39,19 @@ function report(e: unknown, o: { json: boolean; verbose: boolean }): number {
   const s = makeStyle(process.stderr);
   if (e instanceof CommanderError) {
     // help and version end here too, with code 0; usage errors were already printed by commander
-    return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (e.exitCode === 0) return ExitCode.ok;
+    // --json promises one JSON object on the last line of stdout, usage errors included
+    if (o.json) process.stdout.write(`${JSON.stringify({ error: e.message.replace(/^error: /, ''), exit_code: ExitCode.usage })}\n`);
+    return ExitCode.usage;
   }
   const code = e instanceof DeployerError ? e.exitCode : ExitCode.failed;
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof DeployerError) {
     process.stderr.write(`${s.red('error:')} ${message}\n`);
     if (e.hint) process.stderr.write(`${s.dim(`hint: ${e.hint}`)}\n`);
+  } else if (isSystemError(e)) {
+    // the machine said no (permissions, disk full, a missing directory): not a bug in Deployer
+    process.stderr.write(`${s.red('error:')} ${message}\n`);
   } else {
     process.stderr.write(`${s.red('internal error:')} ${message}\n${s.dim('this is a bug in Deployer; run with --verbose for the stack')}\n`);
   }
@@ -54,4 +61,8 @@ function report(e: unknown, o: { json: boolean; verbose: boolean }): number {
     process.stdout.write(`${JSON.stringify({ error: message, exit_code: code, ...issues })}\n`);
   }
   return code;
+}
+
+function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }

@@ -26,8 +26,8 @@ export function describeJournal(j: Journal): string {
  * Finishes what a crashed operation left: a committed one only needs its history entry; any
  * other is undone step by step in reverse, so the host is as it was before it started.
  */
-export async function recoverJournal(ctx: RunContext, j: Journal, by: string, handlers: Handlers = defaultHandlers): Promise<Recovery> {
-  ctx.plan = j.plan;
+export async function recoverJournal(outer: RunContext, j: Journal, by: string, handlers: Handlers = defaultHandlers): Promise<Recovery> {
+  const ctx: RunContext = { ...outer, plan: j.plan, signal: undefined };
   const started = ctx.clock.now();
   let action: Recovery['action'];
   const touched = (i: number) => ['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.steps[i]!.status);

@@ -37,7 +37,7 @@ export class Runner {
   private warnings: string[] = [];
 
   constructor(
-    private readonly ctx: RunContext,
+    private ctx: RunContext,
     private readonly opts: RunnerOptions = {},
   ) {
     this.handlers = opts.handlers ?? defaultHandlers;
@@ -64,6 +64,19 @@ export class Runner {
     if (lastAbort < 0) await this.commit();
     for (let i = 0; i < plan.steps.length; i++) {
       crashPoint(`step:${i}:before`);
+      if (ctx.signal?.aborted) {
+        const why = `interrupted (${String(ctx.signal.reason ?? 'aborted')})`;
+        if (this.journal.state === 'committed') {
+          // the release is live and checked: skip what is left rather than undo a good deploy
+          for (const j of this.journal.steps.slice(i)) Object.assign(j, { status: 'skipped', error: why });
+          this.warnings.push(`${why}: skipped ${plan.steps.length - i} step(s) after the deploy had succeeded`);
+          await this.save();
+          break;
+        }
+        Object.assign(this.journal.steps[i]!, { status: 'failed', error: why });
+        await this.save();
+        return this.fail(plan, i);
+      }
       const ok = await this.runStep('main', i, plan.steps[i]!, this.journal.steps[i]!);
       crashPoint(`step:${i}:after`);
       if (!ok) return this.fail(plan, i);
@@ -116,6 +129,8 @@ export class Runner {
   }
 
   private async fail(plan: Plan, failedAt: number): Promise<RunOutcome> {
+    // going back must finish even when the operation was interrupted (a second Ctrl-C stops it)
+    this.ctx = { ...this.ctx, signal: undefined };
     const ctx = this.ctx;
     const error = this.journal.steps[failedAt]!.error ?? 'failed';
     const touched = (i: number) => ['done', 'failed', 'running', 'warned'].includes(this.journal.steps[i]!.status);

@@ -36,6 +36,10 @@ export function runProcess(argv: readonly string[], opts: RunOptions = {}): Prom
   if (!cmd) throw new Error('runProcess: empty argv');
   const started = performance.now();
   const maxBuffer = opts.maxBuffer ?? 1024 * 1024;
+  if (opts.signal?.aborted) {
+    // an abort that came before the start must not be missed (its event has already fired)
+    return Promise.resolve({ code: null, signal: null, stdout: '', stderr: '', timedOut: false, durationMs: 0, spawnError: new Error(`not started: ${String(opts.signal.reason ?? 'aborted')}`) });
+  }
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { OperationReport } from '../../engine/operation.js';
 import { runOperation } from '../../engine/operation.js';
+import type { RunContext } from '../../engine/context.js';
 import type { LoadedManifest } from '../../manifest/load.js';
 import type { Plan } from '../../plan/steps.js';
 import { nextReleaseId } from '../../release/id.js';
@@ -43,10 +44,12 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   }
 
   const started = systemClock.monotonic();
+  const stopInterrupts = onInterrupt(ctx, (m) => render.handle({ type: 'log', level: 'warn', message: m }));
   let report: OperationReport;
   try {
     report = await runOperation(ctx, spec.command, makePlan);
   } catch (e) {
+    stopInterrupts();
     render.close();
     const failed = (e as { report?: OperationReport }).report;
     if (failed && out.isJson) {
@@ -55,6 +58,7 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
     }
     throw e;
   }
+  stopInterrupts();
   render.close();
   for (const w of report.outcome.warnings) process.stderr.write(`${out.style.yellow('warning:')} ${w}\n`);
   const e = report.entry;
@@ -83,5 +87,29 @@ function resultJson(r: OperationReport, started: number) {
     ...(e.error ? { error: e.error } : {}),
     warnings: r.outcome.warnings,
     log: r.logPath,
+  };
+}
+
+/**
+ * Ctrl-C (or SIGTERM) during an operation: stop after the current step and undo, so the lock is
+ * released and nothing is left half-done. A second one exits at once; the journal then lets
+ * `deployer doctor --repair` or the next deploy finish the job.
+ */
+function onInterrupt(ctx: RunContext, warn: (m: string) => void): () => void {
+  const ac = new AbortController();
+  ctx.signal = ac.signal;
+  const handler = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) {
+      process.stderr.write(`\n${sig} again: stopping now; run \`deployer doctor --repair\` to undo what was left\n`);
+      process.exit(130);
+    }
+    warn(`${sig}: stopping after the current step and undoing the deploy (${sig} again to stop at once)`);
+    ac.abort(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
   };
 }
