@@ -7,7 +7,7 @@ import { makeStyle } from './render/style.js';
 declare const __DEPLOYER_VERSION__: string;
 
 
-export function buildProgram(): Command {
+export async function buildProgram(args: readonly string[]): Promise<Command> {
   const program = new Command('deployer')
     .description('Ship application releases without dropping a request, and take them back when they misbehave.')
     .option('-f, --file <path>', 'manifest file', 'deploy.yml')
@@ -18,16 +18,16 @@ export function buildProgram(): Command {
     .addHelpText('beforeAll', `deployer ${typeof __DEPLOYER_VERSION__ === 'string' ? __DEPLOYER_VERSION__ : 'dev'} (deployer -V prints the version)\n`)
     .showHelpAfterError('(run `deployer --help` for usage)')
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, args);
   return program;
 }
 
 /** Runs the CLI; returns the exit code. The one place errors become messages and exit codes. */
 export async function run(args: string[]): Promise<number> {
-  const program = buildProgram();
   const wantsJson = args.includes('--json');
   const verbose = args.includes('--verbose') || args.includes('-v');
   try {
+    const program = await buildProgram(args);
     await program.parseAsync(args, { from: 'user' });
     return ExitCode.ok;
   } catch (e) {

@@ -5,9 +5,6 @@ import type { SourceConfig } from '../manifest/schema/source.js';
 import { excludeMatcher } from './exclude.js';
 import { installTree, type InstallStats } from './install-tree.js';
 import { linkShared } from './shared.js';
-import { detectArchiveFormat, extractArchive } from './sources/archive.js';
-import { downloadToFile, redactUrl, sha256File } from './sources/download.js';
-import { exportGitTree, redactGitUrl } from './sources/git.js';
 
 export interface PrepareInput {
   source: SourceConfig;
@@ -63,6 +60,9 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
     const install = await installTree(dir, input.releaseDir, { ...opts, exclude: excludeMatcher(exclude) });
     prepared = { source: dir, sourceType: 'local', gitCommit: null, gitBranch: null, checksum: `tree:${install.checksum}`, install };
   } else if (source.type === 'archive') {
+    // archive and git code (tar, zip) loads only for deploys that need it
+    const { detectArchiveFormat, extractArchive } = await import('./sources/archive.js');
+    const { downloadToFile, redactUrl, sha256File } = await import('./sources/download.js');
     const where = (source.url ?? source.path)!;
     const format = detectArchiveFormat(where);
     if (!format) throw new SourceError(`cannot tell the archive format of ${where}`);
@@ -92,6 +92,8 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
       await fsp.rm(staging, { recursive: true, force: true });
     }
   } else {
+    const { extractArchive } = await import('./sources/archive.js');
+    const { exportGitTree, redactGitUrl } = await import('./sources/git.js');
     const url = source.url!;
     const staging = await fsp.mkdtemp(join(input.tmpDir, 'git-'));
     const tar = `${staging}.tar`;

@@ -1,30 +1,49 @@
 import type { Command } from 'commander';
-import { registerCleanup } from './cleanup.js';
-import { registerDeploy } from './deploy.js';
-import { registerDoctor } from './doctor.js';
-import { registerHistory } from './history.js';
-import { registerInit } from './init.js';
-import { registerNotYet } from './not-yet.js';
-import { registerProtect } from './protect.js';
-import { registerReleases } from './releases.js';
-import { registerRollback } from './rollback.js';
-import { registerSchema } from './schema.js';
-import { registerStatus } from './status.js';
-import { registerUnlock } from './unlock.js';
-import { registerValidate } from './validate.js';
 
-export function registerCommands(program: Command): void {
-  registerInit(program);
-  registerValidate(program);
-  registerDeploy(program);
-  registerRollback(program);
-  registerNotYet(program);
-  registerStatus(program);
-  registerReleases(program);
-  registerHistory(program);
-  registerCleanup(program);
-  registerProtect(program);
-  registerDoctor(program);
-  registerUnlock(program);
-  registerSchema(program);
+type Register = (program: Command) => void;
+
+/**
+ * Each verb's module, loaded on demand: a run loads only its own verb (and what that imports),
+ * so `deployer status` does not parse the archive or git code. Help loads them all.
+ */
+export const VERBS: Record<string, () => Promise<Register>> = {
+  init: async () => (await import('./init.js')).registerInit,
+  validate: async () => (await import('./validate.js')).registerValidate,
+  deploy: async () => (await import('./deploy.js')).registerDeploy,
+  rollback: async () => (await import('./rollback.js')).registerRollback,
+  promote: async () => (await import('./not-yet.js')).registerNotYet,
+  abort: async () => (await import('./not-yet.js')).registerNotYet,
+  runtime: async () => (await import('./not-yet.js')).registerNotYet,
+  status: async () => (await import('./status.js')).registerStatus,
+  releases: async () => (await import('./releases.js')).registerReleases,
+  history: async () => (await import('./history.js')).registerHistory,
+  cleanup: async () => (await import('./cleanup.js')).registerCleanup,
+  protect: async () => (await import('./protect.js')).registerProtect,
+  unprotect: async () => (await import('./protect.js')).registerProtect,
+  doctor: async () => (await import('./doctor.js')).registerDoctor,
+  unlock: async () => (await import('./unlock.js')).registerUnlock,
+  schema: async () => (await import('./schema.js')).registerSchema,
+};
+
+/** Registers the verb named in argv, or every verb (for help and unknown commands). */
+export async function registerCommands(program: Command, args: readonly string[]): Promise<void> {
+  const verb = verbOf(args);
+  const loaders = verb && VERBS[verb] ? [VERBS[verb]] : Object.values(VERBS);
+  const done = new Set<Register>();
+  for (const load of loaders) {
+    const register = await load();
+    if (done.has(register)) continue;
+    done.add(register);
+    register(program);
+  }
+}
+
+/** The first argument that is not a global option or its value. */
+export function verbOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-f' || a === '--file' || a === '-e' || a === '--env') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
 }
