@@ -1,17 +1,19 @@
 // Bundles the CLI into dist/ with esbuild: one small entry chunk (so `deployer --version` starts
-// fast) and lazily loaded chunks for the verbs.
+// fast) and lazily loaded chunks for the verbs. Builds into a temp dir and swaps it in, so a
+// CLI started while a build runs finds the old dist/ or the new one, whole.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
+const tmp = `dist.tmp-${process.pid}`;
 
-rmSync(`${root}/dist`, { recursive: true, force: true });
+rmSync(`${root}/${tmp}`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: { cli: 'src/cli/main.ts' },
-  outdir: 'dist',
+  outdir: tmp,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -23,3 +25,7 @@ await build({
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });
+const old = `${root}/dist.old-${process.pid}`;
+if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, old);
+renameSync(`${root}/${tmp}`, `${root}/dist`);
+rmSync(old, { recursive: true, force: true });

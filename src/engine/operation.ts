@@ -31,8 +31,10 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
   const log = new DeployLog(layout.logs, ctx.deployId, ctx.redactor, () => ctx.clock.now());
   const emit = ctx.emit;
   ctx.emit = (e) => {
-    log.write(e);
-    emit(e);
+    // secrets are masked in what is shown (hook output with --verbose) as in what is written
+    const shown = ctx.redactor.redactValue(e);
+    log.write(shown);
+    emit(shown);
   };
   const lock = await DeployLock.acquire(t, layout.lock, {
     deployId: ctx.deployId,

@@ -27,6 +27,12 @@ export interface InstallOptions {
   exclude?: ExcludeMatcher;
   /** move files out of `src` (a staging dir on the same filesystem) instead of copying */
   move?: boolean;
+  /**
+   * false: never take "same size and mtime" as unchanged, always compare the content. For trees
+   * extracted from an archive or a git export, whose mtimes are the commit time or a constant
+   * (reproducible builds): there an edit of the same size keeps the mtime.
+   */
+  trustMtime?: boolean;
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
@@ -104,7 +110,7 @@ export async function installTree(src: string, dest: string, opts: InstallOption
   const installFile = (from: string, to: string, st: Stats, prevPath: string | undefined) => {
     if (prevPath !== undefined) {
       const prev = lstatOrNull(prevPath);
-      if (prev?.isFile() && sameMeta(st, prev) && (sameMtime(st, prev) || sameContent(from, prevPath, st.size))) {
+      if (prev?.isFile() && sameMeta(st, prev) && ((opts.trustMtime !== false && sameMtime(st, prev)) || sameContent(from, prevPath, st.size))) {
         try {
           linkSync(prevPath, to);
           stats.linkedFiles++;

@@ -86,7 +86,7 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
       } finally {
         if (isUrl) await fsp.rm(file, { force: true });
       }
-      const install = await installTree(staging, input.releaseDir, { ...opts, move: true, exclude: excludeMatcher(exclude) });
+      const install = await installTree(staging, input.releaseDir, { ...opts, move: true, trustMtime: false, exclude: excludeMatcher(exclude) });
       prepared = { source: isUrl ? redactUrl(where) : file, sourceType: 'archive', gitCommit: null, gitBranch: null, checksum: `sha256:${sha256}`, install };
     } finally {
       await fsp.rm(staging, { recursive: true, force: true });
@@ -101,7 +101,7 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
       const localUrl = /^[a-z+]+:\/\//i.test(url) || /^[^/]+@[^:]+:/.test(url) ? url : resolve(input.manifestDir, url);
       const co = await exportGitTree(localUrl, source.branch ?? source.ref, input.gitCacheDir, tar);
       await extractArchive(tar, staging, { format: 'tar' });
-      const install = await installTree(staging, input.releaseDir, { ...opts, move: true, exclude: excludeMatcher(['/.git', ...exclude]) });
+      const install = await installTree(staging, input.releaseDir, { ...opts, move: true, trustMtime: false, exclude: excludeMatcher(['/.git', ...exclude]) });
       prepared = { source: redactGitUrl(url), sourceType: 'git', gitCommit: co.commit, gitBranch: co.branch, checksum: `git:${co.commit}`, install };
       gitDescribe = co.describe;
     } finally {
