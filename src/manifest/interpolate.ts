@@ -27,6 +27,8 @@ const SHELL_PATHS = [
 
 export function isShellPath(path: (string | number)[]): boolean {
   const p = path[0] === 'environments' ? path.slice(2) : path;
+  // hooks.timeout and hooks.dir are settings, not commands: they are interpolated
+  if (p[0] === 'hooks' && (p[1] === 'timeout' || p[1] === 'dir')) return false;
   return SHELL_PATHS.some((pattern) => pattern.length === p.length && pattern.every((seg, i) => seg === '*' || seg === String(p[i])));
 }
 

@@ -91,9 +91,14 @@ export class DeployLock {
     throw new Error(`could not take the deploy lock ${path}`);
   }
 
+  /** The heartbeat writes, one after another (release waits for them). */
+  private beating: Promise<void> = Promise.resolve();
+
   /** Keeps `heartbeat` fresh while the operation runs. */
   startHeartbeat(everyMs = 10_000): void {
-    this.timer = setInterval(() => void this.beat().catch(() => {}), everyMs);
+    this.timer = setInterval(() => {
+      this.beating = this.beating.then(() => this.beat()).catch(() => {});
+    }, everyMs);
     this.timer.unref();
   }
 
@@ -105,6 +110,8 @@ export class DeployLock {
   /** Removes the lock if it is still ours. */
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    // a heartbeat write in flight would put the file back (or over the next owner's) after we remove it
+    await this.beating;
     const rec = await readLock(this.t, this.path);
     if (rec && rec !== 'corrupt' && rec.deploy_id === this.record.deploy_id && rec.pid === this.record.pid) await this.t.fs.remove(this.path);
   }
