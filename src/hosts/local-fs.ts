@@ -29,6 +29,13 @@ async function writeSynced(path: string, data: string, flag: string): Promise<vo
 
 const isErr = (e: unknown, ...codes: string[]) => codes.includes((e as NodeJS.ErrnoException).code ?? '');
 
+async function makeWritable(dir: string): Promise<void> {
+  const st = await fsp.lstat(dir).catch(() => null);
+  if (!st?.isDirectory()) return;
+  await fsp.chmod(dir, (st.mode & 0o7777) | 0o700).catch(() => {});
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) await makeWritable(join(dir, name));
+}
+
 export const localFs: HostFs = {
   async readText(path) {
     try {
@@ -124,7 +131,14 @@ export const localFs: HostFs = {
   },
 
   async remove(path) {
-    await fsp.rm(path, { recursive: true, force: true, maxRetries: 3 });
+    try {
+      await fsp.rm(path, { recursive: true, force: true, maxRetries: 3 });
+    } catch (e) {
+      // a release may hold read-only directories (kept from its source): make them writable, retry
+      if (!isErr(e, 'EACCES', 'EPERM')) throw e;
+      await makeWritable(path);
+      await fsp.rm(path, { recursive: true, force: true, maxRetries: 3 });
+    }
   },
 
   async rename(from, to) {

@@ -59,21 +59,34 @@ export function interpolateString(
 /**
  * Interpolates every string in a plain JS value (from YAML). A string that was exactly one
  * `${...}` and now reads as a whole number or true/false becomes that number or boolean, so
- * `base_port: ${PORT:-3000}` is a port.
+ * `base_port: ${PORT:-3000}` is a port; `typed` collects those paths (a key that wants a string
+ * gets the text back, see load.ts).
  */
-export function interpolate(value: unknown, env: NodeJS.ProcessEnv, errors: InterpolationError[], path: (string | number)[] = []): unknown {
+export function interpolate(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  errors: InterpolationError[],
+  path: (string | number)[] = [],
+  typed: (string | number)[][] = [],
+): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${') || isShellPath(path)) return value;
     const out = interpolateString(value, env, (message) => errors.push({ path, message }));
     if (/^\$\{[^}]*\}$/.test(value)) {
-      if (/^(0|-?[1-9]\d{0,15})$/.test(out)) return Number(out);
-      if (out === 'true' || out === 'false') return out === 'true';
+      if (/^(0|-?[1-9]\d{0,15})$/.test(out)) {
+        typed.push(path);
+        return Number(out);
+      }
+      if (out === 'true' || out === 'false') {
+        typed.push(path);
+        return out === 'true';
+      }
     }
     return out;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, errors, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, errors, [...path, i], typed));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, errors, [...path, k])]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, errors, [...path, k], typed)]));
   }
   return value;
 }

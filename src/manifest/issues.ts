@@ -13,6 +13,13 @@ type AnySchema = z.core.$ZodType;
 
 /** Turns zod's issues into one plain sentence each, with "did you mean" where it helps. */
 export function explainIssues(issues: readonly Issue[], data: unknown, root: AnySchema, base: (string | number)[] = []): RawIssue[] {
+  const all = explain(issues, data, root, base);
+  // zod's own safe-integer bound says nothing next to the key's real bound: keep the latter
+  const key = (i: RawIssue) => i.path.join('.');
+  return all.filter((i) => !/9007199254740991/.test(i.message) || !all.some((o) => o !== i && key(o) === key(i)));
+}
+
+function explain(issues: readonly Issue[], data: unknown, root: AnySchema, base: (string | number)[]): RawIssue[] {
   const out: RawIssue[] = [];
   for (const issue of issues) {
     const path = [...base, ...(issue.path as (string | number)[])];
@@ -28,7 +35,7 @@ export function explainIssues(issues: readonly Issue[], data: unknown, root: Any
       }
       case 'invalid_union': {
         const branch = pickBranch(issue.errors, actual);
-        if (branch) out.push(...explainIssues(branch, data, root, path));
+        if (branch) out.push(...explain(branch, data, root, path));
         else if (issue.errors.length === 0 && 'options' in issue) {
           out.push({ path, message: `must be one of ${(issue.options as unknown[]).map((o) => JSON.stringify(o)).join(', ')}, got ${describe(actual)}` });
         } else out.push({ path, message: `${expectedOfUnion(issue.errors)}, got ${describe(actual)}` });

@@ -522,3 +522,49 @@ describe('fuzz', () => {
     expect(outcomes.manifest).toBeGreaterThan(0);
   });
 });
+
+describe('interpolation is scoped to the chosen environment', () => {
+  const text = `name: app
+environments:
+  prod:
+    environment: { KEY: "\${PROD_KEY}" }
+  staging:
+    environment: { KEY: "\${STAGING_KEY:-dev}" }
+`;
+
+  it('a variable only another environment uses need not be set', () => {
+    expect(parseManifest(text, { env: {} }).manifest.name).toBe('app');
+    expect(parseManifest(text, { env: {}, environment: 'staging' }).manifest.environment).toEqual({ KEY: 'dev' });
+  });
+
+  it('the chosen environment still needs its variables, and says where', () => {
+    try {
+      parseManifest(text, { env: {}, environment: 'prod' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ManifestError);
+      expect((e as ManifestError).issues[0]).toMatchObject({ path: 'environments.prod.environment.KEY', line: 4 });
+      expect((e as ManifestError).message).toContain('PROD_KEY is not set');
+    }
+  });
+
+  it('a whole-`${VAR}` value that reads as a number stays text where the key wants text', () => {
+    const m = parseManifest('name: ${APP}\nsource: { type: git, url: x, branch: "${BR}" }\nservice:\n  manager: script\n  restart_command: x\n  base_port: ${PORT}\n', {
+      env: { APP: '123', BR: '2024', PORT: '3000' },
+    }).manifest;
+    expect(m.name).toBe('123');
+    expect(m.source.branch).toBe('2024');
+    expect(m.service.base_port).toBe(3000);
+  });
+
+  it('a huge number gets one message naming the key\'s own bound', () => {
+    try {
+      parseManifest('name: app\ndeployment: { keep_releases: 1e308 }\n', { env: {} });
+      expect.unreachable();
+    } catch (e) {
+      const issues = (e as ManifestError).issues;
+      expect(issues).toHaveLength(1);
+      expect(issues[0]!.message).toContain('at most 1000');
+    }
+  });
+});

@@ -4,7 +4,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ManifestError, UsageError, type ManifestIssue } from '../errors.js';
 import type { CheckTemplate } from './checks.js';
 import { interpolate, type InterpolationError } from './interpolate.js';
-import { explainIssues, type RawIssue } from './issues.js';
+import { explainIssues, valueAt, type RawIssue } from './issues.js';
 import { hasPath, lineOf } from './locate.js';
 import { deepMerge, isMap } from './overlay.js';
 import { crossFieldRules } from './rules.js';
@@ -69,20 +69,32 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
   }
   if (!isMap(raw)) throw new ManifestError([{ path: '', file: name, message: `the manifest must be a map of keys (name:, source:, deployment: ...), got ${raw === null || raw === undefined ? 'an empty document' : Array.isArray(raw) ? 'a list' : 'a single value'}` }]);
 
+  // only the base and the chosen overlay are interpolated: a variable that only another
+  // environment uses need not be set to deploy this one
+  const env = opts.environment;
+  const environmentsRaw = isMap(raw.environments) ? raw.environments : undefined;
+  const environments = environmentsRaw ? Object.keys(environmentsRaw) : [];
+  if (env !== undefined && !environments.includes(env)) {
+    throw new UsageError(
+      environments.length ? `no environment "${env}" in ${name} (it defines: ${environments.join(', ')})` : `${name} defines no environments, so -e ${env} cannot be used`,
+    );
+  }
   const interpErrors: InterpolationError[] = [];
-  const data = interpolate(raw, opts.env ?? process.env, interpErrors) as Record<string, unknown>;
+  const typed: (string | number)[][] = [];
+  const vars = opts.env ?? process.env;
+  const { environments: _envs, ...baseRaw } = raw;
+  const base = interpolate(baseRaw, vars, interpErrors, [], typed) as Record<string, unknown>;
+  const data: Record<string, unknown> = environmentsRaw ? { ...base, environments: environmentsRaw } : base;
+  let overlay: unknown;
+  if (env !== undefined) {
+    const overlayTyped: (string | number)[][] = [];
+    overlay = interpolate(environmentsRaw![env], vars, interpErrors, ['environments', env], overlayTyped);
+    typed.push(...overlayTyped.map((p) => p.slice(2)));
+  }
   if (interpErrors.length) throw new ManifestError(interpErrors.map((e) => issue({ path: e.path, message: e.message })));
 
-  const environments = isMap(data.environments) ? Object.keys(data.environments) : [];
   let merged: Record<string, unknown> = data;
-  const env = opts.environment;
   if (env !== undefined) {
-    if (!environments.includes(env)) {
-      throw new UsageError(
-        environments.length ? `no environment "${env}" in ${name} (it defines: ${environments.join(', ')})` : `${name} defines no environments, so -e ${env} cannot be used`,
-      );
-    }
-    const overlay = (data.environments as Record<string, unknown>)[env];
     if (!isMap(overlay)) throw new ManifestError([issue({ path: ['environments', env], message: 'must be a map of keys to overlay' })]);
     const bad = ['name', 'environments'].filter((k) => k in overlay);
     if (bad.length) throw new ManifestError(bad.map((k) => issue({ path: ['environments', env, k], atKey: true, message: `cannot be set per environment` })));
@@ -92,7 +104,15 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
   const docFor = (p: (string | number)[]): [Document, (string | number)[]] =>
     env !== undefined && hasPath(doc, ['environments', env, ...p]) ? [doc, ['environments', env, ...p]] : [doc, p];
 
-  const parsed = manifestSchema.safeParse(merged);
+  let parsed = manifestSchema.safeParse(merged);
+  if (!parsed.success) {
+    // `${VAR}` that read as a number or boolean where the key wants text: give it the text back
+    const back = parsed.error.issues.filter((i) => i.code === 'invalid_type' && i.expected === 'string' && typed.some((p) => samePath(p, i.path)));
+    if (back.length) {
+      for (const i of back) setAt(merged, i.path as (string | number)[], String(valueAt(merged, i.path as (string | number)[])));
+      parsed = manifestSchema.safeParse(merged);
+    }
+  }
   if (!parsed.success) throw new ManifestError(explainIssues(parsed.error.issues, merged, manifestSchema).map((i) => issue(i, docFor)));
 
   const rules = crossFieldRules(parsed.data);
@@ -120,4 +140,14 @@ export function formatPath(path: readonly (string | number)[]): string {
 
 function firstLine(s: string): string {
   return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function samePath(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
+  return a.length === b.length && a.every((x, i) => String(x) === String(b[i]));
+}
+
+function setAt(root: Record<string, unknown>, path: (string | number)[], value: unknown): void {
+  let cur: Record<string | number, unknown> = root;
+  for (const seg of path.slice(0, -1)) cur = cur[seg] as Record<string | number, unknown>;
+  cur[path.at(-1)!] = value;
 }

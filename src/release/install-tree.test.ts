@@ -39,6 +39,32 @@ function makeApp(root: string): void {
   symlinkSync('../missing', join(root, 'a/dangling'));
 }
 
+describe('installTree: directory modes', () => {
+  it('keeps them, and fills a read-only directory before making it read-only', async () => {
+    const src = join(dir, 'src');
+    put(src, 'private/key', 'k\n', 0o600);
+    put(src, 'ro/file', 'r\n');
+    chmodSync(join(src, 'private'), 0o700);
+    chmodSync(join(src, 'ro'), 0o555);
+    const dest = join(dir, 'dest');
+    await installTree(src, dest);
+    expect(statSync(join(dest, 'private')).mode & 0o7777).toBe(0o700);
+    expect(statSync(join(dest, 'ro')).mode & 0o7777).toBe(0o555);
+    expect(readFileSync(join(dest, 'ro/file'), 'utf8')).toBe('r\n');
+    chmodSync(join(src, 'ro'), 0o755);
+    chmodSync(join(dest, 'ro'), 0o755);
+  });
+
+  it('refuses to start when its signal is already aborted', async () => {
+    const src = join(dir, 'src');
+    put(src, 'a', 'a');
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(installTree(src, join(dir, 'dest'), { signal: ac.signal })).rejects.toThrow('stop');
+    expect(existsSync(join(dir, 'dest'))).toBe(false);
+  });
+});
+
 describe('installTree: a fresh copy', () => {
   it('copies nested dirs, files with their modes and mtimes, and symlinks as links', async () => {
     const src = join(dir, 'src');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   constants as fsc,
   copyFileSync,
@@ -48,7 +49,8 @@ export interface InstallStats {
   linkedFiles: number;
   linkedBytes: number;
   skipped: number;
-  /** sha256 over every entry's path, type, mode, size and (for links) target, in path order */
+  /** sha256 over every entry's path, type, mode, size and (for links) target, in path order:
+   *  a fingerprint of the tree's shape, not of the file contents */
   checksum: string;
 }
 
@@ -88,9 +90,11 @@ export async function installTree(src: string, dest: string, opts: InstallOption
       if (opts.exclude?.(r, st.isDirectory())) continue;
       if (st.isDirectory()) {
         stats.dirs++;
-        hash.update(`d ${r}\n`);
+        hash.update(`d ${r} ${(st.mode & 0o7777).toString(8)}\n`);
         const prevDir = prevOk && opts.previous !== undefined && isRealDir(join(opts.previous, r));
         await walk(r, prevDir);
+        // after its content: a read-only directory must not stop us filling it
+        chmodSync(join(destDir, name), st.mode & 0o7777);
       } else if (st.isSymbolicLink()) {
         stats.symlinks++;
         const target = readlinkSync(from);
@@ -128,6 +132,7 @@ export async function installTree(src: string, dest: string, opts: InstallOption
     stats.copiedBytes += st.size;
   };
 
+  opts.signal?.throwIfAborted();
   await walk('', opts.previous !== undefined && isRealDir(opts.previous));
   stats.checksum = hash.digest('hex');
   return stats;

@@ -14,7 +14,8 @@ export interface ReleaseMeta {
   hostname: string;
   git_commit: string | null;
   git_branch: string | null;
-  /** sha256 of the archive, or of the tree's file list (paths, modes, sizes, mtimes) */
+  /** `sha256:` of the archive, `git:` the commit, or `tree:` a sha256 fingerprint of a directory's
+   *  file list (paths, types, modes, sizes, link targets; not the contents) */
   checksum: string;
   deploy_id: string;
   files: number;

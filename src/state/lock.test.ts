@@ -177,6 +177,25 @@ describe('heartbeat', () => {
   });
 });
 
+describe('heartbeat after the lock was taken away (unlock --force)', () => {
+  it('never writes the lock back, nor over the next owner\'s', async () => {
+    const lock = await DeployLock.acquire(t, lockPath, opts('d-1'));
+    rmSync(lockPath);
+    writeLock(record({ deploy_id: 'next-owner', pid: process.pid }));
+    const theirs = readFileSync(lockPath, 'utf8');
+    clock.advance(60_000);
+    lock.startHeartbeat(5);
+    // several heartbeat periods pass: the file stays the next owner's, byte for byte
+    const deadline = Date.now() + 200;
+    while (Date.now() < deadline) {
+      expect(readFileSync(lockPath, 'utf8')).toBe(theirs);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await lock.release();
+    expect(readLockFile().deploy_id).toBe('next-owner');
+  });
+});
+
 /** A LocalTransport whose atomic writes wait until the test opens the gate. */
 class GatedTransport implements Transport {
   readonly name = 'local';

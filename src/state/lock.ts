@@ -103,6 +103,12 @@ export class DeployLock {
   }
 
   private async beat(): Promise<void> {
+    // after `unlock --force` the lock is someone else's (or nobody's): never write it back
+    const rec = await readLock(this.t, this.path);
+    if (!rec || rec === 'corrupt' || rec.deploy_id !== this.record.deploy_id || rec.pid !== this.record.pid) {
+      if (this.timer) clearInterval(this.timer);
+      return;
+    }
     this.record = { ...this.record, heartbeat: this.clock.now().toISOString() };
     await this.t.fs.writeAtomic(this.path, `${JSON.stringify(this.record, null, 2)}\n`);
   }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { ManifestError, type ManifestIssue } from '../../errors.js';
+import { formatPath, loadManifest, type LoadedManifest } from '../../manifest/load.js';
 import { unsupportedFeatures } from '../../manifest/support.js';
-import { formatPath } from '../../manifest/load.js';
-import { loadManifest } from '../../manifest/load.js';
 import { globals, output, warnAll } from './common.js';
+
+const UNSET = /^environment variable \w+ is not set/;
 
 export function registerValidate(program: Command): void {
   program
@@ -12,16 +14,30 @@ export function registerValidate(program: Command): void {
       const o = globals(cmd);
       const out = output(o);
       const base = await loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {});
-      // without -e, each overlay is checked as well: an error in staging should not wait for a staging deploy
+      // without -e, each overlay is checked as well: an error in staging should not wait for a
+      // staging deploy. A variable only that environment uses may be unset here: a note, not an error.
       const envs = o.env !== undefined ? [o.env] : base.environments;
-      const loaded = o.env !== undefined ? [base] : [base, ...(await Promise.all(envs.map((environment) => loadManifest(o.file, { environment }))))];
+      const loaded: LoadedManifest[] = [base];
+      const unsetElsewhere: ManifestIssue[] = [];
+      if (o.env === undefined) {
+        for (const environment of envs) {
+          try {
+            loaded.push(await loadManifest(o.file, { environment }));
+          } catch (e) {
+            if (!(e instanceof ManifestError) || !e.issues.every((i) => UNSET.test(i.message))) throw e;
+            unsetElsewhere.push(...e.issues);
+          }
+        }
+      }
       for (const l of loaded) warnAll(l.warnings, o);
       const unsupported = unsupportedFeatures(base.manifest).map((i) => `${formatPath(i.path)}: ${i.message}`);
+      const notes = unsetElsewhere.map((i) => `${i.path}: ${i.message} (needed to deploy that environment; its other keys were not checked)`);
       if (out.isJson) {
-        out.json({ valid: true, file: base.file, app: base.manifest.name, environments: base.environments, not_supported_yet: unsupported, warnings: loaded.flatMap((l) => l.warnings) });
+        out.json({ valid: true, file: base.file, app: base.manifest.name, environments: base.environments, not_supported_yet: unsupported, unset_in_environments: notes, warnings: loaded.flatMap((l) => l.warnings) });
         return;
       }
       out.line(`${out.style.green('✔')} ${base.file} is valid (app ${base.manifest.name}${envs.length ? `; environments: ${envs.join(', ')}` : ''})`);
+      for (const n of notes) out.line(`${out.style.yellow('note:')} ${n}`);
       if (unsupported.length) {
         out.line(out.style.yellow('note: `deploy` will refuse these until they are built:'));
         for (const u of unsupported) out.line(`  - ${u}`);
