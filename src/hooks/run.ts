@@ -1,11 +1,11 @@
-import { CommandFailed } from '../errors.js';
+import { execChecked } from '../hosts/exec-checked.js';
 import type { Transport } from '../hosts/transport.js';
 import type { HookEvent } from '../manifest/schema/hooks.js';
-import { describeExit } from '../util/process.js';
 import type { HookCommand } from './resolve.js';
 
 export interface HookEnvInput {
-  event: HookEvent;
+  /** a hook event, or `restart` for the service manager's commands */
+  event: HookEvent | 'restart';
   appRoot: string;
   releaseDir: string | null;
   releaseId: string | null;
@@ -53,22 +53,13 @@ export interface RunHookOptions {
 export async function runHookCommands(event: HookEvent, commands: HookCommand[], o: RunHookOptions): Promise<void> {
   for (const c of commands) {
     const argv = c.kind === 'inline' ? ['sh', '-c', c.command, event, ...(o.args ?? [])] : [c.path, ...(o.args ?? [])];
-    const tail: string[] = [];
-    const r = await o.transport.exec(argv, {
+    const what = `hook ${event}: ${c.kind === 'inline' ? `command "${c.command}"` : `script ${c.display}`}`;
+    await execChecked(o.transport, argv, what, {
       cwd: o.cwd,
       env: o.env,
       timeoutMs: o.timeoutMs,
       ...(o.signal ? { signal: o.signal } : {}),
-      onLine: (line, stream) => {
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        o.onLine?.(line, stream);
-      },
+      ...(o.onLine ? { onLine: o.onLine } : {}),
     });
-    if (r.code !== 0 || r.timedOut || r.spawnError) {
-      const what = c.kind === 'inline' ? `command "${c.command}"` : `script ${c.display}`;
-      const out = tail.filter((l) => l.trim()).slice(-10);
-      throw new CommandFailed(`hook ${event}: ${what} ${describeExit(r, o.timeoutMs)}${out.length ? `\n${out.map((l) => `    | ${l}`).join('\n')}` : ''}`);
-    }
   }
 }

@@ -108,3 +108,25 @@ describe('listReleases', () => {
     expect(await listReleases(new LocalTransport(), new AppLayout(join(dir, 'none')))).toEqual([]);
   });
 });
+
+describe('pruneLogs', () => {
+  it('keeps the newest logs by their time-ordered names', async () => {
+    const { pruneLogs } = await import('../engine/handlers/cleanup.js');
+    const { LocalTransport } = await import('../hosts/local.js');
+    const { AppLayout } = await import('./layout.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const root = fs.mkdtempSync(`${os.tmpdir()}/logs-`);
+    try {
+      const layout = new AppLayout(root);
+      fs.mkdirSync(layout.logs, { recursive: true });
+      const names = Array.from({ length: 7 }, (_, i) => `dep_2026010${i}T000000Z_abc.jsonl`);
+      for (const n of [...names].reverse()) fs.writeFileSync(`${layout.logs}/${n}`, '{}\n');
+      fs.writeFileSync(`${layout.logs}/notes.txt`, 'kept: not a log');
+      expect(await pruneLogs(new LocalTransport(), layout, 3)).toBe(4);
+      expect(fs.readdirSync(layout.logs).sort()).toEqual([...names.slice(4), 'notes.txt'].sort());
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

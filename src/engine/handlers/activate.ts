@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { hookEnv } from '../../hooks/run.js';
+import { operationEnv } from '../env.js';
 import type { Pointers, Step } from '../../plan/steps.js';
 import { readCurrent, writePointer } from '../../state/records.js';
 import { crashPoint } from '../crash.js';
@@ -25,17 +25,7 @@ async function restart(ctx: RunContext, release: string): Promise<void> {
     appRoot: ctx.layout.root,
     releaseDir,
     releaseId: release,
-    env: hookEnv({
-      event: 'post_activate',
-      appRoot: ctx.layout.root,
-      releaseDir,
-      releaseId: release,
-      strategy: ctx.strategy,
-      host: ctx.hostName,
-      deployId: ctx.deployId,
-      timestamp: ctx.clock.now().toISOString(),
-      environment: ctx.loaded.manifest.environment,
-    }),
+    env: operationEnv(ctx, 'restart', release, releaseDir),
     onLine: (line) => ctx.emit({ type: 'log', level: 'debug', message: line, source: `service ${ctx.service.kind}` }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });

@@ -27,9 +27,21 @@ export async function cleanupReleases(t: Transport, layout: AppLayout, keep: num
   return plan.remove.map((r) => (r.failed ? `${r.id}.failed` : r.id));
 }
 
+/** Deploy logs kept in .deploy_state/logs (the newest; history.jsonl keeps every operation). */
+export const KEEP_LOGS = 100;
+
+/** Removes the oldest deploy logs beyond KEEP_LOGS (their names start with a sortable time). */
+export async function pruneLogs(t: Transport, layout: AppLayout, keep = KEEP_LOGS): Promise<number> {
+  const logs = (await t.fs.list(layout.logs)).filter((n) => n.endsWith('.jsonl')).sort();
+  const old = logs.slice(0, Math.max(0, logs.length - keep));
+  for (const name of old) await t.fs.remove(`${layout.logs}/${name}`);
+  return old.length;
+}
+
 export const cleanupHandler: StepHandler<S> = {
   async run(step, ctx: RunContext) {
     const removed = await cleanupReleases(ctx.transport, ctx.layout, step.keep, ctx.plan?.release);
+    await pruneLogs(ctx.transport, ctx.layout);
     await ctx.transport.fs.remove(ctx.layout.tmp);
     return removed.length ? { status: 'done', detail: `removed ${removed.join(', ')}` } : { status: 'skipped', detail: 'nothing to remove' };
   },

@@ -1,5 +1,6 @@
 import { resolveHook } from '../../hooks/resolve.js';
-import { hookEnv, runHookCommands } from '../../hooks/run.js';
+import { runHookCommands } from '../../hooks/run.js';
+import { operationEnv } from '../env.js';
 import type { HookEvent } from '../../manifest/schema/hooks.js';
 import type { Step } from '../../plan/steps.js';
 import type { RunContext } from '../context.js';
@@ -14,19 +15,7 @@ export async function runHook(event: HookEvent, release: string | null, ctx: Run
   const hooks = await resolveHook(event, loaded.manifest.hooks, releaseDir);
   for (const w of hooks.warnings) ctx.emit({ type: 'log', level: 'warn', message: w });
   if (hooks.commands.length === 0) return { ran: 0 };
-  const env = hookEnv({
-    event,
-    appRoot: layout.root,
-    releaseDir,
-    releaseId: release,
-    strategy: ctx.strategy,
-    host: ctx.hostName,
-    deployId: ctx.deployId,
-    timestamp: ctx.clock.now().toISOString(),
-    previousRelease: ctx.plan?.previous ?? null,
-    ...(ctx.data.version ? { version: ctx.data.version } : {}),
-    environment: loaded.manifest.environment,
-  });
+  const env = operationEnv(ctx, event, release, releaseDir);
   await runHookCommands(event, hooks.commands, {
     transport,
     cwd: releaseDir ?? layout.root,
