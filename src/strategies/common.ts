@@ -1,3 +1,4 @@
+import { fillTemplate } from '../manifest/checks.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { HookEvent } from '../manifest/schema/hooks.js';
 import { redactUrl } from '../release/sources/download.js';
@@ -28,5 +29,6 @@ export function describeSource(loaded: LoadedManifest): string {
 /** Health-check step for a release, or nothing when the manifest has no checks. */
 export function healthCheck(loaded: LoadedManifest, release: string): PlannedStep[] {
   if (loaded.checks.length === 0) return [];
-  return [{ step: { kind: 'health_check', release, checks: loaded.checks.map((c) => c.label) }, onError: 'abort' }];
+  const vars = { port: loaded.manifest.service.base_port, host: '127.0.0.1', release, pool: '' };
+  return [{ step: { kind: 'health_check', release, checks: loaded.checks.map((c) => fillTemplate(c.label, vars)) }, onError: 'abort' }];
 }

@@ -26,7 +26,7 @@ const hook = (event: string, release: string, onError: 'abort' | 'warn', args?: 
   step: { kind: 'hook', event, release, ...(args ? { args } : {}) } as PlannedStep['step'],
   onError,
 });
-const CHECKS = ['http http://127.0.0.1:{port}/health', 'ready-file'];
+const CHECKS = ['http http://127.0.0.1:3000/health', 'ready-file'];
 
 describe('planRecreate', () => {
   it('plans a redeploy over a live release', () => {
