@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } fr
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN } from './support/cli.js';
+import { isDead } from './support/fixtures.js';
 import { servedVersion, waitFor } from './support/net.js';
 import { Sandbox } from './support/sandbox.js';
 
@@ -53,7 +54,7 @@ describe('Ctrl-C during a deploy', () => {
     expect(readlinkSync(join(sb.appRoot, 'current'))).toBe(`releases/${first.json!.release}`);
     expect(await servedVersion(sb.port)).toBe('v1');
     const hookPid = Number(readFileSync(join(sb.appRoot, 'build.pid'), 'utf8'));
-    await waitFor(() => (isGone(hookPid) ? true : undefined), 'the build hook to be killed', 5000);
+    await waitFor(() => (isDead(hookPid) ? true : undefined), 'the build hook to be killed', 5000);
     const hist = await sb.run(['history', '--json']);
     expect((hist.json!.history as { result: string }[]).at(-1)!.result).toBe('failed');
   });
@@ -78,16 +79,3 @@ describe('Ctrl-C during a deploy', () => {
     expect(existsSync(join(sb.appRoot, '.deploy_state', 'deploy.lock'))).toBe(false);
   });
 });
-
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    return /^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
