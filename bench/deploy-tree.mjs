@@ -2,7 +2,7 @@
 // tree, then a second deploy with one file changed (time and extra disk).
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployer, median, removeWorkspace, report, round, sh, time, workspace, writeFileMkdir } from './lib.mjs';
 
@@ -20,6 +20,14 @@ const duKb = (...paths) => sh('du', ['-sk', ...paths]).trim().split('\n').map((l
 const hasRsync = spawnSync('rsync', ['--version']).status === 0;
 const rsyncFirsts = [];
 const rsyncSeconds = [];
+const firstPrepares = [];
+const secondPrepares = [];
+/** The prepare step's own time (the file work), from the deploy log the --json result names. */
+const prepareMs = (stdout) => {
+  const { log } = JSON.parse(stdout.trim().split('\n').pop());
+  const end = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'step_end' && e.index === 0);
+  return end.durationMs;
+};
 const firsts = [];
 const cps = [];
 const seconds = [];
@@ -32,20 +40,25 @@ for (let run = 0; run < RUNS; run++) {
     generate(src);
     writeFileSync(join(ws, 'deploy.yml'), 'name: bench\nsource: { type: local, path: ./src }\ndeployment: { keep_releases: 5 }\n');
     const env = { DEPLOYER_HOME: join(ws, 'home') };
+    // every contender starts with no dirty pages waiting (writeback of earlier runs skews a lot)
     sh('sync', []);
-    // warm the page cache for both contenders equally
-    sh('cat', ['/dev/null']);
     cps.push(time(() => sh('cp', ['-a', src, join(ws, 'cp-copy')])));
+    sh('sync', []);
     if (hasRsync) {
       // the peer approach: rsync into a fresh dir, then --link-dest against it after one change
       rsyncFirsts.push(time(() => sh('rsync', ['-a', `${src}/`, join(ws, 'rs1')])));
     }
+    sh('sync', []);
     const first = deployer(['deploy', '--json'], { cwd: ws, env });
     firsts.push(first.ms);
+    firstPrepares.push(prepareMs(first.stdout));
     writeFileSync(join(src, 'd042', 'f42.bin'), randomBytes(SIZE));
+    sh('sync', []);
     if (hasRsync) rsyncSeconds.push(time(() => sh('rsync', ['-a', `--link-dest=${join(ws, 'rs1')}`, `${src}/`, join(ws, 'rs2')])));
+    sh('sync', []);
     const second = deployer(['deploy', '--json'], { cwd: ws, env });
     seconds.push(second.ms);
+    secondPrepares.push(prepareMs(second.stdout));
     const r1 = JSON.parse(first.stdout.trim().split('\n').pop()).release;
     const r2 = JSON.parse(second.stdout.trim().split('\n').pop()).release;
     const rel = join(ws, 'home', 'apps', 'bench', 'releases');
@@ -68,7 +81,9 @@ report('deploy-tree', {
   first_deploy_ms: round(first),
   cp_a_ms: round(cp),
   first_deploy_vs_cp: round(first / cp, 2),
+  first_prepare_step_ms: round(median(firstPrepares)),
   second_deploy_one_file_changed_ms: round(second),
+  second_prepare_step_ms: round(median(secondPrepares)),
   second_vs_first_time_pct: round((100 * second) / first),
   second_extra_disk_kb: extra,
   second_extra_disk_pct_of_tree: round((100 * extra) / treeKb, 2),
