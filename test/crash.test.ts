@@ -59,7 +59,7 @@ describe('kill -9 during a deploy', () => {
       const crashed = await sb.run(['deploy', '--json'], { env: { DEPLOYER_TEST_CRASH: point } });
       expect(crashed.signal, `${point}: ${crashed.stderr}`).toBe('SIGKILL');
 
-      const live = assertCompleteAndLive(sb);
+      assertCompleteAndLive(sb);
       const served = await waitFor(() => servedVersion(sb.port), 'the app to answer', 5000);
       expect(['v1', 'v2']).toContain(served);
 
