@@ -87,14 +87,12 @@ export class HealthCheckFailed extends DeployerError {
   readonly exitCode = ExitCode.failed;
 }
 
-/** A step of a plan failed; carries the host and the step. */
+/** A step of a plan failed (and what was done about it); carries the host and the step. */
 export class StepFailed extends DeployerError {
   readonly exitCode = ExitCode.failed;
-  readonly step: string;
   readonly host: string;
-  constructor(host: string, step: string, cause: unknown) {
-    super(`${host}: ${step}: ${errorMessage(cause)}`, { cause });
-    this.step = step;
+  constructor(host: string, what: string, outcome: string, options?: { hint?: string }) {
+    super(`${what}; ${outcome}`, options);
     this.host = host;
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servedVersion, waitFor } from './support/net.js';
@@ -110,12 +110,41 @@ describe('kill -9 during a deploy', () => {
       const crashed = await sb.run(['deploy'], { env: { DEPLOYER_TEST_CRASH: 'activate:switched' } });
       expect(crashed.signal).toBe('SIGKILL');
       sb.setVersion('v3');
+      // a dry run says the interrupted deploy comes first, and plans from the state after it
+      const dry = await sb.run(['deploy', '--dry-run', '--json']);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect((dry.json!.notes as string[])[0]).toMatch(/^first, the interrupted deploy .* is undone$/);
+      expect(dry.json!.previous).toBe(first.json!.release);
       const next = await sb.run(['deploy', '--json']);
       expect(next.code, next.stderr).toBe(0);
       expect(next.stderr).toContain('took over a stale deploy lock');
       expect(next.stderr).toContain('recovering it first');
       expect(next.json).toMatchObject({ previous: first.json!.release });
       expect(await servedVersion(sb.port)).toBe('v3');
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
+describe('kill -9 after a failure was decided', () => {
+  it('with auto_rollback off, a crash before on_failure is recorded, not undone: the failed release stays live', async () => {
+    const sb = new Sandbox('crashfin');
+    try {
+      await sb.writeApp('v1');
+      sb.manifest('deployment:\n  auto_rollback: false\n');
+      expect((await sb.run(['deploy'])).code).toBe(0);
+      sb.setVersion('v2');
+      writeFileSync(join(sb.src, 'UNHEALTHY'), '');
+      const crashed = await sb.run(['deploy', '--json'], { env: { DEPLOYER_TEST_CRASH: 'finished' } });
+      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+      const live = assertCompleteAndLive(sb);
+      const rep = await sb.run(['doctor', '--repair', '--json']);
+      expect(rep.code, rep.stdout).toBe(0);
+      expect(assertCompleteAndLive(sb)).toBe(live);
+      const last = ((await sb.run(['history', '--json'])).json!.history as { result: string; release: string; note?: string }[]).at(-1)!;
+      expect(last).toMatchObject({ result: 'failed', release: live });
+      expect(last.note).toContain('its outcome was decided; recorded');
     } finally {
       sb.cleanup();
     }

@@ -134,3 +134,25 @@ describe('notification settings', () => {
     expect(j.json!.not_supported_yet).toEqual(expect.arrayContaining([expect.stringContaining('notifications.webhook')]));
   });
 });
+
+describe('secrets in other places of the manifest', () => {
+  it('a secret in a check URL stays out of the journal, --dry-run and doctor', async () => {
+    writeManifest(sb, {
+      env: { CHECK_TOKEN: SECRET },
+      checks: false,
+      extra: `health_checks:\n  - { url: "http://127.0.0.1:{port}/health?t=${SECRET}", timeout: 3s, interval: 50ms }\n`,
+    });
+    expect((await sb.run(['deploy'])).code).toBe(0);
+    const dry = await sb.run(['deploy', '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout + dry.stderr).not.toContain(SECRET);
+    expect(dry.stderr).toContain('?t=***');
+    // a crash leaves the journal behind: it and doctor's account of it hold no secret
+    const crashed = await sb.run(['deploy'], { env: { DEPLOYER_TEST_CRASH: 'activate:switched' } });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect(readFileSync(join(state(), 'journal.json'), 'utf8')).not.toContain(SECRET);
+    const doc = await sb.run(['doctor', '--json']);
+    expect(doc.stdout + doc.stderr).not.toContain(SECRET);
+    expect(filesContaining(state(), SECRET)).toEqual([]);
+  });
+});

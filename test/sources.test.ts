@@ -230,6 +230,23 @@ describe('hostile archives', () => {
   });
 });
 
+describe('archive size limit', () => {
+  it('refuses an archive that expands past source.max_size (a decompression bomb), changing nothing', async () => {
+    writeManifest(sb, { source: 'source: { type: archive, url: ./good.tar.gz }' });
+    pack('good.tar.gz');
+    const first = await deployOk();
+    // 3 MB of zeros compress to a few KB
+    python(tarScript(join(sb.dir, 'bomb.tar.gz'), [`reg('VERSION', b'v2\\n')`, `reg('zeros.bin', bytes(3 * 1024 * 1024))`]));
+    writeManifest(sb, { source: 'source: { type: archive, url: ./bomb.tar.gz, max_size: 1MB }' });
+    const r = await sb.run(['deploy', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('expands to more than 1000000 bytes (source.max_size); archive refused');
+    expect(releaseIds()).toEqual([first.release]);
+    expect(current()).toBe(`releases/${first.release as string}`);
+    expect(readdirSync(join(sb.appRoot, '.deploy_state')).includes('tmp') ? readdirSync(join(sb.appRoot, '.deploy_state', 'tmp')) : []).toEqual([]);
+  });
+});
+
 /** python3 tarfile: `reg(name, bytes)` adds a file, `sym(name, target)` a symlink. */
 function tarScript(file: string, entries: string[]): string {
   return [

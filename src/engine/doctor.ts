@@ -49,7 +49,8 @@ export async function diagnose(ctx: RunContext, repair: boolean): Promise<Findin
       await t.fs.rename(layout.journal, `${layout.journal}.corrupt-${Date.now()}`);
     });
   } else if (journal && lock.state !== 'held') {
-    add({ severity: 'error', message: `interrupted: ${describeJournal(journal)}`, repair: journal.state === 'committed' ? 'record it as succeeded' : 'undo its steps in reverse' }, async () => {
+    const repair = journal.state === 'committed' ? 'record it as succeeded' : journal.state === 'finished' ? 'record its outcome' : 'undo its steps in reverse';
+    add({ severity: 'error', message: `interrupted: ${describeJournal(journal)}`, repair }, async () => {
       const r = await recoverJournal({ ...ctx }, journal, 'doctor --repair');
       if (r.action === 'undo_failed') throw new Error('undoing failed; see the journal');
     });

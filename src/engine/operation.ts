@@ -1,8 +1,8 @@
-import { DeployFailed, ManualInterventionRequired } from '../errors.js';
-import type { Plan } from '../plan/steps.js';
+import { DeployFailed, ManualInterventionRequired, StepFailed } from '../errors.js';
+import { describeStep, type Plan } from '../plan/steps.js';
 import { readJournal } from '../state/journal.js';
 import { DeployLock } from '../state/lock.js';
-import { appendHistory, writeLastDeploy, type HistoryEntry } from '../state/records.js';
+import { appendHistory, readCurrent, writeLastDeploy, type HistoryEntry } from '../state/records.js';
 import type { Observed } from '../strategies/observe.js';
 import { observe } from '../strategies/observe.js';
 import type { RunContext } from './context.js';
@@ -15,6 +15,8 @@ export interface OperationReport {
   outcome: RunOutcome;
   entry: HistoryEntry;
   logPath: string;
+  /** the release `current` points at once the operation is over */
+  live: string | null;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
       ctx.emit({ type: 'log', level: 'warn', message: `found an interrupted ${describeJournal(journal)}; recovering it first` });
       const r = await recoverJournal({ ...ctx }, journal, `${command} ${ctx.deployId}`);
       if (r.action === 'undo_failed') throw new ManualInterventionRequired(`could not undo the interrupted ${r.operation} ${r.deployId}; see \`deployer doctor\``);
-      ctx.emit({ type: 'log', level: 'warn', message: `interrupted ${r.operation} ${r.deployId}: ${r.action === 'finished' ? 'it had succeeded; recorded it' : 'undone'}` });
+      ctx.emit({ type: 'log', level: 'warn', message: `interrupted ${r.operation} ${r.deployId}: ${r.action === 'undone' ? 'undone' : 'its outcome was already decided; recorded it'}` });
     }
 
     const plan = makePlan(await observe(t, layout));
@@ -82,14 +84,20 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     const entry = entryFor(outcome);
     await writeLastDeploy(t, layout, entry);
     await appendHistory(t, layout, entry);
-    await t.fs.remove(layout.journal);
+    // a failed undo leaves the journal, so `doctor --repair` or the next deploy can finish it
+    if (!outcome.undoFailed) await t.fs.remove(layout.journal);
     log.write({ type: 'result', ...entry });
-    const report = { plan, outcome, entry, logPath: log.path };
+    const live = await readCurrent(t, layout);
+    const report: OperationReport = { plan, outcome, entry, logPath: log.path, live };
     if (outcome.result !== 'succeeded') {
-      const what = `${plan.operation} of ${plan.release} failed: ${outcome.error ?? 'unknown error'}`;
+      const failed = outcome.failedStep !== undefined ? plan.steps[outcome.failedStep] : undefined;
+      const what = `${plan.operation} of ${plan.release} failed${failed ? ` at "${describeStep(failed.step)}"` : ''}: ${outcome.error ?? 'unknown error'}`;
+      const now = live ? `${live} is live` : 'nothing is live';
       const err = outcome.manual
-        ? new ManualInterventionRequired(`${what}; manual intervention required`, { hint: `see the log ${log.path} and \`deployer status\`` })
-        : new DeployFailed(outcome.rolledBack ? `${what}; rolled back to ${plan.previous}` : plan.previous === null && plan.operation === 'deploy' ? `${what}; nothing was live before, so nothing is live now` : `${what}; ${plan.previous} is still live`, { hint: `log: ${log.path}` });
+        ? new ManualInterventionRequired(`${what}; ${now}; manual intervention required`, {
+            hint: outcome.undoFailed ? 'fix the cause, then `deployer doctor --repair` finishes undoing it' : `see the log ${log.path} and \`deployer status\``,
+          })
+        : new StepFailed(ctx.hostName, what, outcome.rolledBack && live ? `rolled back to ${live}` : now, { hint: `log: ${log.path}` });
       Object.assign(err, { report });
       throw err;
     }

@@ -1,4 +1,5 @@
 import type { Journal } from '../state/journal.js';
+import type { Observed } from '../strategies/observe.js';
 import { appendHistory, readHistory, writeLastDeploy, type HistoryEntry } from '../state/records.js';
 import { writeJournal } from '../state/journal.js';
 import type { RunContext } from './context.js';
@@ -10,8 +11,9 @@ export interface Recovery {
   deployId: string;
   operation: Journal['operation'];
   release: string;
-  /** finished: it had committed, only bookkeeping was missing; undone: its steps were undone */
-  action: 'finished' | 'undone' | 'undo_failed';
+  /** finished: it had succeeded, only bookkeeping was missing; recorded: it had failed and was
+   *  dealt with, only bookkeeping was missing; undone: its steps were undone */
+  action: 'finished' | 'recorded' | 'undone' | 'undo_failed';
   steps: string[];
 }
 
@@ -19,25 +21,37 @@ export interface Recovery {
 export function describeJournal(j: Journal): string {
   const last = [...j.steps.entries()].filter(([, s]) => s.status !== 'pending').pop();
   const at = last ? `at step ${last[0] + 1}/${j.steps.length} (${last[1].title}: ${last[1].status})` : 'before its first step';
-  return `${j.operation} ${j.deploy_id} of release ${j.plan.release} (pid ${j.pid} on ${j.host}, started ${j.started}) stopped ${at}${j.state === 'committed' ? ', after it had succeeded' : ''}`;
+  const after = j.state === 'committed' ? ', after it had succeeded' : j.state === 'finished' ? `, after it had ${j.result === 'rolled_back' ? 'been rolled back' : 'failed'}` : '';
+  return `${j.operation} ${j.deploy_id} of release ${j.plan.release} (pid ${j.pid} on ${j.host}, started ${j.started}) stopped ${at}${after}`;
 }
 
+const NOTES: Record<Recovery['action'], string> = {
+  finished: 'it had succeeded; recorded',
+  recorded: 'its outcome was decided; recorded',
+  undone: 'its steps were undone',
+  undo_failed: 'undoing failed',
+};
+
 /**
- * Finishes what a crashed operation left: a committed one only needs its history entry; any
- * other is undone step by step in reverse, so the host is as it was before it started.
+ * Finishes what a crashed operation left. One that had committed, or whose failure was already
+ * dealt with, only needs its history entry; any other is undone step by step in reverse, so
+ * the host is as it was before it started.
  */
 export async function recoverJournal(outer: RunContext, j: Journal, by: string, handlers: Handlers = defaultHandlers): Promise<Recovery> {
   const ctx: RunContext = { ...outer, plan: j.plan, signal: undefined };
   const started = ctx.clock.now();
   let action: Recovery['action'];
-  const touched = (i: number) => ['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.steps[i]!.status);
   if (j.state === 'committed') action = 'finished';
+  else if (j.state === 'finished') action = 'recorded';
   else {
+    const touched = (i: number) => ['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.steps[i]!.status);
     const liveChanged = j.plan.steps.some((p, i) => p.live && touched(i));
     j.state = 'undoing';
     const ok = await undoSteps(ctx, j, handlers, { liveChanged }, () => writeJournal(ctx.transport, ctx.layout.journal, j));
     action = ok ? 'undone' : 'undo_failed';
   }
+  const liveUndone = j.plan.steps.some((p, i) => p.live && j.steps[i]!.status === 'undone');
+  const result: HistoryEntry['result'] = action === 'finished' ? 'succeeded' : action === 'recorded' ? (j.result ?? 'failed') : liveUndone && j.plan.previous ? 'rolled_back' : 'failed';
   const entry: HistoryEntry = {
     deploy_id: j.deploy_id,
     operation: j.operation,
@@ -45,15 +59,15 @@ export async function recoverJournal(outer: RunContext, j: Journal, by: string, 
     release: j.plan.release,
     previous: j.plan.previous,
     strategy: j.plan.strategy,
-    result: action === 'finished' ? 'succeeded' : 'failed',
-    rolled_back: action === 'undone' && j.plan.steps.some((p, i) => p.live && j.steps[i]!.status === 'undone'),
+    result,
+    rolled_back: result === 'rolled_back',
     host: ctx.hostName,
     user: await ctx.transport.user(),
     started: j.started,
     finished: started.toISOString(),
     duration_ms: Math.max(0, started.getTime() - Date.parse(j.started)),
-    error: action === 'finished' ? undefined : `interrupted (process ${j.pid} gone)`,
-    note: `recovered by ${by}: ${action === 'finished' ? 'it had succeeded; recorded' : action === 'undone' ? 'its steps were undone' : 'undoing failed'}`,
+    ...(action === 'finished' ? {} : { error: `interrupted (process ${j.pid} gone)` }),
+    note: `recovered by ${by}: ${NOTES[action]}`,
   };
   const history = await readHistory(ctx.transport, ctx.layout);
   if (!history.some((h) => h.deploy_id === j.deploy_id)) {
@@ -62,4 +76,25 @@ export async function recoverJournal(outer: RunContext, j: Journal, by: string, 
   }
   if (action !== 'undo_failed') await ctx.transport.fs.remove(ctx.layout.journal);
   return { deployId: j.deploy_id, operation: j.operation, release: j.plan.release, action, steps: j.steps.map((s) => `${s.title}: ${s.status}`) };
+}
+
+/**
+ * The state a real run will plan from after recovering `j` first (for --dry-run): what undoing
+ * the journal's started steps puts back. A committed or finished journal changes nothing.
+ */
+export function projectRecovery(observed: Observed, j: Journal): Observed {
+  if (j.state === 'committed' || j.state === 'finished') return observed;
+  const out: Observed = { ...observed, releases: [...observed.releases] };
+  const started = (i: number) => !['pending', 'skipped', 'undone'].includes(j.steps[i]!.status);
+  for (let i = j.plan.steps.length - 1; i >= 0; i--) {
+    if (!started(i)) continue;
+    const step = j.plan.steps[i]!.step;
+    if (step.kind === 'prepare_release') out.releases = out.releases.filter((r) => r.id !== step.release || r.failed);
+    if (step.kind === 'activate') {
+      out.current = step.previous;
+      if (step.pointersBefore.rollback_point !== undefined) out.rollbackPoint = step.pointersBefore.rollback_point;
+      if (step.pointersBefore.pre_rollback_release !== undefined) out.preRollback = step.pointersBefore.pre_rollback_release;
+    }
+  }
+  return out;
 }

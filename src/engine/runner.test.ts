@@ -220,11 +220,11 @@ describe('Runner: failure before anything live changed', () => {
       commits++;
     });
 
-    expect(outcome).toEqual({ result: 'failed', manual: false, rolledBack: false, error: 'hook:build broke (password ***)', failedStep: 2, warnings: [] });
+    expect(outcome).toEqual({ result: 'failed', manual: false, rolledBack: false, undoFailed: false, error: 'hook:build broke (password ***)', failedStep: 2, warnings: [] });
     expect(fake.log).toEqual(['run prepare_release', 'run hook:pre_deploy', 'run hook:build', 'undo hook:build', 'undo hook:pre_deploy', 'undo prepare_release', 'run hook:on_failure']);
     expect(fake.undoInfo).toEqual([{ liveChanged: false }, { liveChanged: false }, { liveChanged: false }]);
     expect(commits).toBe(0);
-    expect(journal().state).toBe('undoing');
+    expect(journal().state).toBe('finished');
     expect(statuses()).toEqual(['undone', 'undone', 'undone', 'pending', 'pending', 'pending']);
     expect(journal().steps[2]!.error).toBe('hook:build broke (password ***)');
   });
@@ -251,7 +251,7 @@ describe('Runner: failure after a live step', () => {
   it('rolls back: rollback.before, undo in reverse, verify, rollback.after, then onFailure', async () => {
     fake.failRun.add('check:new');
     const outcome = await run(livePlan());
-    expect(outcome).toEqual({ result: 'rolled_back', manual: false, rolledBack: true, error: 'check:new broke (password ***)', failedStep: 2, warnings: [] });
+    expect(outcome).toEqual({ result: 'rolled_back', manual: false, rolledBack: true, undoFailed: false, error: 'check:new broke (password ***)', failedStep: 2, warnings: [] });
     expect(fake.log).toEqual([
       'run prepare_release',
       'run activate',
@@ -293,10 +293,10 @@ describe('Runner: failure after a live step', () => {
   it('leaves everything as it is when undoLive is off (auto_rollback: false)', async () => {
     fake.failRun.add('check:new');
     const outcome = await run(livePlan({ undoLive: false }));
-    expect(outcome).toEqual({ result: 'failed', manual: false, rolledBack: false, error: 'check:new broke (password ***)', failedStep: 2, warnings: [] });
+    expect(outcome).toEqual({ result: 'failed', manual: false, rolledBack: false, undoFailed: false, error: 'check:new broke (password ***)', failedStep: 2, warnings: [] });
     expect(fake.log).toEqual(['run prepare_release', 'run activate', 'run check:new', 'run hook:on_failure']);
     expect(statuses()).toEqual(['done', 'done', 'failed', 'pending', 'pending']);
-    expect(events).toContainEqual({ type: 'log', level: 'warn', message: 'auto_rollback is off: the failed release stays live' });
+    expect(events).toContainEqual({ type: 'log', level: 'warn', message: `auto_rollback is off: ${NEW} stays live` });
   });
 
   it('needs a human when the restored release fails its checks (and skips rollback.after)', async () => {
@@ -309,15 +309,25 @@ describe('Runner: failure after a live step', () => {
     expect(events).toContainEqual({ type: 'log', level: 'error', message: 'the release that was restored does not pass its health checks' });
   });
 
-  it('needs a human when an undo fails, and still undoes the rest', async () => {
+  it('needs a human when an undo fails, and stops undoing there (the release may still be live)', async () => {
     fake.failRun.add('check:new');
     fake.failUndo.add('activate');
     const outcome = await run(livePlan());
-    expect(outcome).toMatchObject({ result: 'failed', rolledBack: false, manual: true });
-    expect(fake.log).toEqual(['run prepare_release', 'run activate', 'run check:new', 'run hook:pre_rollback', 'undo check:new', 'undo activate', 'undo prepare_release', 'run hook:on_failure']);
+    expect(outcome).toMatchObject({ result: 'failed', rolledBack: false, manual: true, undoFailed: true });
+    // prepare_release is not undone: removing the release `current` may still point at is worse
+    expect(fake.log).toEqual(['run prepare_release', 'run activate', 'run check:new', 'run hook:pre_rollback', 'undo check:new', 'undo activate', 'run hook:on_failure']);
     const j = journal();
-    expect(j.steps.map((s) => s.status)).toEqual(['undone', 'undo_failed', 'undone', 'pending', 'pending']);
+    expect(j.state).toBe('undoing');
+    expect(j.steps.map((s) => s.status)).toEqual(['done', 'undo_failed', 'undone', 'pending', 'pending']);
     expect(j.steps[1]!.error).toBe('undo of activate broke');
+  });
+
+  it('marks the journal finished once the outcome is decided, before on_failure runs', async () => {
+    fake.failRun.add('check:new');
+    const outcome = await run(livePlan({ undoLive: false }));
+    expect(outcome.result).toBe('failed');
+    expect(fake.snapshots.find((x) => x.at === 'run hook:on_failure')?.state).toBe('finished');
+    expect(journal().result).toBe('failed');
   });
 
   it('exits as manual when the plan says failures are (rollback plans)', async () => {
@@ -378,14 +388,14 @@ describe('undoSteps', () => {
     expect(j.steps.map((s) => s.status)).toEqual(['skipped', 'undone', 'undone', 'undone', 'pending']);
   });
 
-  it('reports false when an undo fails, after trying the others', async () => {
+  it('reports false when an undo fails, and does not undo the steps before it', async () => {
     fake.failUndo.add('hook:build');
     const j = midUndo(['done', 'done', 'done', 'failed', 'pending']);
     await writeJournal(context().transport, layout.journal, j);
     const ok = await undoSteps(context(), j, fake.handlers, { liveChanged: true }, async () => {});
     expect(ok).toBe(false);
-    expect(fake.log).toEqual(['undo check:new', 'undo activate', 'undo hook:build', 'undo prepare_release']);
-    expect(j.steps.map((s) => s.status)).toEqual(['undone', 'undo_failed', 'undone', 'undone', 'pending']);
+    expect(fake.log).toEqual(['undo check:new', 'undo activate', 'undo hook:build']);
+    expect(j.steps.map((s) => s.status)).toEqual(['done', 'undo_failed', 'undone', 'undone', 'pending']);
     expect(j.steps[1]!.error).toBe('undo of hook:build broke');
   });
 });

@@ -17,6 +17,8 @@ export interface RunOutcome {
   error?: string;
   /** index of the step that failed */
   failedStep?: number;
+  /** an undo failed: the journal stays, so the undo can be finished later */
+  undoFailed?: boolean;
   warnings: string[];
 }
 
@@ -138,24 +140,35 @@ export class Runner {
     let manual = plan.failureIsManual;
     let rolledBack = false;
 
+    let undoFailed = false;
     if (!liveChanged || plan.undoLive) {
       this.journal.state = 'undoing';
       await this.save();
       if (liveChanged) await this.sideSteps('rollback', plan.rollback.before);
-      const undoOk = await undoSteps(this.ctx, this.journal, this.handlers, { liveChanged }, () => this.save());
-      if (liveChanged) {
-        rolledBack = undoOk && plan.previous !== null;
-        if (!undoOk) manual = true;
-        else if (!(await this.sideSteps('rollback', plan.rollback.verify))) {
+      undoFailed = !(await undoSteps(this.ctx, this.journal, this.handlers, { liveChanged }, () => this.save()));
+      if (undoFailed) manual = true;
+      else if (liveChanged) {
+        rolledBack = plan.previous !== null;
+        if (!(await this.sideSteps('rollback', plan.rollback.verify))) {
           manual = true;
           ctx.emit({ type: 'log', level: 'error', message: 'the release that was restored does not pass its health checks' });
         } else await this.sideSteps('rollback', plan.rollback.after);
-      } else if (!undoOk) manual = true;
+      }
     } else {
-      ctx.emit({ type: 'log', level: 'warn', message: 'auto_rollback is off: the failed release stays live' });
+      const why = plan.operation === 'rollback' ? 'a failed rollback is not undone' : 'auto_rollback is off';
+      ctx.emit({ type: 'log', level: 'warn', message: `${why}: ${plan.release} stays live` });
+    }
+    const result = rolledBack ? 'rolled_back' : 'failed';
+    // decided: a crash from here on (say in a long on_failure hook) is recorded, not undone, and
+    // a failed undo keeps the journal in `undoing` so doctor or the next deploy can finish it
+    if (!undoFailed) {
+      this.journal.state = 'finished';
+      this.journal.result = result;
+      await this.save();
+      crashPoint('finished');
     }
     await this.sideSteps('failure', plan.onFailure);
-    return { result: rolledBack ? 'rolled_back' : 'failed', manual, rolledBack, error, failedStep: failedAt, warnings: this.warnings };
+    return { result, manual, rolledBack, undoFailed, error, failedStep: failedAt, warnings: this.warnings };
   }
 
   /** Runs steps outside the main list (rollback hooks and checks, on_failure); false if one failed. */
@@ -169,16 +182,16 @@ export class Runner {
   }
 
   private save(): Promise<void> {
-    return writeJournal(this.ctx.transport, this.ctx.layout.journal, this.journal);
+    return writeJournal(this.ctx.transport, this.ctx.layout.journal, this.ctx.redactor.redactValue(this.journal));
   }
 }
 
 /**
  * Undoes, in reverse, every step the journal shows as started. Shared by the runner after a
- * failure and by recovery after a crash. False if an undo failed.
+ * failure and by recovery after a crash. False if an undo failed: then it stops there, since
+ * undoing earlier steps (removing the release) could pull the ground from under what is live.
  */
 export async function undoSteps(ctx: RunContext, journal: Journal, handlers: Handlers, info: { liveChanged: boolean }, save: () => Promise<void>): Promise<boolean> {
-  let ok = true;
   for (let i = journal.steps.length - 1; i >= 0; i--) {
     const j = journal.steps[i]!;
     if (!['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.status)) continue;
@@ -195,13 +208,14 @@ export async function undoSteps(ctx: RunContext, journal: Journal, handlers: Han
       j.status = 'undone';
       ctx.emit({ type: 'undo_end', index: i, title: j.title, ok: true, durationMs: ctx.clock.monotonic() - started });
     } catch (e) {
-      ok = false;
       j.status = 'undo_failed';
       j.error = ctx.redactor.redact(errorMessage(e));
       ctx.emit({ type: 'undo_end', index: i, title: j.title, ok: false, durationMs: ctx.clock.monotonic() - started, error: j.error });
+      await save();
+      return false;
     }
     await save();
     crashPoint(`undo:${i}:after`);
   }
-  return ok;
+  return true;
 }

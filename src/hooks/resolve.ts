@@ -26,6 +26,13 @@ export async function resolveHook(event: HookEvent, config: HooksConfig, release
   if (releaseDir) {
     for (const rel of scriptCandidates(event, config.dir)) {
       const path = join(releaseDir, rel);
+      // the schema keeps hooks.dir relative; a symlink in the release must not lead out of it either
+      const real = await fsp.realpath(path).catch(() => null);
+      const root = await fsp.realpath(releaseDir).catch(() => releaseDir);
+      if (real && !real.startsWith(`${root}/`)) {
+        warnings.push(`hook script ${rel} resolves outside the release (${real}); ignored`);
+        continue;
+      }
       const st = await fsp.stat(path).catch(() => null);
       if (!st?.isFile()) continue;
       const executable = await fsp.access(path, fsc.X_OK).then(

@@ -568,3 +568,27 @@ environments:
     }
   });
 });
+
+describe('paths inside the release', () => {
+  it.each([
+    ['hooks:\n  dir: ../../../tmp/evil\n', 'hooks.dir'],
+    ['hooks:\n  dir: /tmp/evil\n', 'hooks.dir'],
+    ['deployment:\n  shared_dirs: ["."]\n', 'deployment.shared_dirs[0]'],
+    ['deployment:\n  shared_dirs: ["logs/./x"]\n', 'deployment.shared_dirs[0]'],
+    ['deployment:\n  shared_files: ["a//b"]\n', 'deployment.shared_files[0]'],
+  ])('refuses %j', (extra, path) => {
+    try {
+      parseManifest(`name: app\n${extra}`, { env: {} });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ManifestError);
+      expect((e as ManifestError).issues[0]).toMatchObject({ path, message: expect.stringContaining('relative path inside the release') });
+    }
+  });
+
+  it('accepts nested relative paths and a trailing slash', () => {
+    const m = parseManifest('name: app\nhooks: { dir: scripts/hooks }\ndeployment: { shared_dirs: ["storage/app/", "logs"] }\n', { env: {} }).manifest;
+    expect(m.hooks.dir).toBe('scripts/hooks');
+    expect(m.deployment.shared_dirs).toEqual(['storage/app/', 'logs']);
+  });
+});

@@ -42,6 +42,7 @@ function itemObjects(s: JsonSchema): JsonSchema[] {
 
 function typeOf(s: JsonSchema): string {
   if (s.format === 'duration') return 'duration';
+  if (s.format === 'size') return 'size';
   if (s.type === 'string' && s.pattern?.includes('%')) return 'percentage';
   if (Array.isArray(s.type)) return s.type.join(' or ');
   if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');

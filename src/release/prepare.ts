@@ -82,7 +82,7 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
           throw new SourceError(`sha256 mismatch for ${file}: expected ${source.sha256.toLowerCase()}, got ${sha256}; nothing was extracted`);
       }
       try {
-        await extractArchive(file, staging, { format, stripComponents: source.strip_components });
+        await extractArchive(file, staging, { format, stripComponents: source.strip_components, maxBytes: source.max_size });
       } finally {
         if (isUrl) await fsp.rm(file, { force: true });
       }
@@ -100,7 +100,7 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
     try {
       const localUrl = /^[a-z+]+:\/\//i.test(url) || /^[^/]+@[^:]+:/.test(url) ? url : resolve(input.manifestDir, url);
       const co = await exportGitTree(localUrl, source.branch ?? source.ref, input.gitCacheDir, tar);
-      await extractArchive(tar, staging, { format: 'tar' });
+      await extractArchive(tar, staging, { format: 'tar', maxBytes: source.max_size });
       const install = await installTree(staging, input.releaseDir, { ...opts, move: true, trustMtime: false, exclude: excludeMatcher(['/.git', ...exclude]) });
       prepared = { source: redactGitUrl(url), sourceType: 'git', gitCommit: co.commit, gitBranch: co.branch, checksum: `git:${co.commit}`, install };
       gitDescribe = co.describe;

@@ -23,8 +23,10 @@ export interface Journal {
   host: string;
   started: string;
   /** running: steps are executing; committed: every step that decides success has passed;
-   *  undoing: compensating after a failure */
-  state: 'running' | 'committed' | 'undoing';
+   *  undoing: compensating after a failure; finished: the outcome is decided (`result`), only
+   *  hooks and bookkeeping are left, so a crash from here on is recorded, never undone */
+  state: 'running' | 'committed' | 'undoing' | 'finished';
+  result?: 'succeeded' | 'failed' | 'rolled_back';
   plan: Plan;
   steps: JournalStep[];
 }

@@ -90,9 +90,12 @@ export function runProcess(argv: readonly string[], opts: RunOptions = {}): Prom
     child.on('error', (e) => {
       spawnError = e;
     });
-    child.on('close', (code, signal) => {
+    let finished = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return;
+      finished = true;
       if (timer) clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
+      if (killTimer && !timedOut && !opts.signal?.aborted) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
       // the group may still hold stragglers that closed their stdio; a timeout reaps them too
       if (timedOut) killGroup('SIGKILL');
@@ -111,9 +114,26 @@ export function runProcess(argv: readonly string[], opts: RunOptions = {}): Prom
         durationMs: performance.now() - started,
         ...(spawnError ? { spawnError } : {}),
       });
+    };
+    child.on('close', finish);
+    // A program that started a daemon without redirecting its output has exited, but the daemon
+    // still holds our pipes, so 'close' would wait for the daemon. Its exit is what counts: read
+    // what is left for a moment, then stop reading.
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const grace = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(code, signal);
+      }, STDIO_GRACE_MS);
+      grace.unref();
+      child.once('close', () => clearTimeout(grace));
     });
   });
 }
+
+/** How long output is still read after the program exited (see the 'exit' handler). */
+const STDIO_GRACE_MS = 500;
 
 /** Keeps the last `max` bytes written. */
 class Tail {

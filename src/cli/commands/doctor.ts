@@ -18,6 +18,8 @@ export function registerDoctor(program: Command): void {
       const render = progress(o);
       const ctx = buildContext({ loaded, emit: render.handle, strategy: loaded.manifest.deployment.strategy, withService: canRestart(loaded.manifest.service.manager) });
       let findings: Finding[];
+      // after a repair, what is true now: the findings of a second look
+      let after: Finding[] | undefined;
       if (opts.repair && (await ctx.transport.fs.stat(ctx.layout.root))) {
         await ctx.transport.fs.mkdirp(ctx.layout.state);
         const lock = await DeployLock.acquire(ctx.transport, ctx.layout.lock, {
@@ -28,21 +30,30 @@ export function registerDoctor(program: Command): void {
         });
         try {
           findings = await diagnose(ctx, true);
+          after = await diagnose(ctx, false);
         } finally {
           await lock.release();
         }
       } else findings = await diagnose(ctx, false);
       render.close();
-      const remaining = findings.filter((f) => f.severity === 'error' && !f.repaired);
-      if (out.isJson) out.json({ app: loaded.manifest.name, app_root: ctx.layout.root, healthy: remaining.length === 0, findings });
+      const final = after ?? findings;
+      const remaining = final.filter((f) => f.severity === 'error' && !f.repaired);
+      if (out.isJson) out.json({ app: loaded.manifest.name, app_root: ctx.layout.root, healthy: remaining.length === 0, findings, ...(after ? { after } : {}) });
       else {
         const s = out.style;
-        out.line(s.bold(`${loaded.manifest.name} on local (${ctx.layout.root})`));
-        for (const f of findings) {
+        const show = (f: Finding) => {
           const mark = f.repaired ? s.green('✔ repaired:') : f.severity === 'error' ? s.red('✖') : f.severity === 'warn' ? s.yellow('!') : s.dim('·');
           const todo = !opts.repair && f.repair ? s.dim(` (--repair: ${f.repair})`) : f.repaired && f.repair ? s.dim(` (${f.repair})`) : '';
           out.line(`  ${mark} ${f.message}${todo}${f.note ? s.dim(` — ${f.note}`) : ''}`);
-        }
+        };
+        out.line(s.bold(`${loaded.manifest.name} on local (${ctx.layout.root})`));
+        if (after) {
+          const repaired = findings.filter((f) => f.repair);
+          if (repaired.length) repaired.forEach(show);
+          else out.line('  nothing to repair');
+          out.line(s.bold('now:'));
+          after.forEach(show);
+        } else findings.forEach(show);
         out.line(remaining.length ? s.red(`${remaining.length} problem(s) need attention`) : s.green('healthy'));
       }
       if (remaining.length) throw markJsonPrinted(new DeployFailed(`doctor found ${remaining.length} problem(s)${opts.repair ? ' it could not repair' : ''}`), out.isJson);

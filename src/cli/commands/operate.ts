@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import type { OperationReport } from '../../engine/operation.js';
 import { runOperation } from '../../engine/operation.js';
+import { describeJournal, projectRecovery } from '../../engine/recovery.js';
+import { readJournal } from '../../state/journal.js';
+import { inspectLock } from '../../state/lock.js';
 import type { RunContext } from '../../engine/context.js';
 import type { LoadedManifest } from '../../manifest/load.js';
 import type { Plan } from '../../plan/steps.js';
@@ -37,9 +40,21 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   };
 
   if (spec.dryRun) {
-    const plan = makePlan(await observe(ctx.transport, ctx.layout));
+    // plan from the state a real run would see: after it has undone an interrupted operation
+    let observed = await observe(ctx.transport, ctx.layout);
+    const notes: string[] = [];
+    const lock = await inspectLock(ctx.transport, ctx.layout.lock);
+    if (lock.state === 'held') notes.push(`the lock is held by ${lock.owner.command ?? 'deploy'} ${lock.owner.deploy_id} (pid ${lock.owner.pid} on ${lock.owner.host}): a real run would exit 3`);
+    const journal = await readJournal(ctx.transport, ctx.layout.journal);
+    if (journal && journal !== 'corrupt' && lock.state !== 'held') {
+      notes.push(`first, the interrupted ${describeJournal(journal)} is ${journal.state === 'committed' || journal.state === 'finished' ? 'recorded' : 'undone'}`);
+      observed = projectRecovery(observed, journal);
+    }
+    if (journal === 'corrupt') notes.push('journal.json is unreadable: a real run would stop (see `deployer doctor`)');
+    const plan = ctx.redactor.redactValue(makePlan(observed));
+    for (const n of notes) render.handle({ type: 'log', level: 'warn', message: n });
     render.printPlan(plan);
-    if (out.isJson) out.json({ dry_run: true, deploy_id: plan.deployId, app: plan.app, release: plan.release, strategy: plan.strategy, previous: plan.previous, steps: plan.steps.map((p) => ({ ...p.step, on_error: p.onError })) });
+    if (out.isJson) out.json({ dry_run: true, deploy_id: plan.deployId, app: plan.app, release: plan.release, strategy: plan.strategy, previous: plan.previous, notes, steps: plan.steps.map((p) => ({ ...p.step, on_error: p.onError })) });
     return;
   }
 
@@ -82,7 +97,7 @@ function resultJson(r: OperationReport, started: number) {
     strategy: e.strategy,
     result: e.result,
     rolled_back: e.rolled_back,
-    hosts: [{ host: e.host, release: e.result === 'succeeded' ? e.release : e.previous, result: e.result }],
+    hosts: [{ host: e.host, release: r.live, result: e.result }],
     duration_ms: Math.round(systemClock.monotonic() - started),
     ...(e.error ? { error: e.error } : {}),
     warnings: r.outcome.warnings,

@@ -4,6 +4,7 @@ import { formatDuration } from '../../manifest/duration.js';
 import { writeMeta } from '../../release/meta.js';
 import { prepareRelease } from '../../release/prepare.js';
 import type { Step } from '../../plan/steps.js';
+import { readCurrent } from '../../state/records.js';
 import { crashPoint } from '../crash.js';
 import type { StepHandler, UndoInfo } from './types.js';
 
@@ -61,6 +62,8 @@ export const prepareHandler: StepHandler<S> = {
 
   async undo(step, ctx, info: UndoInfo) {
     const dir = ctx.layout.release(step.release);
+    // never pull a live release away, whatever the journal says
+    if ((await readCurrent(ctx.transport, ctx.layout)) === step.release) throw new Error(`release ${step.release} is live (current points at it): not removed`);
     if (info.liveChanged && ctx.loaded.manifest.deployment.keep_failed_releases && (await ctx.transport.fs.stat(dir))) {
       await ctx.transport.fs.remove(`${dir}.failed`);
       await ctx.transport.fs.rename(dir, `${dir}.failed`);

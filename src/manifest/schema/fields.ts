@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_DURATION_MS, parseDuration } from '../duration.js';
+import { parseSize } from '../size.js';
 
 /** A duration (number of seconds or `30s`, `5m`, `1m30s`, `500ms`), parsed to milliseconds. */
 export const duration = (description: string) =>
@@ -43,7 +44,21 @@ export const releasePath = (description: string) =>
     .string()
     .min(1)
     .max(1024)
-    .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), {
-      message: 'must be a relative path inside the release (no leading "/", no "..")',
+    .refine((p) => !p.startsWith('/') && !p.includes('\0') && p.replace(/\/+$/, '').split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'), {
+      message: 'must be a relative path inside the release (no leading "/", no "." or ".." parts)',
     })
     .describe(description);
+
+/** A size in bytes, or with a unit (`500MB`, `10GiB`), parsed to bytes. */
+export const size = (description: string) =>
+  z
+    .union([z.number(), z.string()])
+    .transform((v, ctx) => {
+      const bytes = parseSize(v);
+      if (bytes === null) {
+        ctx.addIssue({ code: 'custom', message: `expected a size such as 1048576, "500MB" or "10GiB", got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .meta({ description, format: 'size' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, shellCommand, text } from './fields.js';
+import { duration, releasePath, shellCommand } from './fields.js';
 
 /** Every lifecycle event a hook can attach to (DESIGN §5, seed 000 §6). */
 export const HOOK_EVENTS = [
@@ -30,7 +30,7 @@ export const hooksSchema = z
   .strictObject({
     ...eventShape,
     timeout: duration('Limit for each hook command; the whole process group is killed past it.').prefault('300s'),
-    dir: text('Extra directory (relative to the release) searched for hook scripts named after the event.', 1024).optional(),
+    dir: releasePath('Extra directory (relative to the release) searched for hook scripts named after the event.').optional(),
   })
   .describe(
     'Commands per lifecycle event. Scripts in the release are run too: deploy/hooks/<event>, deploy/hooks/<event>.sh, .deploy/<event> (the first found, if executable).',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { int, text } from './fields.js';
+import { int, size, text } from './fields.js';
 
 export const sourceSchema = z
   .strictObject({
@@ -16,6 +16,7 @@ export const sourceSchema = z
       .regex(/^[0-9a-fA-F]{64}$/, { message: 'expected 64 hexadecimal characters (a SHA-256 digest)' })
       .describe('SHA-256 of the archive, checked before anything is extracted (type archive).')
       .optional(),
+    max_size: size('Most bytes an archive may expand to; past it the archive is refused (a decompression bomb would fill the disk the live app uses).').prefault('10GiB'),
     strip_components: int('Leading path components to strip from archive entries (like `tar --strip-components`).', 0, 16).default(0),
     exclude: z
       .array(text('pattern', 1024))

@@ -1,3 +1,4 @@
+import { UnsafeArchiveError } from '../../errors.js';
 import fs, { constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { unsafeEntry } from './archive-guard.js';
@@ -42,7 +43,16 @@ export class ReleaseWriter {
   constructor(
     private readonly destDir: string,
     private readonly archive: string,
+    /** refuse the archive once its files add up to more than this (a decompression bomb) */
+    private readonly maxBytes = Infinity,
   ) {}
+
+  private count(bytes: number): void {
+    this.result.bytes += bytes;
+    if (this.result.bytes > this.maxBytes) {
+      throw new UnsafeArchiveError(`${this.archive}: expands to more than ${this.maxBytes} bytes (source.max_size); archive refused`);
+    }
+  }
 
   dir(rel: string, meta: WriteMeta, replace: boolean): void {
     const abs = this.prepare(rel, meta.rawPath, replace);
@@ -61,14 +71,14 @@ export class ReleaseWriter {
         batch.push(chunk);
         batched += chunk.length;
         if (batched >= BATCH) {
+          this.count(batched);
           writeAll(fd, batch);
-          this.result.bytes += batched;
           batch = [];
           batched = 0;
         }
       }
+      this.count(batched);
       writeAll(fd, batch);
-      this.result.bytes += batched;
       // fchmod, not the open mode: the umask must not change what the archive says
       fs.fchmodSync(fd, perm(meta.mode, 0o644));
       const mtime = validDate(meta.mtime);

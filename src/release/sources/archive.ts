@@ -47,7 +47,7 @@ export function detectArchiveFormat(nameOrUrl: string): ArchiveFormat | null {
 export async function extractArchive(
   file: string,
   destDir: string,
-  opts: { format: ArchiveFormat; stripComponents?: number },
+  opts: { format: ArchiveFormat; stripComponents?: number; maxBytes?: number },
 ): Promise<ExtractResult> {
   const name = path.basename(file);
   const strip = opts.stripComponents ?? 0;
@@ -63,7 +63,7 @@ export async function extractArchive(
   listing.finish();
 
   const guard = new EntryGuard(name, strip);
-  const writer = new ReleaseWriter(dest, name);
+  const writer = new ReleaseWriter(dest, name, opts.maxBytes);
   await walk(async (e) => {
     const admitted = guard.admit(e);
     if (!admitted) return;
