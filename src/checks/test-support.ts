@@ -27,6 +27,16 @@ export function isGone(pid: number): boolean {
   }
 }
 
+/** Awaits a promise that must reject with an error of class `cls`, and returns that error. */
+export async function rejection<E extends Error>(p: Promise<unknown>, cls: new (...args: never[]) => E): Promise<E> {
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  if (!(e instanceof cls)) throw new Error(`expected a ${cls.name}, got ${e === null ? 'success' : String(e)}`);
+  return e;
+}
+
 /** Polls `cond` every 10 ms until it holds or `ms` has passed; returns whether it held. */
 export async function until(cond: () => boolean | Promise<boolean>, ms = 2000): Promise<boolean> {
   const deadline = performance.now() + ms;

@@ -42,6 +42,12 @@ export async function loadFromOptions(o: GlobalOptions): Promise<LoadedManifest>
   return loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {});
 }
 
+/** The app of the manifest on this machine: for the verbs that read or tidy its state. */
+export async function openApp(o: GlobalOptions): Promise<{ loaded: LoadedManifest; t: Transport; layout: AppLayout }> {
+  const loaded = await loadFromOptions(o);
+  return { loaded, t: new LocalTransport(), layout: new AppLayout(appRootFor(loaded)) };
+}
+
 /** deploy and rollback refuse a manifest that names a feature this build cannot carry out. */
 export function refuseUnsupported(loaded: LoadedManifest, strategy?: string): void {
   const issues = unsupportedFeatures(loaded.manifest, strategy as LoadedManifest['manifest']['deployment']['strategy'] | undefined);

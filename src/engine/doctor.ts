@@ -57,7 +57,7 @@ export async function diagnose(ctx: RunContext, repair: boolean): Promise<Findin
   }
 
   for (const name of await t.fs.list(layout.root)) {
-    if (/^\.current\.tmp-|^\..*\.tmp-\d+-/.test(name)) add({ severity: 'warn', message: `leftover temporary file ${name}`, repair: 'removed' }, () => t.fs.remove(join(layout.root, name)));
+    if (/^\..*\.tmp-\d+-/.test(name)) add({ severity: 'warn', message: `leftover temporary file ${name}`, repair: 'removed' }, () => t.fs.remove(join(layout.root, name)));
   }
   for (const name of await t.fs.list(layout.state)) {
     if (/\.tmp-\d+-/.test(name) || name === 'deploy.lock.takeover') add({ severity: 'warn', message: `leftover temporary file .deploy_state/${name}`, repair: 'removed' }, () => t.fs.remove(join(layout.state, name)));

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { until } from '../checks/test-support.js';
+import { rejection, until } from '../checks/test-support.js';
 import { CommandFailed } from '../errors.js';
 import { LocalTransport } from '../hosts/local.js';
 import { hooksSchema } from '../manifest/schema/hooks.js';
@@ -128,15 +128,6 @@ describe('runHookCommands', () => {
   const opts = (o: Partial<RunHookOptions> = {}): RunHookOptions => ({ transport: t, cwd: dir, env: { PATH: process.env.PATH }, timeoutMs: 10_000, ...o });
   const inline = (command: string): HookCommand => ({ kind: 'inline', command });
 
-  async function failure(p: Promise<unknown>): Promise<CommandFailed> {
-    const e = await p.then(
-      () => null,
-      (err: unknown) => err,
-    );
-    expect(e).toBeInstanceOf(CommandFailed);
-    return e as CommandFailed;
-  }
-
   it('runs in the given directory with exactly the given environment', async () => {
     const env = hookEnv(
       { event: 'build', appRoot: dir, releaseDir: dir, releaseId: '20240101_000000', strategy: 'recreate', host: 'local', deployId: 'dep-9', timestamp: 'ts', environment: { APP_ENV: 'staging' } },
@@ -159,7 +150,7 @@ describe('runHookCommands', () => {
   });
 
   it('runs the commands in order and stops at the first failure', async () => {
-    const e = await failure(runHookCommands('build', [inline('echo one >> log'), inline('echo two >> log; exit 3'), inline('echo three >> log')], opts()));
+    const e = await rejection(runHookCommands('build', [inline('echo one >> log'), inline('echo two >> log; exit 3'), inline('echo three >> log')], opts()), CommandFailed);
     expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('one\ntwo\n');
     expect(e.message).toBe('hook build: command "echo two >> log; exit 3" exited with status 3');
   });
@@ -167,19 +158,19 @@ describe('runHookCommands', () => {
   it('puts the last ten non-empty lines of output in the error', async () => {
     // (one stream only: the order of stdout and stderr lines between the two pipes is not fixed)
     const cmd = 'for i in $(seq 1 30); do echo "line $i"; echo; done; exit 4';
-    const e = await failure(runHookCommands('pre_deploy', [inline(cmd)], opts()));
+    const e = await rejection(runHookCommands('pre_deploy', [inline(cmd)], opts()), CommandFailed);
     const expected = Array.from({ length: 10 }, (_, i) => `    | line ${21 + i}`);
     expect(e.message).toBe(`hook pre_deploy: command "${cmd}" exited with status 4\n${expected.join('\n')}`);
   });
 
   it('names a failing script by its path in the release', async () => {
     const s = script('.deploy/build', 'echo "cannot build" >&2\nexit 2');
-    const e = await failure(runHookCommands('build', [{ kind: 'script', path: s, display: '.deploy/build' }], opts()));
+    const e = await rejection(runHookCommands('build', [{ kind: 'script', path: s, display: '.deploy/build' }], opts()), CommandFailed);
     expect(e.message).toBe('hook build: script .deploy/build exited with status 2\n    | cannot build');
   });
 
   it('reports a script that cannot be started', async () => {
-    const e = await failure(runHookCommands('build', [{ kind: 'script', path: join(dir, 'missing'), display: 'missing' }], opts()));
+    const e = await rejection(runHookCommands('build', [{ kind: 'script', path: join(dir, 'missing'), display: 'missing' }], opts()), CommandFailed);
     expect(e.message).toMatch(/^hook build: script missing could not start: .*ENOENT/);
   });
 
@@ -192,7 +183,7 @@ describe('runHookCommands', () => {
   it('kills the whole process group at the timeout', async () => {
     const pidFile = join(dir, 'bg.pid');
     const started = performance.now();
-    const e = await failure(runHookCommands('build', [inline(`sleep 30 & echo $! > "${pidFile}"; sleep 30`)], opts({ timeoutMs: 500 })));
+    const e = await rejection(runHookCommands('build', [inline(`sleep 30 & echo $! > "${pidFile}"; sleep 30`)], opts({ timeoutMs: 500 })), CommandFailed);
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(e.message).toBe(`hook build: command "sleep 30 & echo $! > "${pidFile}"; sleep 30" timed out after 500 ms and was killed`);
     expect(existsSync(pidFile)).toBe(true);

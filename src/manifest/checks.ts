@@ -1,4 +1,6 @@
+import { parseHostPort, parseProcessTarget } from '../checks/target.js';
 import type { CheckPolicy, CheckSpec } from '../checks/types.js';
+import { describeCheck } from '../checks/wait.js';
 import type { CheckConfig } from './schema/checks.js';
 
 /** A health check from the manifest, with `{port}`-style templates still unfilled. */
@@ -47,9 +49,10 @@ export function normalizeCheck(cfg: CheckConfig): CheckTemplate | string {
       break;
     }
     case 'process': {
-      const target = cfg.target?.replace(/^pid:\/\//, '');
-      if (!target) return 'a process check needs `target`: a pid or name:NAME';
-      spec = /^\d+$/.test(target) ? { type: 'process', pid: Number(target) } : { type: 'process', name: target.replace(/^name:/, '') };
+      if (!cfg.target) return 'a process check needs `target`: a pid or name:NAME';
+      const p = processSpec(cfg.target);
+      if (typeof p === 'string') return p;
+      spec = p;
       break;
     }
     case 'command': {
@@ -67,23 +70,24 @@ function fromTarget(target: string): CheckTemplate | undefined {
   if (/^https?:\/\//.test(target)) spec = { type: 'http', url: target, expectedStatus: [200], method: 'GET' };
   else if (target.startsWith('tcp://')) spec = { type: 'tcp', host: target.slice(6), port: 0 };
   else if (target.startsWith('pid://')) {
-    const t = target.slice(6);
-    spec = /^\d+$/.test(t) ? { type: 'process', pid: Number(t) } : { type: 'process', name: t.replace(/^name:/, '') };
+    const p = processSpec(target);
+    if (typeof p === 'string') return undefined;
+    spec = p;
   } else if (target.startsWith('cmd://')) spec = { type: 'command', command: target.slice(6) };
   else return undefined;
   return { label: describeTemplate(spec), spec, policy: DEFAULT_POLICY };
 }
 
+/** The check's label; a tcp template keeps its `host:port` text until the port is filled in. */
 function describeTemplate(spec: CheckSpec): string {
-  switch (spec.type) {
-    case 'http':
-      return `http ${spec.url}`;
-    case 'tcp':
-      return `tcp ${spec.host}`;
-    case 'process':
-      return spec.pid !== undefined ? `process pid ${spec.pid}` : `process name:${spec.name}`;
-    case 'command':
-      return `command ${spec.command}`;
+  return spec.type === 'tcp' ? `tcp ${spec.host}` : describeCheck(spec);
+}
+
+function processSpec(target: string): CheckSpec | string {
+  try {
+    return parseProcessTarget(target);
+  } catch (e) {
+    return (e as Error).message;
   }
 }
 
@@ -109,10 +113,7 @@ export function resolveCheck(t: CheckTemplate, vars: TemplateVars): CheckTemplat
       spec = { ...s, url: fillTemplate(s.url, vars) };
       break;
     case 'tcp': {
-      const target = fillTemplate(s.host, vars);
-      const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(target);
-      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`tcp check target "${target}" is not host:port`);
-      spec = { type: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+      spec = { type: 'tcp', ...parseHostPort(fillTemplate(s.host, vars)) };
       break;
     }
     case 'process':

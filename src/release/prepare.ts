@@ -93,7 +93,8 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
     }
   } else {
     const { extractArchive } = await import('./sources/archive.js');
-    const { exportGitTree, redactGitUrl } = await import('./sources/git.js');
+    const { exportGitTree } = await import('./sources/git.js');
+    const { redactUrl } = await import('./sources/download.js');
     const url = source.url!;
     const staging = await fsp.mkdtemp(join(input.tmpDir, 'git-'));
     const tar = `${staging}.tar`;
@@ -102,7 +103,7 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
       const co = await exportGitTree(localUrl, source.branch ?? source.ref, input.gitCacheDir, tar);
       await extractArchive(tar, staging, { format: 'tar', maxBytes: source.max_size });
       const install = await installTree(staging, input.releaseDir, { ...opts, move: true, trustMtime: false, exclude: excludeMatcher(['/.git', ...exclude]) });
-      prepared = { source: redactGitUrl(url), sourceType: 'git', gitCommit: co.commit, gitBranch: co.branch, checksum: `git:${co.commit}`, install };
+      prepared = { source: redactUrl(url), sourceType: 'git', gitCommit: co.commit, gitBranch: co.branch, checksum: `git:${co.commit}`, install };
       gitDescribe = co.describe;
     } finally {
       await fsp.rm(staging, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { until } from '../checks/test-support.js';
+import { rejection, until } from '../checks/test-support.js';
 import { CommandFailed } from '../errors.js';
 import { LocalTransport } from '../hosts/local.js';
 import type { ProcessIdentity, Transport } from '../hosts/transport.js';
@@ -71,15 +71,6 @@ async function deadPid(): Promise<number> {
 const manager = (cfg: Record<string, unknown>) => new SignalManager(serviceSchema.parse({ manager: 'signal', pid_file: 'app.pid', ...cfg }));
 const ctx = (t: Transport, env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): ActivationContext => ({ transport: t, appRoot: dir, releaseDir, releaseId: '20240101_000000', env });
 
-async function failure(p: Promise<unknown>): Promise<CommandFailed> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(CommandFailed);
-  return e as CommandFailed;
-}
-
 describe('SignalManager', () => {
   it('sends the signal to the pid in the pid file with kill -s', async () => {
     const pid = await startChild();
@@ -120,7 +111,7 @@ describe('SignalManager', () => {
 
   it('fails clearly when the pid file is missing', async () => {
     const t = new RecordingTransport();
-    const e = await failure(manager({}).restart(ctx(t)));
+    const e = await rejection(manager({}).restart(ctx(t)), CommandFailed);
     expect(e.message).toBe(`pid file ${join(dir, 'app.pid')} does not exist: nothing to send HUP to`);
     expect(t.execs).toEqual([]);
   });
@@ -136,7 +127,7 @@ describe('SignalManager', () => {
       ['3.5', '3.5'],
     ]) {
       writeFileSync(join(dir, 'app.pid'), text!);
-      const e = await failure(manager({}).restart(ctx(t)));
+      const e = await rejection(manager({}).restart(ctx(t)), CommandFailed);
       expect(e.message).toBe(`pid file ${join(dir, 'app.pid')} does not hold a pid (found ${JSON.stringify(shown)})`);
     }
     expect(t.execs).toEqual([]);
@@ -146,7 +137,7 @@ describe('SignalManager', () => {
     const pid = await deadPid();
     writeFileSync(join(dir, 'app.pid'), String(pid));
     const t = new RecordingTransport();
-    const e = await failure(manager({}).restart(ctx(t)));
+    const e = await rejection(manager({}).restart(ctx(t)), CommandFailed);
     expect(e.message).toBe(`process ${pid} from ${join(dir, 'app.pid')} is not running`);
     expect(t.execs).toEqual([]);
   });
@@ -156,7 +147,7 @@ describe('SignalManager', () => {
     writeFileSync(join(dir, 'app.pid'), String(pid));
     const t = new RecordingTransport();
     t.claimAlive = true; // the process goes away between the check and the kill
-    const e = await failure(manager({}).restart(ctx(t)));
+    const e = await rejection(manager({}).restart(ctx(t)), CommandFailed);
     expect(t.execs.map((x) => x.argv)).toEqual([['kill', '-s', 'HUP', String(pid)]]);
     expect(e.message).toMatch(new RegExp(`^kill -s HUP ${pid} exited with status 1: .*${pid}.*No such process`));
   });

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock, until } from '../checks/test-support.js';
+import { FakeClock, rejection, until } from '../checks/test-support.js';
 import { LockHeldError } from '../errors.js';
 import { LocalTransport, procStartTime } from '../hosts/local.js';
 import { localFs } from '../hosts/local-fs.js';
@@ -38,15 +38,6 @@ function record(over: Partial<LockRecord>): LockRecord {
 const writeLock = (rec: LockRecord | string) => writeFileSync(lockPath, typeof rec === 'string' ? rec : JSON.stringify(rec));
 const readLockFile = () => JSON.parse(readFileSync(lockPath, 'utf8')) as LockRecord;
 
-async function heldError(p: Promise<unknown>): Promise<LockHeldError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(LockHeldError);
-  return e as LockHeldError;
-}
-
 describe('DeployLock.acquire', () => {
   it('creates a JSON owner record', async () => {
     const lock = await DeployLock.acquire(t, lockPath, opts('d-1'));
@@ -68,7 +59,7 @@ describe('DeployLock.acquire', () => {
 
   it('refuses a second acquire with LockHeldError naming the owner (exit 3)', async () => {
     const first = await DeployLock.acquire(t, lockPath, opts('d-1'));
-    const err = await heldError(DeployLock.acquire(t, lockPath, { ...opts('d-2'), command: 'rollback' }));
+    const err = await rejection(DeployLock.acquire(t, lockPath, { ...opts('d-2'), command: 'rollback' }), LockHeldError);
     expect(err.exitCode).toBe(3);
     expect(err.owner).toMatchObject({ deploy_id: 'd-1', pid: process.pid, host: hostname() });
     expect(err.message).toContain(`another deploy holds the lock ${lockPath}: deploy d-1 by ${userInfo().username}@${hostname()} (pid ${process.pid})`);
@@ -104,7 +95,7 @@ describe('DeployLock.acquire', () => {
   it('never takes over a lock from another host, even if that pid is dead here', async () => {
     const pid = await deadPid();
     writeLock(record({ pid, host: 'some-other-host' }));
-    const err = await heldError(DeployLock.acquire(t, lockPath, opts('d-new')));
+    const err = await rejection(DeployLock.acquire(t, lockPath, opts('d-new')), LockHeldError);
     expect(err.owner).toMatchObject({ host: 'some-other-host', pid });
     expect(err.message).toContain(`someone@some-other-host (pid ${pid})`);
     expect(readLockFile().deploy_id).toBe('old-deploy');

@@ -75,18 +75,7 @@ export function startCli(sb: Sandbox, args: string[], env: NodeJS.ProcessEnv = {
 }
 
 /** True when the process is gone or a zombie (nobody may reap it in a container). */
-export function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    return /^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
+export { isGone as isDead } from '../../src/checks/test-support.js';
 
 /**
  * Every entry under `root` (recursively, symlinks not followed) as `path -> description`: the

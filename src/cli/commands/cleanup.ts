@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { pinnedReleases } from '../../engine/handlers/cleanup.js';
-import { LocalTransport } from '../../hosts/local.js';
-import { AppLayout } from '../../release/layout.js';
 import { listReleases, planCleanup } from '../../release/list.js';
-import { appRootFor, loadFromOptions } from '../context.js';
+import { openApp } from '../context.js';
 import { globals, output } from './common.js';
 import { withLock } from './locked.js';
 
@@ -17,11 +15,9 @@ export function registerCleanup(program: Command): void {
     .action(async (opts: { keep?: string; dryRun?: boolean }, cmd: Command) => {
       const o = globals(cmd);
       const out = output(o);
-      const loaded = await loadFromOptions(o);
+      const { loaded, t, layout } = await openApp(o);
       const keep = opts.keep === undefined ? loaded.manifest.deployment.keep_releases : Number(opts.keep);
       if (!Number.isInteger(keep) || keep < 1 || keep > 1000) throw new UsageError(`--keep must be a whole number from 1 to 1000, got "${opts.keep}"`);
-      const t = new LocalTransport();
-      const layout = new AppLayout(appRootFor(loaded));
       const run = async () => {
         const plan = planCleanup(await listReleases(t, layout), keep, await pinnedReleases(t, layout));
         if (!opts.dryRun) for (const r of plan.remove) await t.fs.remove(r.dir);

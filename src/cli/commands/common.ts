@@ -31,8 +31,7 @@ export function progress(o: GlobalOptions): ProgressRenderer {
   return new ProgressRenderer({ stream: process.stderr, live, verbose: Boolean(o.verbose) });
 }
 
-export function warnAll(warnings: { path: string; message: string; line?: number }[], o: GlobalOptions): void {
+export function warnAll(warnings: { path: string; message: string; line?: number }[]): void {
   const s = makeStyle(process.stderr);
   for (const w of warnings) process.stderr.write(`${s.yellow('warning:')} ${w.line ? `line ${w.line}: ` : ''}${w.path}: ${w.message}\n`);
-  void o;
 }

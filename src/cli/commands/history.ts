@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { LocalTransport } from '../../hosts/local.js';
-import { AppLayout } from '../../release/layout.js';
 import { readHistory } from '../../state/records.js';
-import { appRootFor, loadFromOptions } from '../context.js';
+import { openApp } from '../context.js';
 import { formatMs } from '../render/style.js';
 import { globals, output } from './common.js';
 
@@ -14,8 +12,8 @@ export function registerHistory(program: Command): void {
     .action(async (opts: { limit: string }, cmd: Command) => {
       const o = globals(cmd);
       const out = output(o);
-      const loaded = await loadFromOptions(o);
-      const all = await readHistory(new LocalTransport(), new AppLayout(appRootFor(loaded)));
+      const { loaded, t, layout } = await openApp(o);
+      const all = await readHistory(t, layout);
       const n = Math.max(0, Number.parseInt(opts.limit, 10) || 0);
       const entries = n ? all.slice(-n) : all;
       if (out.isJson) return out.json({ app: loaded.manifest.name, history: entries });

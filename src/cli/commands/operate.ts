@@ -28,7 +28,7 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   const o: GlobalOptions = globals(cmd);
   const out = output(o);
   const loaded = await loadFromOptions(o);
-  warnAll(loaded.warnings, o);
+  warnAll(loaded.warnings);
   const strategy = spec.strategy(loaded);
   refuseUnsupported(loaded, spec.command === 'deploy' ? strategy : undefined);
   const render = progress(o);

@@ -1,11 +1,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { LocalTransport } from '../../hosts/local.js';
 import { assertReleaseId } from '../../release/id.js';
-import { AppLayout } from '../../release/layout.js';
 import { PROTECTED_FILE } from '../../release/list.js';
-import { appRootFor, loadFromOptions } from '../context.js';
+import { openApp } from '../context.js';
 import { globals, output } from './common.js';
 import { withLock } from './locked.js';
 
@@ -18,9 +16,7 @@ export function registerProtect(program: Command): void {
         const o = globals(cmd);
         const out = output(o);
         assertReleaseId(release);
-        const loaded = await loadFromOptions(o);
-        const t = new LocalTransport();
-        const layout = new AppLayout(appRootFor(loaded));
+        const { t, layout } = await openApp(o);
         const dir = layout.release(release);
         if ((await t.fs.stat(dir))?.type !== 'dir') throw new UsageError(`release ${release} does not exist`, { hint: 'see `deployer releases`' });
         const marker = join(dir, PROTECTED_FILE);

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { LocalTransport } from '../../hosts/local.js';
-import { AppLayout } from '../../release/layout.js';
 import { pinnedReleases } from '../../engine/handlers/cleanup.js';
 import { listReleases } from '../../release/list.js';
-import { appRootFor, loadFromOptions } from '../context.js';
+import { openApp } from '../context.js';
 import { globals, output } from './common.js';
 
 export function registerReleases(program: Command): void {
@@ -13,9 +11,7 @@ export function registerReleases(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const o = globals(cmd);
       const out = output(o);
-      const loaded = await loadFromOptions(o);
-      const t = new LocalTransport();
-      const layout = new AppLayout(appRootFor(loaded));
+      const { loaded, t, layout } = await openApp(o);
       const releases = await listReleases(t, layout);
       const pinned = await pinnedReleases(t, layout);
       const rows = releases.map((r) => ({

@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import type { Transport } from '../../hosts/transport.js';
-import { LocalTransport } from '../../hosts/local.js';
-import { AppLayout } from '../../release/layout.js';
+import type { AppLayout } from '../../release/layout.js';
 import { readMeta } from '../../release/meta.js';
 import { readJournal } from '../../state/journal.js';
 import { inspectLock } from '../../state/lock.js';
 import { readLastDeploy } from '../../state/records.js';
 import { observe } from '../../strategies/observe.js';
 import { describeJournal } from '../../engine/recovery.js';
-import { appRootFor, loadFromOptions } from '../context.js';
+import { openApp } from '../context.js';
 import { globals, output } from './common.js';
 
 export async function collectStatus(t: Transport, layout: AppLayout) {
@@ -39,8 +38,8 @@ export function registerStatus(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const o = globals(cmd);
       const out = output(o);
-      const loaded = await loadFromOptions(o);
-      const st = await collectStatus(new LocalTransport(), new AppLayout(appRootFor(loaded)));
+      const { loaded, t, layout } = await openApp(o);
+      const st = await collectStatus(t, layout);
       if (out.isJson) return out.json({ app: loaded.manifest.name, hosts: [{ host: 'local', ...st }] });
       const s = out.style;
       out.line(s.bold(`${loaded.manifest.name} on local (${st.app_root})`));

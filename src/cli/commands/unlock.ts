@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { LockHeldError } from '../../errors.js';
-import { LocalTransport } from '../../hosts/local.js';
-import { AppLayout } from '../../release/layout.js';
 import { inspectLock } from '../../state/lock.js';
-import { appRootFor, loadFromOptions } from '../context.js';
+import { openApp } from '../context.js';
 import { globals, output } from './common.js';
 
 export function registerUnlock(program: Command): void {
@@ -14,9 +12,7 @@ export function registerUnlock(program: Command): void {
     .action(async (opts: { force?: boolean }, cmd: Command) => {
       const o = globals(cmd);
       const out = output(o);
-      const loaded = await loadFromOptions(o);
-      const t = new LocalTransport();
-      const layout = new AppLayout(appRootFor(loaded));
+      const { t, layout } = await openApp(o);
       const st = await inspectLock(t, layout.lock);
       if (st.state === 'free') {
         if (out.isJson) return out.json({ unlocked: false, reason: 'not locked' });

@@ -29,7 +29,7 @@ export function registerValidate(program: Command): void {
           }
         }
       }
-      for (const l of loaded) warnAll(l.warnings, o);
+      for (const l of loaded) warnAll(l.warnings);
       const unsupported = unsupportedFeatures(base.manifest).map((i) => `${formatPath(i.path)}: ${i.message}`);
       const notes = unsetElsewhere.map((i) => `${i.path}: ${i.message} (needed to deploy that environment; its other keys were not checked)`);
       if (out.isJson) {
