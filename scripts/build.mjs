@@ -12,7 +12,8 @@ const tmp = `dist.tmp-${process.pid}`;
 rmSync(`${root}/${tmp}`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli/main.ts' },
+  // the CLI, the runtime daemon (supervisor + control API) and the router process it supervises
+  entryPoints: { cli: 'src/cli/main.ts', runtimed: 'src/runtime/daemon/main.ts', router: 'src/runtime/router/main.ts' },
   outdir: tmp,
   bundle: true,
   splitting: true,

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import type { LoadedManifest } from '../manifest/load.js';
+import type { AppLayout } from '../release/layout.js';
+import type { InstanceRef } from '../plan/steps.js';
+import type { AppConfig } from './daemon/daemon.js';
+import type { InstanceSpec, RouterHealth } from './model.js';
+
+/** Port offset of each pool from service.base_port: blue and green never share a port. */
+export const POOL_OFFSET: Record<string, number> = { stable: 0, blue: 0, green: 100, canary: 200 };
+export const DEFAULT_BASE_PORT = 3000;
+
+/** Whether a deploy of this manifest runs on Deployer's own runtime. */
+export function usesRuntime(loaded: LoadedManifest): boolean {
+  return loaded.manifest.service.manager === 'process';
+}
+
+export function basePort(loaded: LoadedManifest): number {
+  return loaded.manifest.service.base_port ?? DEFAULT_BASE_PORT;
+}
+
+/** The instances of a pool: `<pool>-<i>` on base_port + the pool's offset + i. */
+export function poolInstances(loaded: LoadedManifest, pool: string, count = loaded.manifest.service.instances): InstanceRef[] {
+  const first = basePort(loaded) + (POOL_OFFSET[pool] ?? 0);
+  return Array.from({ length: count }, (_, i) => ({ id: `${pool}-${i}`, port: first + i }));
+}
+
+export function parseListen(v: number | string | undefined, fallbackPort: number): { host: string; port: number } {
+  if (v === undefined) return { host: '127.0.0.1', port: fallbackPort };
+  if (typeof v === 'number') return { host: '127.0.0.1', port: v };
+  const i = v.lastIndexOf(':');
+  return { host: v.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(v.slice(i + 1)) };
+}
+
+/** The path the router checks: router.health_path, else the first http health check on {port}. */
+export function routerHealth(loaded: LoadedManifest): RouterHealth {
+  const r = loaded.manifest.router;
+  let path: string | null = r.health_path ?? null;
+  if (path === null) {
+    for (const c of loaded.checks) {
+      if (c.spec.type !== 'http' || !c.spec.url.includes('{port}')) continue;
+      const m = c.spec.url.match(/^https?:\/\/[^/]+(\/[^#]*)?/);
+      path = m?.[1] || '/';
+      break;
+    }
+  }
+  return { path, intervalMs: r.health_interval, timeoutMs: Math.min(5_000, Math.max(500, r.health_interval * 2)), unhealthyThreshold: 2, healthyThreshold: 1 };
+}
+
+/** The app as the runtime's router serves it. */
+export function appConfig(loaded: LoadedManifest): AppConfig {
+  const m = loaded.manifest;
+  return {
+    listen: parseListen(m.router.listen, 8080),
+    hostnames: m.router.hostnames,
+    health: routerHealth(loaded),
+    stickyCookie: m.router.sticky ? `deployer_${m.name.replace(/[^A-Za-z0-9_-]/g, '_')}` : null,
+    drainTimeoutMs: m.deployment.rolling?.drain_timeout ?? 30_000,
+    unavailableWaitMs: m.router.unavailable_wait,
+  };
+}
+
+/** What the supervisor runs for each instance of a release. */
+export function instanceSpecs(loaded: LoadedManifest, layout: AppLayout, pool: string, release: string, refs: InstanceRef[]): InstanceSpec[] {
+  const m = loaded.manifest;
+  return refs.map((r) => ({
+    app: m.name,
+    id: r.id,
+    pool,
+    port: r.port,
+    release,
+    dir: layout.release(release),
+    command: m.service.command!,
+    env: {
+      ...m.environment,
+      DEPLOY_APP: m.name,
+      DEPLOY_RELEASE_ID: release,
+      DEPLOY_RELEASE_DIR: layout.release(release),
+      DEPLOY_APP_ROOT: layout.root,
+      DEPLOY_POOL: pool,
+      DEPLOY_INSTANCE: r.id,
+    },
+    stopTimeoutMs: m.service.stop_timeout,
+    logFile: join(layout.shared, 'logs', `${r.id}.log`),
+  }));
+}

@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { localProcessAlive } from '../hosts/local.js';
+import type { AppConfig, AppView } from './daemon/daemon.js';
+import type { InstanceSpec, InstanceStatus } from './model.js';
+import { MAX_SOCKET_PATH, runtimePaths, type RuntimePaths } from './paths.js';
+import { callUnix, ControlApiError, type CallOptions } from './unix-json.js';
+
+export type { AppConfig, AppView } from './daemon/daemon.js';
+
+export interface RuntimeStatus {
+  pid: number;
+  routerPid: number | null;
+  apps: AppView[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const notListening = (e: unknown) => ['ENOENT', 'ECONNREFUSED', 'ENOTSOCK'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/** The CLI's side of the runtime daemon's control API. */
+export class RuntimeClient {
+  constructor(readonly paths: RuntimePaths) {}
+
+  call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+    return callUnix<T>(this.paths.control, method, path, body, { timeoutMs: 60_000, ...opts });
+  }
+
+  private appPath(app: string, rest = ''): string {
+    return `/apps/${encodeURIComponent(app)}${rest}`;
+  }
+
+  status(): Promise<RuntimeStatus> {
+    return this.call('GET', '/status');
+  }
+  app(app: string): Promise<AppView | null> {
+    return this.call<AppView>('GET', this.appPath(app)).catch((e: unknown) => {
+      if (e instanceof ControlApiError && e.status === 404) return null;
+      throw e;
+    });
+  }
+  putApp(app: string, config: AppConfig): Promise<AppView> {
+    return this.call('PUT', this.appPath(app), config);
+  }
+  removeApp(app: string): Promise<void> {
+    return this.call('DELETE', this.appPath(app));
+  }
+  startInstances(app: string, instances: InstanceSpec[]): Promise<InstanceStatus[]> {
+    return this.call('POST', this.appPath(app, '/instances'), { instances });
+  }
+  stopInstances(app: string, ids: string[], drain = true): Promise<AppView> {
+    return this.call('POST', this.appPath(app, '/instances/stop'), { ids, drain }, { timeoutMs: 15 * 60_000 });
+  }
+  setWeights(app: string, weights: Record<string, number>): Promise<AppView> {
+    return this.call('POST', this.appPath(app, '/weights'), { weights });
+  }
+  drain(app: string, id: string, timeoutMs: number): Promise<{ drained: boolean; inFlight: number; waitedMs: number }> {
+    return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/drain`), { timeoutMs }, { timeoutMs: timeoutMs + 15_000 });
+  }
+  enable(app: string, id: string, healthy = false): Promise<unknown> {
+    return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/enable`), { healthy });
+  }
+  waitHealthy(app: string, id: string, timeoutMs: number): Promise<{ healthy: boolean; detail: string; logTail?: string }> {
+    return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/wait-healthy`), { timeoutMs }, { timeoutMs: timeoutMs + 15_000 });
+  }
+  stopPoolAfter(app: string, pool: string, delayMs: number | null): Promise<AppView> {
+    return this.call('POST', this.appPath(app, `/pools/${encodeURIComponent(pool)}/stop-after`), { delayMs });
+  }
+  metrics(format: 'json' | 'prometheus' = 'json'): Promise<unknown> {
+    return this.call('GET', format === 'prometheus' ? '/metrics?format=prometheus' : '/metrics');
+  }
+  setMetricsListen(addr: string | null): Promise<unknown> {
+    return this.call('PUT', '/settings', { metricsListen: addr });
+  }
+}
+
+/** The daemon's bundle, beside the CLI's in dist/. */
+export function daemonScript(): string {
+  return fileURLToPath(new URL('./runtimed.js', import.meta.url));
+}
+
+/** The running daemon's client, or null when none answers. */
+export async function connectRuntime(home: string): Promise<RuntimeClient | null> {
+  const client = new RuntimeClient(runtimePaths(home));
+  try {
+    await client.call('GET', '/status', undefined, { timeoutMs: 10_000 });
+    return client;
+  } catch (e) {
+    if (notListening(e)) return null;
+    throw e;
+  }
+}
+
+/** Connects to the daemon, starting it (detached, outliving this process) when none runs. */
+export async function ensureRuntime(home: string, opts: { timeoutMs?: number } = {}): Promise<{ client: RuntimeClient; started: boolean }> {
+  const running = await connectRuntime(home);
+  if (running) return { client: running, started: false };
+  const paths = runtimePaths(home);
+  if (paths.control.length > MAX_SOCKET_PATH) throw new Error(`the runtime's socket path ${paths.control} is too long for a unix socket: set DEPLOYER_HOME to a shorter directory`);
+  const script = daemonScript();
+  if (!existsSync(script)) throw new Error(`${script} is missing: build Deployer first (npm run build)`);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const fd = openSync(paths.daemonLog, 'a');
+  try {
+    const child = spawn(process.execPath, [script, '--home', home], { detached: true, stdio: ['ignore', fd, fd] });
+    child.unref();
+  } finally {
+    closeSync(fd);
+  }
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  while (Date.now() < deadline) {
+    const c = await connectRuntime(home);
+    if (c) return { client: c, started: true };
+    await sleep(50);
+  }
+  throw new Error(`the runtime daemon did not start within ${opts.timeoutMs ?? 15_000} ms; see ${paths.daemonLog}`);
+}
+
+/** Stops the daemon, the router and every instance. False when none was running. */
+export async function stopRuntime(home: string): Promise<boolean> {
+  const c = await connectRuntime(home);
+  if (!c) return false;
+  const { pid } = await c.call<{ pid: number }>('POST', '/shutdown', {});
+  // the daemon stops answering at once; it is done when its process has stopped the rest and exited
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (!localProcessAlive({ pid })) return true;
+    await sleep(50);
+  }
+  throw new Error('the runtime daemon did not stop within 60 s');
+}

@@ -1,0 +1,333 @@
+import type { InstanceSpec, InstanceStatus, RouterApp, RouterAppView } from '../model.js';
+import type { Supervisor } from '../supervisor/index.js';
+import { ControlApiError } from '../unix-json.js';
+import type { RouterProcess } from './router-process.js';
+import { routerAppOf, writeState, type AppRecord, type DaemonState } from './state.js';
+
+export interface DaemonDeps {
+  state: DaemonState;
+  statePath: string;
+  supervisor: Supervisor;
+  router: RouterProcess;
+  log: (msg: string) => void;
+  now?: () => number;
+}
+
+export type AppConfig = Omit<RouterApp, 'pools' | 'name'>;
+
+export interface InstanceView extends InstanceStatus {
+  /** what the router thinks of it */
+  traffic: string;
+  inFlight: number;
+  lastError: string | null;
+}
+
+export interface AppView {
+  name: string;
+  listen: RouterApp['listen'];
+  hostnames: string[];
+  weights: Record<string, number>;
+  stopAt: Record<string, string>;
+  instances: InstanceView[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The runtime's desired state and the operations on it. Every change is persisted before it is
+ * answered, and the router gets the whole app config again (an idempotent upsert).
+ */
+export class Daemon {
+  private chain: Promise<unknown> = Promise.resolve();
+  private timers = new Map<string, NodeJS.Timeout>();
+  private readonly now: () => number;
+
+  constructor(private readonly d: DaemonDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  get state(): DaemonState {
+    return this.d.state;
+  }
+
+  /** Runs state changes one at a time (waits for health or drains are outside it). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private app(name: string): AppRecord {
+    const a = this.d.state.apps[name];
+    if (!a) throw new ControlApiError(404, `app ${name} is not known to the runtime`);
+    return a;
+  }
+
+  async persist(): Promise<void> {
+    const records = this.d.supervisor.records();
+    for (const [name, app] of Object.entries(this.d.state.apps)) {
+      for (const [id, inst] of Object.entries(app.instances)) inst.process = records[`${name}/${id}`] ?? null;
+    }
+    await writeState(this.d.statePath, this.d.state);
+  }
+
+  /** Pushes one app's config to the router. */
+  async pushApp(name: string, initial?: (id: string) => 'healthy' | 'unknown'): Promise<void> {
+    await this.d.router.call('PUT', `/apps/${encodeURIComponent(name)}`, routerAppOf(this.app(name), initial));
+  }
+
+  /** After the router (re)starts: every app again; running instances start as healthy. */
+  async pushAll(fresh: boolean): Promise<void> {
+    if (this.d.state.metricsListen) await this.d.router.call('PUT', '/settings', { metricsListen: this.d.state.metricsListen });
+    for (const name of Object.keys(this.d.state.apps)) {
+      const running = new Set(this.d.supervisor.status(name).filter((s) => s.state === 'running').map((s) => s.id));
+      try {
+        await this.pushApp(name, fresh ? (id) => (running.has(id) ? 'healthy' : 'unknown') : undefined);
+      } catch (e) {
+        this.d.log(`router: could not restore app ${name}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** After the daemon starts: adopt the instances still running, start the others, re-arm timers. */
+  async restore(): Promise<void> {
+    for (const [name, app] of Object.entries(this.d.state.apps)) {
+      for (const inst of Object.values(app.instances)) {
+        const r = inst.process ? this.d.supervisor.adopt(inst.spec, inst.process) : 'gone';
+        if (r === 'adopted') {
+          this.d.log(`${name}/${inst.spec.id}: adopted pid ${inst.process!.pid}`);
+          continue;
+        }
+        try {
+          await this.d.supervisor.start(inst.spec);
+          this.d.log(`${name}/${inst.spec.id}: started again`);
+        } catch (e) {
+          this.d.log(`${name}/${inst.spec.id}: could not start: ${(e as Error).message}`);
+        }
+      }
+      for (const pool of Object.keys(app.stopAt)) this.arm(name, pool);
+    }
+    await this.persist();
+  }
+
+  putApp(name: string, config: AppConfig): Promise<AppView> {
+    return this.exclusive(async () => {
+      const existing = this.d.state.apps[name];
+      const before = existing?.config;
+      const rec: AppRecord = existing ?? { config: { ...config, name }, weights: {}, instances: {}, stopAt: {} };
+      rec.config = { ...config, name };
+      this.d.state.apps[name] = rec;
+      try {
+        await this.pushApp(name);
+      } catch (e) {
+        // the router refused (say the port is taken): keep what was there
+        if (before) rec.config = before;
+        else delete this.d.state.apps[name];
+        throw e;
+      }
+      await this.persist();
+      return this.view(name);
+    });
+  }
+
+  /** Starts instances (all or none): a port in use or a spawn error stops the ones started here. */
+  startInstances(app: string, specs: InstanceSpec[]): Promise<InstanceStatus[]> {
+    return this.exclusive(async () => {
+      const rec = this.app(app);
+      for (const s of specs) {
+        if (s.app !== app) throw new ControlApiError(400, `instance ${s.id} belongs to app ${s.app}, not ${app}`);
+        const clash = Object.values(rec.instances).find((i) => i.spec.id !== s.id && i.spec.port === s.port);
+        if (clash) throw new ControlApiError(409, `instance ${s.id}: port ${s.port} is used by instance ${clash.spec.id} of ${app}`);
+        if (rec.instances[s.id]) await this.d.supervisor.stop(app, s.id);
+      }
+      const started: InstanceSpec[] = [];
+      try {
+        for (const s of specs) {
+          await this.d.supervisor.start(s);
+          started.push(s);
+          rec.instances[s.id] = { spec: s, process: null };
+        }
+      } catch (e) {
+        for (const s of started) {
+          await this.d.supervisor.stop(app, s.id);
+          delete rec.instances[s.id];
+        }
+        await this.persist();
+        throw new ControlApiError(409, (e as Error).message);
+      }
+      await this.persist();
+      await this.pushApp(app);
+      return specs.map((s) => this.d.supervisor.get(app, s.id)!).filter(Boolean);
+    });
+  }
+
+  /** Takes instances out of the router (draining them first if asked), then stops them. */
+  async stopInstances(app: string, ids: string[], drain: boolean): Promise<void> {
+    const rec = this.app(app);
+    const known = ids.filter((id) => rec.instances[id]);
+    if (drain) await Promise.all(known.map((id) => this.drain(app, id).catch(() => undefined)));
+    await this.exclusive(async () => {
+      for (const id of known) delete rec.instances[id];
+      await this.pushApp(app);
+      await this.persist();
+    });
+    await Promise.all(known.map((id) => this.d.supervisor.stop(app, id)));
+    await this.exclusive(() => this.persist());
+  }
+
+  setWeights(app: string, weights: Record<string, number>): Promise<AppView> {
+    return this.exclusive(async () => {
+      const rec = this.app(app);
+      const before = { ...rec.weights };
+      Object.assign(rec.weights, weights);
+      try {
+        await this.d.router.call('POST', `/apps/${encodeURIComponent(app)}/weights`, { weights: rec.weights });
+      } catch (e) {
+        rec.weights = before;
+        throw e;
+      }
+      await this.persist();
+      return this.view(app);
+    });
+  }
+
+  drain(app: string, id: string, timeoutMs?: number): Promise<{ drained: boolean; inFlight: number; waitedMs: number }> {
+    this.app(app);
+    return this.d.router.call('POST', `/apps/${encodeURIComponent(app)}/targets/${encodeURIComponent(id)}/drain`, timeoutMs ? { timeoutMs } : {}, { timeoutMs: (timeoutMs ?? 600_000) + 10_000 });
+  }
+
+  enable(app: string, id: string, healthy = false): Promise<unknown> {
+    this.app(app);
+    return this.d.router.call('POST', `/apps/${encodeURIComponent(app)}/targets/${encodeURIComponent(id)}/enable`, { healthy });
+  }
+
+  /**
+   * Waits until the router's checks find the instance healthy. Fails at once, with the end of its
+   * log, when the process exits before that (a command that dies at start needs no timeout).
+   */
+  async waitHealthy(app: string, id: string, timeoutMs: number): Promise<{ healthy: boolean; detail: string; logTail?: string }> {
+    const rec = this.app(app);
+    if (!rec.instances[id]) throw new ControlApiError(404, `instance ${id} of ${app} is not known to the runtime`);
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const s = this.d.supervisor.get(app, id);
+      if (!s || s.state === 'failed' || (s.state === 'backoff' && s.lastExit)) {
+        const exit = s?.lastExit;
+        const how = exit ? (exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`) : 'is not running';
+        return { healthy: false, detail: `instance ${id} ${how} before it became healthy`, logTail: this.d.supervisor.logTail(app, id, 15) };
+      }
+      const left = deadline - this.now();
+      const r = await this.d.router
+        .call<{ healthy: boolean; state: string; lastError: string | null }>('GET', `/apps/${encodeURIComponent(app)}/targets/${encodeURIComponent(id)}/wait-healthy?timeoutMs=${Math.max(0, Math.min(250, left))}`)
+        .catch((e: Error) => ({ healthy: false, state: 'unknown', lastError: e.message }));
+      if (r.healthy) return { healthy: true, detail: 'healthy' };
+      if (this.now() >= deadline) return { healthy: false, detail: `instance ${id} not healthy after ${timeoutMs} ms: ${r.lastError ?? r.state}`, logTail: this.d.supervisor.logTail(app, id, 15) };
+      await sleep(20);
+    }
+  }
+
+  /** Stops a pool's instances at a time (null: cancel). The deploy's scale_down_delay. */
+  scheduleStop(app: string, pool: string, delayMs: number | null): Promise<AppView> {
+    return this.exclusive(async () => {
+      const rec = this.app(app);
+      if (delayMs === null) delete rec.stopAt[pool];
+      else rec.stopAt[pool] = this.now() + delayMs;
+      await this.persist();
+      this.arm(app, pool);
+      return this.view(app);
+    });
+  }
+
+  private arm(app: string, pool: string): void {
+    const key = `${app}/${pool}`;
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+    const at = this.d.state.apps[app]?.stopAt[pool];
+    if (at === undefined) return;
+    const t = setTimeout(() => void this.stopPoolNow(app, pool, at), Math.max(0, at - this.now()));
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  private async stopPoolNow(app: string, pool: string, at: number): Promise<void> {
+    const rec = this.d.state.apps[app];
+    if (!rec || rec.stopAt[pool] !== at) return;
+    if ((rec.weights[pool] ?? 0) > 0) {
+      this.d.log(`${app}: not stopping pool ${pool}: it takes traffic again`);
+    } else {
+      const ids = Object.values(rec.instances).filter((i) => i.spec.pool === pool).map((i) => i.spec.id);
+      this.d.log(`${app}: scale-down delay over: stopping pool ${pool} (${ids.join(', ') || 'no instances'})`);
+      await this.stopInstances(app, ids, true).catch((e: Error) => this.d.log(`${app}: stopping pool ${pool}: ${e.message}`));
+    }
+    await this.exclusive(async () => {
+      if (rec.stopAt[pool] === at) delete rec.stopAt[pool];
+      await this.persist();
+    });
+  }
+
+  /** Stops every instance of the app and forgets it. */
+  async removeApp(app: string): Promise<void> {
+    const rec = this.app(app);
+    await this.stopInstances(app, Object.keys(rec.instances), true);
+    await this.exclusive(async () => {
+      for (const pool of Object.keys(rec.stopAt)) clearTimeout(this.timers.get(`${app}/${pool}`));
+      delete this.d.state.apps[app];
+      await this.d.router.call('DELETE', `/apps/${encodeURIComponent(app)}`).catch(() => undefined);
+      await this.persist();
+    });
+  }
+
+  async view(name: string, routerView?: RouterAppView): Promise<AppView> {
+    const rec = this.app(name);
+    const rv =
+      routerView ??
+      (await this.d.router.call<{ apps: RouterAppView[] }>('GET', '/state').then(
+        (s) => s.apps.find((a) => a.name === name),
+        () => undefined,
+      ));
+    const targets = new Map((rv?.pools ?? []).flatMap((p) => p.targets).map((t) => [t.id, t]));
+    const instances = this.d.supervisor
+      .status(name)
+      .filter((s) => rec.instances[s.id])
+      .map((s) => {
+        const t = targets.get(s.id);
+        return { ...s, traffic: t?.state ?? 'not routed', inFlight: t?.inFlight ?? 0, lastError: t?.lastError ?? null };
+      })
+      .sort((a, b) => a.port - b.port);
+    return {
+      name,
+      listen: rec.config.listen,
+      hostnames: rec.config.hostnames,
+      weights: { ...rec.weights },
+      stopAt: Object.fromEntries(Object.entries(rec.stopAt).map(([p, at]) => [p, new Date(at).toISOString()])),
+      instances,
+    };
+  }
+
+  async status(): Promise<{ pid: number; routerPid: number | null; apps: AppView[] }> {
+    const rv = await this.d.router.call<{ apps: RouterAppView[] }>('GET', '/state').catch(() => ({ apps: [] as RouterAppView[] }));
+    const apps = await Promise.all(Object.keys(this.d.state.apps).map((n) => this.view(n, rv.apps.find((a) => a.name === n))));
+    return { pid: process.pid, routerPid: this.d.router.pid, apps };
+  }
+
+  metrics(format: 'json' | 'prometheus'): Promise<unknown> {
+    return this.d.router.call('GET', format === 'prometheus' ? '/metrics?format=prometheus' : '/metrics');
+  }
+
+  async setMetricsListen(addr: string | null): Promise<void> {
+    await this.exclusive(async () => {
+      if (this.d.state.metricsListen === addr) return;
+      await this.d.router.call('PUT', '/settings', { metricsListen: addr });
+      this.d.state.metricsListen = addr;
+      await this.persist();
+    });
+  }
+
+  /** Stops everything: instances, the router. The state is kept with no running processes. */
+  async shutdown(): Promise<void> {
+    for (const t of this.timers.values()) clearTimeout(t);
+    await this.d.supervisor.stopAll();
+    await this.d.router.stop();
+    await this.persist();
+  }
+}
