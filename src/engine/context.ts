@@ -4,6 +4,7 @@ import type { Plan } from '../plan/steps.js';
 import type { PreparedRelease } from '../release/prepare.js';
 import type { AppLayout } from '../release/layout.js';
 import type { ServiceManager } from '../services/index.js';
+import type { RuntimeClient } from '../runtime/client.js';
 import type { Redactor } from '../state/redact.js';
 import type { Clock } from '../util/clock.js';
 import type { Emit } from './events.js';
@@ -26,8 +27,10 @@ export interface RunContext {
   /** --version from the command line */
   versionOverride?: string;
   signal?: AbortSignal;
+  /** the embedded runtime's daemon, when the app runs on it */
+  runtime?: RuntimeClient;
   /** the plan being run (set by the runner) */
   plan?: Plan;
   /** filled in as the operation goes */
-  data: { prepared?: PreparedRelease; version?: string };
+  data: { prepared?: PreparedRelease; version?: string; rollFailures?: string[] };
 }

@@ -5,6 +5,9 @@ import { DeployLock } from '../state/lock.js';
 import { appendHistory, readCurrent, writeLastDeploy, type HistoryEntry } from '../state/records.js';
 import type { Observed } from '../strategies/observe.js';
 import { observe } from '../strategies/observe.js';
+import { appConfig } from '../runtime/app-config.js';
+import { observeRuntime } from '../runtime/observe.js';
+import { ControlApiError } from '../runtime/unix-json.js';
 import type { RunContext } from './context.js';
 import { DeployLog } from './deploy-log.js';
 import { describeJournal, recoverJournal } from './recovery.js';
@@ -59,7 +62,8 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
       ctx.emit({ type: 'log', level: 'warn', message: `interrupted ${r.operation} ${r.deployId}: ${r.action === 'undone' ? 'undone' : 'its outcome was already decided; recorded it'}` });
     }
 
-    const plan = makePlan(await observe(t, layout));
+    if (ctx.runtime) await declareApp(ctx);
+    const plan = makePlan(await observe(t, layout, ctx.runtime ? () => observeRuntime(ctx.runtime!, ctx.loaded.manifest.name) : undefined));
     const entryFor = (o: Pick<RunOutcome, 'result' | 'rolledBack' | 'error'>): HistoryEntry => ({
       deploy_id: ctx.deployId,
       operation: plan.operation,
@@ -104,5 +108,20 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     return report;
   } finally {
     await lock.release();
+  }
+}
+
+/** Tells the runtime about the app (router port, host names, health path) before anything runs. */
+async function declareApp(ctx: RunContext): Promise<void> {
+  const m = ctx.loaded.manifest;
+  try {
+    await ctx.runtime!.putApp(m.name, appConfig(ctx.loaded));
+    if (m.router.metrics_listen !== undefined) {
+      const v = m.router.metrics_listen;
+      await ctx.runtime!.setMetricsListen(typeof v === 'number' ? `127.0.0.1:${v}` : v);
+    }
+  } catch (e) {
+    if (e instanceof ControlApiError) throw new DeployFailed(e.message, { hint: 'nothing was changed; the live release keeps serving' });
+    throw e;
   }
 }

@@ -102,7 +102,8 @@ class FakeHandlers {
             },
           }),
     });
-    return { prepare_release: make('prepare_release'), hook: make('hook'), activate: make('activate'), health_check: make('health_check'), cleanup: make('cleanup') };
+    const kinds = ['prepare_release', 'hook', 'activate', 'health_check', 'cleanup', 'start_instances', 'smoke_test', 'warmup', 'switch_traffic', 'stop_instances', 'roll_batch', 'set_current'] as const;
+    return Object.fromEntries(kinds.map((k) => [k, make(k)])) as unknown as Handlers;
   }
 }
 

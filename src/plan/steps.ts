@@ -6,6 +6,18 @@ export interface Pointers {
   pre_rollback_release?: string | null;
 }
 
+/** An instance of the embedded runtime as a plan names it. */
+export interface InstanceRef {
+  id: string;
+  port: number;
+}
+
+/** An instance a rolling deploy moves, with the release it runs now. */
+export interface RollingInstance extends InstanceRef {
+  pool: string;
+  from: string;
+}
+
 /** One action of a plan. Each kind has a handler with `run` and, where it changes something, `undo`. */
 export type Step =
   | {
@@ -25,8 +37,48 @@ export type Step =
       pointers: Pointers;
       pointersBefore: Pointers;
     }
-  | { kind: 'health_check'; release: string; checks: string[] }
-  | { kind: 'cleanup'; keep: number };
+  | {
+      kind: 'health_check';
+      release: string;
+      checks: string[];
+      /** check each of these instance ports (`{port}`); default service.base_port */
+      ports?: number[];
+      pool?: string;
+    }
+  | { kind: 'cleanup'; keep: number }
+  /** start a release's instances in a pool (no traffic yet) and wait until the router finds them healthy */
+  | { kind: 'start_instances'; pool: string; release: string; instances: InstanceRef[] }
+  /** blue-green's smoke tests against the idle slot */
+  | { kind: 'smoke_test'; release: string; pool: string; ports: number[]; checks: string[] }
+  /** requests sent straight to the idle slot's instances before it takes traffic */
+  | { kind: 'warmup'; pool: string; ports: number[]; requests: number; path: string }
+  /** move all traffic to a pool at once; `current` (and the blue/green/active links) follow */
+  | {
+      kind: 'switch_traffic';
+      release: string;
+      previous: string | null;
+      to: string;
+      /** the pool that served before (null: none) */
+      from: string | null;
+      pointers: Pointers;
+      pointersBefore: Pointers;
+    }
+  /** stop a pool's instances now or (delayMs) later, from the runtime, so a rollback meanwhile is instant */
+  | { kind: 'stop_instances'; pool: string; release: string | null; instances: string[]; delayMs: number }
+  /** rolling: drain, stop, start on the new release, check, one batch of instances at once */
+  | {
+      kind: 'roll_batch';
+      batch: number;
+      batches: number;
+      release: string;
+      instances: RollingInstance[];
+      /** failed instances (over the whole deploy) that stop it */
+      maxFailures: number;
+      /** pause after this batch (batch_delay) */
+      delayAfterMs: number;
+    }
+  /** point `current` at a release without restarting anything (rolling: the instances already run it) */
+  | { kind: 'set_current'; release: string; previous: string | null; pointers: Pointers; pointersBefore: Pointers };
 
 export type StepKind = Step['kind'];
 
@@ -66,8 +118,26 @@ export function describeStep(s: Step): string {
     case 'activate':
       return `activate ${s.release}: switch current${s.previous ? ` from ${s.previous}` : ''}, ${s.manager === 'none' ? 'no service restart' : `restart (${s.manager})`}`;
     case 'health_check':
-      return `health check ${s.release}: ${s.checks.join(', ')}`;
+      return `health check ${s.release}${s.pool ? ` (${s.pool})` : ''}: ${s.checks.join(', ')}${s.ports && s.ports.length > 1 ? ` on ${s.ports.length} instances` : ''}`;
     case 'cleanup':
       return `cleanup: keep ${s.keep} releases`;
+    case 'start_instances':
+      return `start ${s.release} in pool ${s.pool}: ${describeInstances(s.instances)}`;
+    case 'smoke_test':
+      return `smoke tests on ${s.pool} (${s.release}): ${s.checks.join(', ')}`;
+    case 'warmup':
+      return `warm up ${s.pool}: ${s.requests} request(s) to ${s.path} on ${s.ports.length} instance(s)`;
+    case 'switch_traffic':
+      return `switch traffic ${s.from ? `from ${s.from} ` : ''}to ${s.to} (${s.release}); current -> ${s.release}`;
+    case 'stop_instances':
+      return `${s.delayMs > 0 ? `stop pool ${s.pool} in ${Math.round(s.delayMs / 1000)} s (kept warm for an instant rollback)` : `stop pool ${s.pool}`}${s.release ? ` (${s.release})` : ''}`;
+    case 'roll_batch':
+      return `roll batch ${s.batch}/${s.batches} to ${s.release}: ${s.instances.map((i) => i.id).join(', ')} (drain, stop, start, check)`;
+    case 'set_current':
+      return `current -> ${s.release}`;
   }
+}
+
+function describeInstances(list: InstanceRef[]): string {
+  return list.map((i) => `${i.id}:${i.port}`).join(', ');
 }

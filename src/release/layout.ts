@@ -40,6 +40,14 @@ export class AppLayout {
   get tmp() {
     return join(this.state, 'tmp');
   }
+  /** blue-green: the link naming the release a slot runs (blue, green) */
+  slot(name: string) {
+    return join(this.root, name);
+  }
+  /** blue-green: the link naming the slot that takes traffic */
+  get active() {
+    return join(this.root, 'active');
+  }
   release(id: string) {
     return join(this.releases, id);
   }

@@ -12,8 +12,11 @@ class NoManager implements ServiceManager {
   }
 }
 
-export function serviceManager(cfg: ServiceConfig): ServiceManager {
+export function serviceManager(cfg: ServiceConfig, processManager?: () => ServiceManager): ServiceManager {
   switch (cfg.manager) {
+    case 'process':
+      if (!processManager) throw new Error('service manager "process" needs the runtime');
+      return processManager();
     case 'script':
       return new ScriptManager(cfg);
     case 'signal':

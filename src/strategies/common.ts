@@ -26,6 +26,13 @@ export function describeSource(loaded: LoadedManifest): string {
   }
 }
 
+/** Health checks of a release's instances in a pool, each `{port}` filled per instance. */
+export function poolHealthCheck(loaded: LoadedManifest, release: string, pool: string, ports: number[]): PlannedStep[] {
+  if (loaded.checks.length === 0) return [];
+  const vars = { port: ports.length === 1 ? ports[0] : '{port}', host: '127.0.0.1', release, pool };
+  return [{ step: { kind: 'health_check', release, pool, ports, checks: loaded.checks.map((c) => fillTemplate(c.label, vars)) }, onError: 'abort' }];
+}
+
 /** Health-check step for a release, or nothing when the manifest has no checks. */
 export function healthCheck(loaded: LoadedManifest, release: string): PlannedStep[] {
   if (loaded.checks.length === 0) return [];

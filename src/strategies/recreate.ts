@@ -1,6 +1,7 @@
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan } from '../plan/steps.js';
-import { describeSource, healthCheck, hook, POST_HOOKS, PRE_HOOKS } from './common.js';
+import { poolInstances, usesRuntime } from '../runtime/app-config.js';
+import { describeSource, healthCheck, hook, poolHealthCheck, POST_HOOKS, PRE_HOOKS } from './common.js';
 import type { Observed } from './observe.js';
 
 export interface PlanIds {
@@ -16,6 +17,8 @@ export function planRecreate(loaded: LoadedManifest, observed: Observed, ids: Pl
   const m = loaded.manifest;
   const { release } = ids;
   const previous = observed.current;
+  // on the runtime, recreate restarts every instance in pool `stable`; each one is checked
+  const check = (r: string) => (usesRuntime(loaded) ? poolHealthCheck(loaded, r, 'stable', poolInstances(loaded, 'stable').map((i) => i.port)) : healthCheck(loaded, r));
   return {
     operation: 'deploy',
     deployId: ids.deployId,
@@ -40,14 +43,14 @@ export function planRecreate(loaded: LoadedManifest, observed: Observed, ids: Pl
         onError: 'abort',
         live: true,
       },
-      ...healthCheck(loaded, release),
+      ...check(release),
       ...POST_HOOKS.map((e) => hook(e, release, 'warn')),
       { step: { kind: 'cleanup', keep: m.deployment.keep_releases }, onError: 'warn' },
     ],
     rollback: previous
       ? {
           before: [hook('pre_rollback', previous, 'warn')],
-          verify: healthCheck(loaded, previous),
+          verify: check(previous),
           after: [hook('post_rollback', previous, 'warn'), hook('on_rollback', previous, 'warn', [release, previous])],
         }
       : { before: [], verify: [], after: [] },

@@ -1,9 +1,12 @@
 import { UsageError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import { compareReleaseIds } from '../release/id.js';
-import type { Plan } from '../plan/steps.js';
-import { healthCheck, hook } from './common.js';
-import type { Observed } from './observe.js';
+import type { Plan, PlannedStep, Pointers } from '../plan/steps.js';
+import { poolInstances, usesRuntime } from '../runtime/app-config.js';
+import { idleSlot, scaleDown, slotSteps } from './blue-green.js';
+import { healthCheck, hook, poolHealthCheck } from './common.js';
+import { livePool, type Observed } from './observe.js';
+import { rollingSteps } from './rolling.js';
 
 export interface RollbackRequest {
   deployId: string;
@@ -41,6 +44,17 @@ export function rollbackTarget(observed: Observed, to?: string): string {
 export function planRollback(loaded: LoadedManifest, observed: Observed, req: RollbackRequest): Plan {
   const target = rollbackTarget(observed, req.to);
   const from = observed.current;
+  // a second rollback goes further back; `rollback --forward` returns to `from`
+  const pointers: Pointers = { rollback_point: releaseBefore(observed, target, from), pre_rollback_release: from };
+  const pointersBefore: Pointers = { rollback_point: observed.rollbackPoint, pre_rollback_release: observed.preRollback };
+  const activation = runtimeActivation(loaded, observed, target, pointers, pointersBefore) ?? [
+    {
+      step: { kind: 'activate', release: target, previous: from, manager: loaded.manifest.service.manager, pointers, pointersBefore },
+      onError: 'abort',
+      live: true,
+    },
+    ...(usesRuntime(loaded) ? poolHealthCheck(loaded, target, 'stable', poolInstances(loaded, 'stable').map((i) => i.port)) : healthCheck(loaded, target)),
+  ];
   return {
     operation: 'rollback',
     deployId: req.deployId,
@@ -48,28 +62,39 @@ export function planRollback(loaded: LoadedManifest, observed: Observed, req: Ro
     strategy: 'rollback',
     release: target,
     previous: from,
-    steps: [
-      hook('pre_rollback', target, 'warn'),
-      {
-        step: {
-          kind: 'activate',
-          release: target,
-          previous: from,
-          manager: loaded.manifest.service.manager,
-          // a second rollback goes further back; `rollback --forward` returns to `from`
-          pointers: { rollback_point: releaseBefore(observed, target, from), pre_rollback_release: from },
-          pointersBefore: { rollback_point: observed.rollbackPoint, pre_rollback_release: observed.preRollback },
-        },
-        onError: 'abort',
-        live: true,
-      },
-      ...healthCheck(loaded, target),
-      hook('post_rollback', target, 'warn'),
-      hook('on_rollback', target, 'warn', [from ?? '', target]),
-    ],
+    steps: [hook('pre_rollback', target, 'warn'), ...activation, hook('post_rollback', target, 'warn'), hook('on_rollback', target, 'warn', [from ?? '', target])],
     rollback: { before: [], verify: [], after: [] },
     onFailure: [hook('on_failure', target, 'warn')],
     undoLive: false,
     failureIsManual: true,
   };
+}
+
+/**
+ * On the embedded runtime: a slot still warm with the target only takes the traffic back (instant);
+ * otherwise blue-green starts the target in the idle slot and rolling rolls the instances back.
+ * Null: the plain switch-and-restart applies.
+ */
+function runtimeActivation(loaded: LoadedManifest, observed: Observed, target: string, pointers: Pointers, pointersBefore: Pointers): PlannedStep[] | null {
+  const live = livePool(observed);
+  if (!usesRuntime(loaded) || !live) return null;
+  const from = observed.current;
+  const warm = observed.runtime!.pools.find(
+    (p) => p.name !== live.name && p.weight === 0 && p.instances.length > 0 && p.instances.every((i) => i.release === target && i.state === 'running'),
+  );
+  const strategy = loaded.manifest.deployment.strategy;
+  if (warm || strategy === 'blue-green') {
+    const slot = warm?.name ?? idleSlot(live.name);
+    const ports = (warm?.instances ?? poolInstances(loaded, slot)).map((i) => i.port);
+    return [
+      ...(warm ? [] : slotSteps(loaded, observed, target, slot)),
+      { step: { kind: 'switch_traffic', release: target, previous: from, to: slot, from: live.name, pointers, pointersBefore }, onError: 'abort', live: true },
+      ...poolHealthCheck(loaded, target, slot, ports),
+      ...scaleDown(loaded, live),
+    ];
+  }
+  if (strategy === 'rolling') {
+    return [...rollingSteps(loaded, observed, target), { step: { kind: 'set_current', release: target, previous: from, pointers, pointersBefore }, onError: 'abort', live: true }];
+  }
+  return null;
 }

@@ -8,13 +8,13 @@ import type { StepHandler } from './types.js';
 
 type S = Extract<Step, { kind: 'activate' }>;
 
-async function setPointers(ctx: RunContext, p: Pointers): Promise<void> {
+export async function setPointers(ctx: RunContext, p: Pointers): Promise<void> {
   if (p.rollback_point !== undefined) await writePointer(ctx.transport, ctx.layout.rollbackPoint, p.rollback_point);
   if (p.pre_rollback_release !== undefined) await writePointer(ctx.transport, ctx.layout.preRollbackRelease, p.pre_rollback_release);
 }
 
 /** Points `current` at a release (atomically) and has the service manager pick it up. */
-async function switchTo(ctx: RunContext, release: string): Promise<void> {
+export async function switchTo(ctx: RunContext, release: string): Promise<void> {
   await ctx.transport.fs.symlinkAtomic(ctx.layout.currentTarget(release), ctx.layout.current);
 }
 

@@ -3,7 +3,13 @@ import { cleanupHandler } from './cleanup.js';
 import { healthCheckHandler } from './health-check.js';
 import { hookHandler } from './hook.js';
 import { prepareHandler } from './prepare.js';
+import { rollBatchHandler } from './roll-batch.js';
+import { smokeTestHandler } from './smoke-test.js';
+import { startInstancesHandler } from './start-instances.js';
+import { stopInstancesHandler } from './stop-instances.js';
+import { setCurrentHandler, switchTrafficHandler } from './switch-traffic.js';
 import type { Handlers } from './types.js';
+import { warmupHandler } from './warmup.js';
 
 export const defaultHandlers: Handlers = {
   prepare_release: prepareHandler,
@@ -11,4 +17,11 @@ export const defaultHandlers: Handlers = {
   activate: activateHandler,
   health_check: healthCheckHandler,
   cleanup: cleanupHandler,
+  start_instances: startInstancesHandler,
+  smoke_test: smokeTestHandler,
+  warmup: warmupHandler,
+  switch_traffic: switchTrafficHandler,
+  stop_instances: stopInstancesHandler,
+  roll_batch: rollBatchHandler,
+  set_current: setCurrentHandler,
 };

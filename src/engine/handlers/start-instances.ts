@@ -1,0 +1,15 @@
+import type { Step } from '../../plan/steps.js';
+import type { StepHandler } from './types.js';
+import { runtimeOf, startAndWait } from './runtime-ops.js';
+
+type S = Extract<Step, { kind: 'start_instances' }>;
+
+export const startInstancesHandler: StepHandler<S> = {
+  async run(step, ctx) {
+    await startAndWait(ctx, step.pool, step.release, step.instances);
+    return { status: 'done', detail: `${step.instances.length} instance(s) healthy in ${step.pool}` };
+  },
+  async undo(step, ctx) {
+    await runtimeOf(ctx).stopInstances(ctx.loaded.manifest.name, step.instances.map((i) => i.id), true);
+  },
+};

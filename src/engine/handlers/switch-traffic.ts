@@ -1,0 +1,69 @@
+import type { Step } from '../../plan/steps.js';
+import { readCurrent } from '../../state/records.js';
+import type { RunContext } from '../context.js';
+import { crashPoint } from '../crash.js';
+import { setPointers, switchTo } from './activate.js';
+import { runtimeOf } from './runtime-ops.js';
+import type { StepHandler } from './types.js';
+
+type Switch = Extract<Step, { kind: 'switch_traffic' }>;
+type SetCurrent = Extract<Step, { kind: 'set_current' }>;
+
+const SLOTS = new Set(['blue', 'green']);
+
+/** All traffic to `to`, none to any other pool: one weights update, atomic in the router. */
+async function route(ctx: RunContext, to: string | null, others: (string | null)[]): Promise<void> {
+  const rt = runtimeOf(ctx);
+  const app = ctx.loaded.manifest.name;
+  const view = await rt.app(app);
+  const weights: Record<string, number> = {};
+  for (const pool of Object.keys(view?.weights ?? {})) weights[pool] = 0;
+  for (const p of others) if (p) weights[p] = 0;
+  if (to) weights[to] = 100;
+  await rt.setWeights(app, weights);
+  // it serves again: a stop scheduled for it (an earlier deploy's scale-down) must not happen. The
+  // daemon never stops a pool that has weight, so cancelling after the switch is safe, and faster.
+  if (to) await rt.stopPoolAfter(app, to, null);
+}
+
+async function links(ctx: RunContext, slot: string | null, release: string | null): Promise<void> {
+  const fs = ctx.transport.fs;
+  if (release) await switchTo(ctx, release);
+  else await fs.remove(ctx.layout.current);
+  if (slot && SLOTS.has(slot)) {
+    if (release) await fs.symlinkAtomic(ctx.layout.currentTarget(release), ctx.layout.slot(slot));
+    await fs.symlinkAtomic(slot, ctx.layout.active);
+  }
+}
+
+/** Blue-green's switch: traffic moves to the new pool in one step; `current` and `active` follow. */
+export const switchTrafficHandler: StepHandler<Switch> = {
+  async run(step, ctx) {
+    await setPointers(ctx, step.pointers);
+    await route(ctx, step.to, [step.from]);
+    crashPoint('switch:routed');
+    await links(ctx, step.to, step.release);
+    return { status: 'done', detail: `100% of traffic to ${step.to}` };
+  },
+  async undo(step, ctx) {
+    await route(ctx, step.from, [step.to]);
+    await links(ctx, step.from, step.previous);
+    await setPointers(ctx, step.pointersBefore);
+  },
+};
+
+/** Rolling: the instances already run the release; `current` records it. */
+export const setCurrentHandler: StepHandler<SetCurrent> = {
+  async run(step, ctx) {
+    await setPointers(ctx, step.pointers);
+    await switchTo(ctx, step.release);
+    return { status: 'done' };
+  },
+  async undo(step, ctx) {
+    if ((await readCurrent(ctx.transport, ctx.layout)) === step.release) {
+      if (step.previous) await switchTo(ctx, step.previous);
+      else await ctx.transport.fs.remove(ctx.layout.current);
+    }
+    await setPointers(ctx, step.pointersBefore);
+  },
+};

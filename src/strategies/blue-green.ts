@@ -1,0 +1,97 @@
+import { fillTemplate } from '../manifest/checks.js';
+import type { LoadedManifest } from '../manifest/load.js';
+import type { Plan, PlannedStep } from '../plan/steps.js';
+import { poolInstances } from '../runtime/app-config.js';
+import { describeSource, hook, poolHealthCheck, POST_HOOKS, PRE_HOOKS } from './common.js';
+import { livePool, type Observed } from './observe.js';
+import type { PlanIds } from './recreate.js';
+
+/** The slot that does not serve now. A pool named otherwise (stable, from recreate) uses blue's ports. */
+export function idleSlot(live: string | null): 'blue' | 'green' {
+  return live === null ? 'blue' : live === 'green' ? 'blue' : 'green';
+}
+
+/**
+ * Start `release` in the idle slot, check it, smoke-test and warm it up, then move all traffic
+ * to it in one step. Shared by deploy and by a rollback to a release that is no longer warm.
+ */
+export function slotSteps(loaded: LoadedManifest, observed: Observed, release: string, slot: string): PlannedStep[] {
+  const bg = loaded.manifest.deployment.blue_green;
+  const instances = poolInstances(loaded, slot);
+  const ports = instances.map((i) => i.port);
+  const leftovers = observed.runtime?.pools.find((p) => p.name === slot && p.instances.length > 0);
+  const steps: PlannedStep[] = [];
+  if (leftovers) {
+    const from = [...new Set(leftovers.instances.map((i) => i.release))].join(', ');
+    steps.push({ step: { kind: 'stop_instances', pool: slot, release: from || null, instances: leftovers.instances.map((i) => i.id), delayMs: 0 }, onError: 'abort' });
+  }
+  steps.push({ step: { kind: 'start_instances', pool: slot, release, instances }, onError: 'abort' });
+  steps.push(...poolHealthCheck(loaded, release, slot, ports));
+  if (loaded.smokeTests.length > 0) {
+    const vars = { port: ports.length === 1 ? ports[0] : '{port}', host: '127.0.0.1', release, pool: slot };
+    steps.push({ step: { kind: 'smoke_test', release, pool: slot, ports, checks: loaded.smokeTests.map((c) => fillTemplate(c.label, vars)) }, onError: 'abort' });
+  }
+  if (bg && bg.warmup_requests > 0) {
+    steps.push({ step: { kind: 'warmup', pool: slot, ports, requests: bg.warmup_requests, path: loaded.manifest.router.health_path ?? '/' }, onError: 'abort' });
+  }
+  return steps;
+}
+
+/** Stopping the slot that served, after scale_down_delay: until then a rollback only moves traffic. */
+export function scaleDown(loaded: LoadedManifest, pool: { name: string; instances: { id: string; release: string }[] } | null): PlannedStep[] {
+  if (!pool) return [];
+  const delayMs = loaded.manifest.deployment.blue_green?.scale_down_delay ?? 30_000;
+  const release = [...new Set(pool.instances.map((i) => i.release))].join(', ') || null;
+  return [{ step: { kind: 'stop_instances', pool: pool.name, release, instances: pool.instances.map((i) => i.id), delayMs }, onError: 'warn' }];
+}
+
+/** Blue-green (DESIGN §5, seed 001): the new release takes all traffic at once, once proven. */
+export function planBlueGreen(loaded: LoadedManifest, observed: Observed, ids: PlanIds): Plan {
+  const m = loaded.manifest;
+  const { release } = ids;
+  const previous = observed.current;
+  const live = livePool(observed);
+  const slot = idleSlot(live?.name ?? null);
+  const liveInstances = live?.instances ?? [];
+  return {
+    operation: 'deploy',
+    deployId: ids.deployId,
+    app: m.name,
+    strategy: 'blue-green',
+    release,
+    previous,
+    steps: [
+      { step: { kind: 'prepare_release', release, previous, source: describeSource(loaded) }, onError: 'abort' },
+      ...PRE_HOOKS.map((e) => hook(e, release, 'abort')),
+      hook('pre_activate', release, 'abort'),
+      ...slotSteps(loaded, observed, release, slot),
+      {
+        step: {
+          kind: 'switch_traffic',
+          release,
+          previous,
+          to: slot,
+          from: live?.name ?? null,
+          pointers: { ...(previous ? { rollback_point: previous } : {}), pre_rollback_release: null },
+          pointersBefore: { rollback_point: observed.rollbackPoint, pre_rollback_release: observed.preRollback },
+        },
+        onError: 'abort',
+        live: true,
+      },
+      ...poolHealthCheck(loaded, release, slot, poolInstances(loaded, slot).map((i) => i.port)).map((p) => ({ ...p, live: false })),
+      ...POST_HOOKS.map((e) => hook(e, release, 'warn')),
+      ...scaleDown(loaded, live),
+      { step: { kind: 'cleanup', keep: m.deployment.keep_releases }, onError: 'warn' },
+    ],
+    rollback: previous
+      ? {
+          before: [hook('pre_rollback', previous, 'warn')],
+          verify: live ? poolHealthCheck(loaded, previous, live.name, liveInstances.map((i) => i.port)) : [],
+          after: [hook('post_rollback', previous, 'warn'), hook('on_rollback', previous, 'warn', [release, previous])],
+        }
+      : { before: [], verify: [], after: [] },
+    onFailure: [hook('on_failure', previous ?? release, 'warn')],
+    undoLive: m.deployment.auto_rollback,
+    failureIsManual: false,
+  };
+}

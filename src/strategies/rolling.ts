@@ -1,0 +1,82 @@
+import type { LoadedManifest } from '../manifest/load.js';
+import type { Plan, PlannedStep, Pointers, RollingInstance } from '../plan/steps.js';
+import { poolInstances } from '../runtime/app-config.js';
+import { describeSource, hook, poolHealthCheck, POST_HOOKS, PRE_HOOKS } from './common.js';
+import { livePool, type Observed } from './observe.js';
+import type { PlanIds } from './recreate.js';
+
+/** A count or a percentage of `total`, rounded up, at least `min`. */
+export function resolveCount(v: number | string, total: number, min = 1): number {
+  const n = typeof v === 'number' ? v : Math.ceil((parseFloat(v) / 100) * total);
+  return Math.max(min, Math.min(total, n));
+}
+
+/**
+ * The batches that move the live pool's instances to `release` in place: never more than
+ * max_unavailable out of service at once.
+ */
+export function rollingSteps(loaded: LoadedManifest, observed: Observed, release: string): PlannedStep[] {
+  const live = livePool(observed)!;
+  const r = loaded.manifest.deployment.rolling;
+  const total = live.instances.length;
+  const size = Math.min(resolveCount(r?.batch_size ?? 1, total), resolveCount(r?.max_unavailable ?? 1, total));
+  const maxFailures = resolveCount(r?.max_failures ?? 1, total);
+  const delay = r?.batch_delay ?? 10_000;
+  const instances: RollingInstance[] = [...live.instances].sort((a, b) => a.port - b.port).map((i) => ({ id: i.id, port: i.port, pool: live.name, from: i.release }));
+  const batches = Math.ceil(total / size);
+  const steps: PlannedStep[] = [];
+  for (let b = 0; b < batches; b++) {
+    steps.push({
+      step: { kind: 'roll_batch', batch: b + 1, batches, release, instances: instances.slice(b * size, (b + 1) * size), maxFailures, delayAfterMs: b + 1 < batches ? delay : 0 },
+      onError: 'abort',
+      live: true,
+    });
+  }
+  return steps;
+}
+
+/** With nothing running yet, a rolling deploy starts every instance and sends traffic to them. */
+export function firstStartSteps(loaded: LoadedManifest, release: string, previous: string | null, pointers: Pointers, pointersBefore: Pointers): PlannedStep[] {
+  const instances = poolInstances(loaded, 'stable');
+  return [
+    { step: { kind: 'start_instances', pool: 'stable', release, instances }, onError: 'abort' },
+    ...poolHealthCheck(loaded, release, 'stable', instances.map((i) => i.port)),
+    { step: { kind: 'switch_traffic', release, previous, to: 'stable', from: null, pointers, pointersBefore }, onError: 'abort', live: true },
+  ];
+}
+
+/** Rolling (DESIGN §5, seed 001): instances move to the new release a batch at a time. */
+export function planRolling(loaded: LoadedManifest, observed: Observed, ids: PlanIds): Plan {
+  const m = loaded.manifest;
+  const { release } = ids;
+  const previous = observed.current;
+  const pointers: Pointers = { ...(previous ? { rollback_point: previous } : {}), pre_rollback_release: null };
+  const pointersBefore: Pointers = { rollback_point: observed.rollbackPoint, pre_rollback_release: observed.preRollback };
+  const live = livePool(observed);
+  const activation: PlannedStep[] = live
+    ? [...rollingSteps(loaded, observed, release), { step: { kind: 'set_current', release, previous, pointers, pointersBefore }, onError: 'abort', live: true }]
+    : firstStartSteps(loaded, release, previous, pointers, pointersBefore);
+  return {
+    operation: 'deploy',
+    deployId: ids.deployId,
+    app: m.name,
+    strategy: 'rolling',
+    release,
+    previous,
+    steps: [
+      { step: { kind: 'prepare_release', release, previous, source: describeSource(loaded) }, onError: 'abort' },
+      ...PRE_HOOKS.map((e) => hook(e, release, 'abort')),
+      hook('pre_activate', release, 'abort'),
+      ...activation,
+      ...POST_HOOKS.map((e) => hook(e, release, 'warn')),
+      { step: { kind: 'cleanup', keep: m.deployment.keep_releases }, onError: 'warn' },
+    ],
+    // each batch's undo puts its instances back and checks them, so there is nothing more to verify
+    rollback: previous
+      ? { before: [hook('pre_rollback', previous, 'warn')], verify: [], after: [hook('post_rollback', previous, 'warn'), hook('on_rollback', previous, 'warn', [release, previous])] }
+      : { before: [], verify: [], after: [] },
+    onFailure: [hook('on_failure', previous ?? release, 'warn')],
+    undoLive: m.deployment.auto_rollback,
+    failureIsManual: false,
+  };
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { parseManifest } from '../manifest/load.js';
+import type { Plan, Step } from '../plan/steps.js';
+import type { ReleaseInfo } from '../release/list.js';
+import { idleSlot, planBlueGreen } from './blue-green.js';
+import type { Observed, ObservedPool } from './observe.js';
+import { planRollback } from './rollback.js';
+import { planRolling, resolveCount } from './rolling.js';
+
+const manifest = (strategy: string, extra = '') => `name: shop
+source: { type: local, path: ./app }
+deployment:
+  strategy: ${strategy}
+  blue_green: { smoke_tests: ["http://127.0.0.1:{port}/smoke"], warmup_requests: 5, scale_down_delay: 45s }
+  rolling: { batch_size: 2, batch_delay: 3s, max_unavailable: 1, max_failures: 2 }
+service: { manager: process, command: node server.js, instances: 3, base_port: 4000 }
+router: { type: embedded, listen: 8080 }
+health_checks:
+  - { url: "http://127.0.0.1:{port}/health" }
+${extra}`;
+const load = (strategy: string, extra = '') => parseManifest(manifest(strategy, extra), { env: {} });
+
+const R1 = '20240101_000001';
+const R2 = '20240101_000002';
+const NEW = '20240102_000000';
+const info = (id: string): ReleaseInfo => ({ id, dir: `/srv/shop/releases/${id}`, complete: true, protected: false, failed: false, meta: null });
+const pool = (name: string, weight: number, release: string, base: number, n = 3): ObservedPool => ({
+  name,
+  weight,
+  instances: Array.from({ length: n }, (_, i) => ({ id: `${name}-${i}`, port: base + i, release, state: 'running' })),
+});
+const observed = (o: Partial<Observed> = {}): Observed => ({ current: null, rollbackPoint: null, preRollback: null, releases: [], runtime: null, ...o });
+const kinds = (p: Plan) => p.steps.map((s) => (s.step.kind === 'hook' ? `hook:${s.step.event}` : s.step.kind));
+const stepOf = <K extends Step['kind']>(p: Plan, kind: K) => p.steps.filter((s) => s.step.kind === kind).map((s) => s.step as Extract<Step, { kind: K }>);
+
+describe('blue-green plan', () => {
+  it('picks the slot that does not serve', () => {
+    expect([idleSlot(null), idleSlot('blue'), idleSlot('green'), idleSlot('stable')]).toEqual(['blue', 'green', 'blue', 'green']);
+  });
+
+  it('first deploy: starts blue, checks, smoke-tests, warms up, switches; nothing to scale down', () => {
+    const plan = planBlueGreen(load('blue-green'), observed(), { deployId: 'd1', release: NEW });
+    expect(kinds(plan)).toEqual([
+      'prepare_release', 'hook:pre_deploy', 'hook:check_dependencies', 'hook:pre_build', 'hook:build', 'hook:pre_activate',
+      'start_instances', 'health_check', 'smoke_test', 'warmup', 'switch_traffic', 'health_check',
+      'hook:post_deploy', 'hook:post_activate', 'hook:notify', 'cleanup',
+    ]);
+    expect(stepOf(plan, 'start_instances')[0]).toEqual({ kind: 'start_instances', pool: 'blue', release: NEW, instances: [{ id: 'blue-0', port: 4000 }, { id: 'blue-1', port: 4001 }, { id: 'blue-2', port: 4002 }] });
+    expect(stepOf(plan, 'smoke_test')[0]).toMatchObject({ pool: 'blue', ports: [4000, 4001, 4002] });
+    expect(stepOf(plan, 'warmup')[0]).toEqual({ kind: 'warmup', pool: 'blue', ports: [4000, 4001, 4002], requests: 5, path: '/' });
+    expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ to: 'blue', from: null, previous: null });
+    expect(plan.steps.find((s) => s.step.kind === 'switch_traffic')).toMatchObject({ onError: 'abort', live: true });
+  });
+
+  it('next deploy: green on its own ports, blue stopped after scale_down_delay (a warning if that fails)', () => {
+    const o = observed({ current: R2, rollbackPoint: R1, releases: [info(R1), info(R2)], runtime: { pools: [pool('blue', 100, R2, 4000)] } });
+    const plan = planBlueGreen(load('blue-green'), o, { deployId: 'd2', release: NEW });
+    expect(stepOf(plan, 'start_instances')[0]!.instances.map((i) => i.port)).toEqual([4100, 4101, 4102]);
+    expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ to: 'green', from: 'blue', previous: R2, pointers: { rollback_point: R2, pre_rollback_release: null } });
+    const stop = plan.steps.find((s) => s.step.kind === 'stop_instances')!;
+    expect(stop).toEqual({ step: { kind: 'stop_instances', pool: 'blue', release: R2, instances: ['blue-0', 'blue-1', 'blue-2'], delayMs: 45_000 }, onError: 'warn' });
+    expect(plan.rollback.verify[0]!.step).toMatchObject({ kind: 'health_check', release: R2, ports: [4000, 4001, 4002] });
+  });
+
+  it('stops what is left in the idle slot before starting there', () => {
+    const o = observed({ current: R2, runtime: { pools: [pool('blue', 100, R2, 4000), pool('green', 0, R1, 4100, 2)] } });
+    const plan = planBlueGreen(load('blue-green'), o, { deployId: 'd3', release: NEW });
+    const i = kinds(plan).indexOf('stop_instances');
+    expect(kinds(plan)[i + 1]).toBe('start_instances');
+    expect(plan.steps[i]!.step).toEqual({ kind: 'stop_instances', pool: 'green', release: R1, instances: ['green-0', 'green-1'], delayMs: 0 });
+  });
+});
+
+describe('rolling plan', () => {
+  it('resolves counts and percentages against the instance count', () => {
+    expect([resolveCount(2, 10), resolveCount('25%', 10), resolveCount('1%', 10), resolveCount(50, 3), resolveCount(0, 3)]).toEqual([2, 3, 1, 3, 1]);
+  });
+
+  it('batches of min(batch_size, max_unavailable), delay between batches only, then current', () => {
+    const o = observed({ current: R2, releases: [info(R1), info(R2)], runtime: { pools: [pool('stable', 100, R2, 4000)] } });
+    const plan = planRolling(load('rolling'), o, { deployId: 'd4', release: NEW });
+    const batches = stepOf(plan, 'roll_batch');
+    expect(batches.map((b) => [b.batch, b.batches, b.instances.map((i) => i.id), b.delayAfterMs, b.maxFailures])).toEqual([
+      [1, 3, ['stable-0'], 3000, 2],
+      [2, 3, ['stable-1'], 3000, 2],
+      [3, 3, ['stable-2'], 0, 2],
+    ]);
+    expect(batches[0]!.instances[0]).toEqual({ id: 'stable-0', port: 4000, pool: 'stable', from: R2 });
+    expect(kinds(plan).slice(kinds(plan).indexOf('roll_batch') + 3, kinds(plan).indexOf('roll_batch') + 4)).toEqual(['set_current']);
+    expect(plan.steps.filter((s) => s.step.kind === 'roll_batch').every((s) => s.live && s.onError === 'abort')).toBe(true);
+  });
+
+  it('with nothing running, starts every instance and routes to them', () => {
+    const plan = planRolling(load('rolling'), observed(), { deployId: 'd5', release: NEW });
+    expect(kinds(plan)).toContain('start_instances');
+    expect(kinds(plan)).not.toContain('roll_batch');
+    expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ to: 'stable', from: null });
+  });
+});
+
+describe('rollback on the runtime', () => {
+  it('a warm slot with the target: only traffic moves (no instance starts)', () => {
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R1), info(R2), info(NEW)], runtime: { pools: [pool('blue', 0, R2, 4000), pool('green', 100, NEW, 4100)] } });
+    const plan = planRollback(load('blue-green'), o, { deployId: 'r1' });
+    expect(kinds(plan)).toEqual(['hook:pre_rollback', 'switch_traffic', 'health_check', 'stop_instances', 'hook:post_rollback', 'hook:on_rollback']);
+    expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ release: R2, to: 'blue', from: 'green', pointers: { rollback_point: R1, pre_rollback_release: NEW } });
+    expect(plan.failureIsManual).toBe(true);
+  });
+
+  it('blue-green without a warm slot starts the target in the idle slot first', () => {
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], runtime: { pools: [pool('green', 100, NEW, 4100)] } });
+    const plan = planRollback(load('blue-green'), o, { deployId: 'r2' });
+    expect(stepOf(plan, 'start_instances')[0]).toMatchObject({ pool: 'blue', release: R2 });
+  });
+
+  it('rolling rolls the instances back in batches', () => {
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], runtime: { pools: [pool('stable', 100, NEW, 4000)] } });
+    const plan = planRollback(load('rolling'), o, { deployId: 'r3' });
+    expect(stepOf(plan, 'roll_batch').map((b) => b.release)).toEqual([R2, R2, R2]);
+    expect(kinds(plan)).toContain('set_current');
+  });
+
+  it('recreate on the runtime restarts through the process manager and checks every instance', () => {
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], runtime: { pools: [pool('stable', 100, NEW, 4000)] } });
+    const plan = planRollback(load('recreate'), o, { deployId: 'r4' });
+    expect(stepOf(plan, 'activate')[0]).toMatchObject({ release: R2, manager: 'process' });
+    expect(stepOf(plan, 'health_check')[0]).toMatchObject({ ports: [4000, 4001, 4002], pool: 'stable' });
+  });
+});
