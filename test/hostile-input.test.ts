@@ -218,7 +218,7 @@ describe('the seed manifest (000 §8.1)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('seed-manifest.yml is valid (app my-application)');
     expect(r.stdout).toContain('note: `deploy` will refuse these until they are built:');
-    expect(r.stdout).toContain('deployment.strategy: strategy "rolling" is not supported yet');
+    expect(r.stdout).toContain('router.type: strategy rolling with router "none" (use `type: embedded`) is not supported yet');
     expect(r.stdout).toContain('service.manager: service manager "systemd" is not supported yet');
     expect(r.stdout).toContain('notifications.slack: slack notifications is not supported yet');
     expect(r.stdout).toContain('notifications.email: email notifications is not supported yet');
@@ -240,8 +240,8 @@ describe('the seed manifest (000 §8.1)', () => {
     const existed = existsSync(appRoot);
     const r = await sb.run(['deploy', '-f', seed], { env: { SLACK_WEBHOOK: webhook } });
     expectOneError(r);
-    for (const s of ['strategy "rolling"', 'service manager "systemd"', 'slack notifications', 'email notifications']) expect(r.stderr).toContain(s);
-    expect(r.stderr).toMatch(/seed-manifest\.yml:\d+: deployment\.strategy/);
+    for (const s of ['strategy rolling with router "none"', 'service manager "systemd"', 'slack notifications', 'email notifications']) expect(r.stderr).toContain(s);
+    expect(r.stderr).toMatch(/seed-manifest\.yml:\d+: router\.type/);
     expect(existsSync(appRoot)).toBe(existed);
 
     // the same manifest pointed into the sandbox: its app root is never created
@@ -251,7 +251,7 @@ describe('the seed manifest (000 §8.1)', () => {
     const [plain, json] = await Promise.all([sb.run(['deploy', '-f', copy], { env: { SLACK_WEBHOOK: webhook } }), sb.run(['deploy', '--json', '-f', copy], { env: { SLACK_WEBHOOK: webhook } })]);
     expectOneError(plain);
     const j = expectJsonError(json);
-    expect((j.issues as { path: string }[]).map((i) => i.path)).toEqual(expect.arrayContaining(['deployment.strategy', 'service.manager', 'notifications.slack', 'notifications.email']));
+    expect((j.issues as { path: string }[]).map((i) => i.path)).toEqual(expect.arrayContaining(['router.type', 'service.manager', 'notifications.slack', 'notifications.email']));
     expect(existsSync(sandboxRoot)).toBe(false);
     await expectUnchanged();
   });

@@ -11,6 +11,7 @@ import { unsupportedFeatures } from '../manifest/support.js';
 import { formatPath } from '../manifest/load.js';
 import { AppLayout } from '../release/layout.js';
 import { serviceManager } from '../services/index.js';
+import { ProcessManager } from '../services/process.js';
 import { Redactor } from '../state/redact.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
@@ -77,12 +78,12 @@ export function newDeployId(clock: Clock = systemClock): string {
 export function buildContext(i: ContextInput): RunContext {
   const clock = i.clock ?? systemClock;
   const transport = i.transport ?? new LocalTransport();
-  return {
+  const ctx: RunContext = {
     transport,
     hostName: transport.name,
     layout: new AppLayout(appRootFor(i.loaded)),
     loaded: i.loaded,
-    service: i.withService === false ? noService : serviceManager(i.loaded.manifest.service),
+    service: noService,
     deployId: newDeployId(clock),
     strategy: i.strategy,
     clock,
@@ -92,6 +93,8 @@ export function buildContext(i: ContextInput): RunContext {
     ...(i.versionOverride ? { versionOverride: i.versionOverride } : {}),
     data: {},
   };
+  if (i.withService !== false) ctx.service = serviceManager(i.loaded.manifest.service, () => new ProcessManager(i.loaded, () => ctx.runtime));
+  return ctx;
 }
 
 const noService = {

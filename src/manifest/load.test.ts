@@ -78,9 +78,8 @@ describe('the seed manifest', () => {
   it('lists every feature that is not built yet', () => {
     const issues = unsupportedFeatures(parse(SEED, { env: SEED_ENV }).manifest);
     expect(issues.map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
-      'deployment.strategy: strategy "rolling" is not supported yet',
-      'deployment.rolling: the rolling strategy is not supported yet',
       'deployment.canary: the canary strategy is not supported yet',
+      'router.type: strategy rolling with router "none" (use `type: embedded`) is not supported yet',
       'service.manager: service manager "systemd" is not supported yet',
       'notifications.slack: slack notifications is not supported yet',
       'notifications.email: email notifications is not supported yet',
@@ -104,7 +103,7 @@ router: { type: nginx, listen: 8080 }
 analysis: { interval: 5s }
 notifications: { webhook: { url: "https://x.example/hook" } }
 `).manifest;
-    expect(unsupportedFeatures(m).map((i) => formatPath(i.path))).toEqual(['hosts[1]', 'hosts[2]', 'ssh', 'router.type', 'router.listen', 'analysis', 'notifications.webhook']);
+    expect(unsupportedFeatures(m).map((i) => formatPath(i.path))).toEqual(['hosts[1]', 'hosts[2]', 'ssh', 'router.type', 'analysis', 'notifications.webhook']);
     expect(unsupportedFeatures(m)[0]!.message).toBe('deploying to remote host "ssh://deploy@web1:22" is not supported yet');
   });
 });

@@ -22,6 +22,7 @@ export function crossFieldRules(m: Manifest): RuleResult {
   sourceRules(m, err);
   serviceRules(m, err, warn);
   deploymentRules(m, err);
+  runtimeRules(m, err, warn);
   hostRules(m, err);
   const checks = checkRules(m.health_checks, ['health_checks'], m, err);
   const smokeTests = checkRules(m.deployment.blue_green?.smoke_tests ?? [], ['deployment', 'blue_green', 'smoke_tests'], m, err);
@@ -87,6 +88,28 @@ function deploymentRules(m: Manifest, err: Push) {
     });
   }
   for (const f of d.shared_files) if (d.shared_dirs.some((dir) => f === dir)) err(['deployment', 'shared_files'], `"${f}" is also in shared_dirs`);
+}
+
+/** The embedded runtime's settings must fit together. */
+function runtimeRules(m: Manifest, err: Push, warn: Push) {
+  const { strategy } = m.deployment;
+  const s = m.service;
+  const r = m.router;
+  if (r.type === 'embedded') {
+    if (r.listen === undefined) err(['router', 'listen'], 'is required with `type: embedded`: the port the router serves the app on');
+    if (s.manager !== 'process') err(['router', 'type'], `an embedded router sends traffic to the instances of \`service.manager: process\`; manager is "${s.manager}"`);
+  } else {
+    for (const key of ['listen', 'health_path', 'metrics_listen'] as const) if (r[key] !== undefined && r.type === 'none') err(['router', key], 'is used by `type: embedded` only (router type is "none")');
+  }
+  if (strategy === 'blue-green' && s.instances > 100) err(['service', 'instances'], 'at most 100 with blue-green (each slot takes a range of 100 ports from base_port)');
+  if (strategy === 'rolling') {
+    const roll = m.deployment.rolling;
+    if (roll && roll.max_unavailable === 0) err(['deployment', 'rolling', 'max_unavailable'], 'must be at least 1: instances are updated in place, so each one is out of service while it restarts');
+    if (roll && roll.max_failures === 0) err(['deployment', 'rolling', 'max_failures'], 'must be at least 1 (the number of failed instances that stops the deploy)');
+    if (s.instances === 1 && s.manager === 'process') warn(['service', 'instances'], 'a rolling deploy of one instance takes it out of service while it restarts (the router holds requests meanwhile); blue-green avoids that');
+  }
+  if (m.deployment.blue_green && strategy !== 'blue-green') warn(['deployment', 'blue_green'], `is used by strategy blue-green only (strategy is "${strategy}")`);
+  if (m.deployment.rolling && strategy !== 'rolling') warn(['deployment', 'rolling'], `is used by strategy rolling only (strategy is "${strategy}")`);
 }
 
 function hostRules(m: Manifest, err: Push) {

@@ -13,6 +13,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A base port B such that B + each offset was free a moment ago (the runtime's pools: base+i, base+100+i). */
+export async function freePortRange(offsets: number[], tries = 50): Promise<number> {
+  const top = Math.max(...offsets);
+  for (let i = 0; i < tries; i++) {
+    const base = 20_000 + Math.floor(Math.random() * (40_000 - top));
+    const free = await Promise.all(offsets.map((o) => canListen(base + o)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no free port range for offsets ${offsets.join(',')}`);
+}
+
 export interface HttpAnswer {
   status: number;
   body: string;

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Manifest } from '../../manifest/schema/index.js';
-import { planRecreate } from '../../strategies/recreate.js';
+import { planDeploy } from '../../strategies/index.js';
 import { operate } from './operate.js';
 
 const STRATEGIES = ['recreate', 'rolling', 'blue-green', 'canary'] as const;
@@ -17,7 +17,7 @@ export function registerDeploy(program: Command): void {
       await operate(cmd, {
         command: 'deploy',
         strategy: (l) => opts.strategy ?? l.manifest.deployment.strategy,
-        plan: (loaded, observed, ids) => planRecreate(loaded, observed, ids),
+        plan: (loaded, observed, ids) => planDeploy(opts.strategy ?? loaded.manifest.deployment.strategy, loaded, observed, ids),
         ...(opts.version ? { versionOverride: opts.version } : {}),
         ...(opts.dryRun ? { dryRun: true } : {}),
       });

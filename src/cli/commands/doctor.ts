@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { DeployFailed } from '../../errors.js';
 import { diagnose, type Finding } from '../../engine/doctor.js';
 import { DeployLock } from '../../state/lock.js';
+import { usesRuntime } from '../../runtime/app-config.js';
+import { ensureRuntime } from '../../runtime/client.js';
 import { buildContext, loadFromOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { globals, output, progress } from './common.js';
@@ -21,6 +23,8 @@ export function registerDoctor(program: Command): void {
       // after a repair, what is true now: the findings of a second look
       let after: Finding[] | undefined;
       if (opts.repair && (await ctx.transport.fs.stat(ctx.layout.root))) {
+        // undoing an interrupted deploy on the runtime (stop instances, move traffic back) needs the daemon
+        if (usesRuntime(loaded)) ctx.runtime = (await ensureRuntime(ctx.home)).client;
         await ctx.transport.fs.mkdirp(ctx.layout.state);
         const lock = await DeployLock.acquire(ctx.transport, ctx.layout.lock, {
           deployId: ctx.deployId,
@@ -61,5 +65,5 @@ export function registerDoctor(program: Command): void {
 }
 
 function canRestart(manager: string): boolean {
-  return ['none', 'script', 'signal'].includes(manager);
+  return ['none', 'script', 'signal', 'process'].includes(manager);
 }

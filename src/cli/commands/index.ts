@@ -13,7 +13,7 @@ export const VERBS: Record<string, () => Promise<Register>> = {
   rollback: async () => (await import('./rollback.js')).registerRollback,
   promote: async () => (await import('./not-yet.js')).registerNotYet,
   abort: async () => (await import('./not-yet.js')).registerNotYet,
-  runtime: async () => (await import('./not-yet.js')).registerNotYet,
+  runtime: async () => (await import('./runtime.js')).registerRuntime,
   status: async () => (await import('./status.js')).registerStatus,
   releases: async () => (await import('./releases.js')).registerReleases,
   history: async () => (await import('./history.js')).registerHistory,

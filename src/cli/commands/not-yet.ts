@@ -11,10 +11,4 @@ export function registerNotYet(program: Command): void {
         throw new UsageError(`\`deployer ${verb}\` acts on a canary deploy, and the canary strategy is not supported yet`);
       });
   }
-  program
-    .command('runtime <action>')
-    .description('start|stop|status of the embedded supervisor and router (not supported yet)')
-    .action(() => {
-      throw new UsageError('the embedded runtime (process supervisor and router) is not supported yet');
-    });
 }

@@ -10,6 +10,9 @@ import type { Plan } from '../../plan/steps.js';
 import { nextReleaseId } from '../../release/id.js';
 import { observe, type Observed } from '../../strategies/observe.js';
 import { systemClock } from '../../util/clock.js';
+import { usesRuntime } from '../../runtime/app-config.js';
+import { connectRuntime, ensureRuntime } from '../../runtime/client.js';
+import { observeRuntime } from '../../runtime/observe.js';
 import { buildContext, loadFromOptions, refuseUnsupported, type GlobalOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { formatMs } from '../render/style.js';
@@ -39,9 +42,11 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
     return spec.plan(loaded, observed, { deployId: ctx.deployId, release });
   };
 
+  const onRuntime = usesRuntime(loaded);
   if (spec.dryRun) {
     // plan from the state a real run would see: after it has undone an interrupted operation
-    let observed = await observe(ctx.transport, ctx.layout);
+    const rt = onRuntime ? await connectRuntime(ctx.home) : null;
+    let observed = await observe(ctx.transport, ctx.layout, rt ? () => observeRuntime(rt, loaded.manifest.name) : undefined);
     const notes: string[] = [];
     const lock = await inspectLock(ctx.transport, ctx.layout.lock);
     if (lock.state === 'held') notes.push(`the lock is held by ${lock.owner.command ?? 'deploy'} ${lock.owner.deploy_id} (pid ${lock.owner.pid} on ${lock.owner.host}): a real run would exit 3`);
@@ -59,6 +64,11 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   }
 
   const started = systemClock.monotonic();
+  if (onRuntime) {
+    const { client, started: fresh } = await ensureRuntime(ctx.home);
+    if (fresh) render.handle({ type: 'log', level: 'info', message: `started the runtime daemon (${client.paths.dir})` });
+    ctx.runtime = client;
+  }
   const stopInterrupts = onInterrupt(ctx, (m) => render.handle({ type: 'log', level: 'warn', message: m }));
   let report: OperationReport;
   try {

@@ -7,7 +7,10 @@ import { inspectLock } from '../../state/lock.js';
 import { readLastDeploy } from '../../state/records.js';
 import { observe } from '../../strategies/observe.js';
 import { describeJournal } from '../../engine/recovery.js';
-import { openApp } from '../context.js';
+import { usesRuntime } from '../../runtime/app-config.js';
+import { connectRuntime } from '../../runtime/client.js';
+import { deployerHome, openApp } from '../context.js';
+import { printRuntimeApp } from './runtime-view.js';
 import { globals, output } from './common.js';
 
 export async function collectStatus(t: Transport, layout: AppLayout) {
@@ -34,13 +37,15 @@ export async function collectStatus(t: Transport, layout: AppLayout) {
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('live release, rollback point, lock and last deploy')
+    .description('live release, rollback point, lock, last deploy; on the runtime: pools, weights, instances and their health')
     .action(async (_o, cmd: Command) => {
       const o = globals(cmd);
       const out = output(o);
       const { loaded, t, layout } = await openApp(o);
       const st = await collectStatus(t, layout);
-      if (out.isJson) return out.json({ app: loaded.manifest.name, hosts: [{ host: 'local', ...st }] });
+      const rt = usesRuntime(loaded) ? await connectRuntime(deployerHome()) : null;
+      const runtime = rt ? await rt.app(loaded.manifest.name) : null;
+      if (out.isJson) return out.json({ app: loaded.manifest.name, hosts: [{ host: 'local', ...st, ...(usesRuntime(loaded) ? { runtime } : {}) }] });
       const s = out.style;
       out.line(s.bold(`${loaded.manifest.name} on local (${st.app_root})`));
       out.line(`  live:            ${st.current ? `${st.current}${st.version ? ` (version ${st.version})` : ''}${st.deployed_at ? `, deployed ${st.deployed_at} by ${st.deployed_by}` : ''}` : s.dim('nothing deployed')}`);
@@ -51,6 +56,10 @@ export function registerStatus(program: Command): void {
       out.line(`  lock:            ${!lock ? 'free' : lock.state === 'held' ? s.yellow(`held by ${lock.owner?.command} ${lock.owner?.deploy_id} (pid ${lock.owner?.pid} on ${lock.owner?.host}, since ${lock.owner?.started})`) : s.yellow(`stale: ${lock.reason}`)}`);
       if (st.interrupted) out.line(`  ${s.red('interrupted:')}     ${st.interrupted} (run \`deployer doctor --repair\`)`);
       const last = st.last_deploy;
+      if (usesRuntime(loaded)) {
+        if (runtime) printRuntimeApp(out, runtime);
+        else out.line(`  runtime:         ${s.dim(rt ? 'the app has no instances' : 'the runtime daemon is not running')}`);
+      }
       if (last) out.line(`  last operation:  ${last.operation} ${last.release} ${last.result === 'succeeded' ? s.green(last.result) : s.red(last.result)} at ${last.finished}${last.error ? `: ${last.error}` : ''}`);
     });
 }
