@@ -20,10 +20,24 @@ const notListening = (e: unknown) => ['ENOENT', 'ECONNREFUSED', 'ENOTSOCK'].incl
 
 /** The CLI's side of the runtime daemon's control API. */
 export class RuntimeClient {
-  constructor(readonly paths: RuntimePaths) {}
+  /**
+   * @param home when set, a daemon that went away (killed, restarted) is started again and the
+   * call is made once more: every call is safe to repeat, and the new daemon restores the state.
+   */
+  constructor(
+    readonly paths: RuntimePaths,
+    private readonly home?: string,
+  ) {}
 
-  call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
-    return callUnix<T>(this.paths.control, method, path, body, { timeoutMs: 60_000, ...opts });
+  async call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+    const once = () => callUnix<T>(this.paths.control, method, path, body, { timeoutMs: 60_000, ...opts });
+    try {
+      return await once();
+    } catch (e) {
+      if (!this.home || !(notListening(e) || (e as NodeJS.ErrnoException).code === 'ECONNRESET')) throw e;
+      await ensureRuntime(this.home);
+      return once();
+    }
   }
 
   private appPath(app: string, rest = ''): string {
@@ -80,11 +94,11 @@ export function daemonScript(): string {
 }
 
 /** The running daemon's client, or null when none answers. */
-export async function connectRuntime(home: string): Promise<RuntimeClient | null> {
-  const client = new RuntimeClient(runtimePaths(home));
+export async function connectRuntime(home: string, opts: { restart?: boolean } = {}): Promise<RuntimeClient | null> {
+  const paths = runtimePaths(home);
   try {
-    await client.call('GET', '/status', undefined, { timeoutMs: 10_000 });
-    return client;
+    await callUnix(paths.control, 'GET', '/status', undefined, { timeoutMs: 10_000 });
+    return new RuntimeClient(paths, opts.restart ? home : undefined);
   } catch (e) {
     if (notListening(e)) return null;
     throw e;
@@ -93,7 +107,7 @@ export async function connectRuntime(home: string): Promise<RuntimeClient | null
 
 /** Connects to the daemon, starting it (detached, outliving this process) when none runs. */
 export async function ensureRuntime(home: string, opts: { timeoutMs?: number } = {}): Promise<{ client: RuntimeClient; started: boolean }> {
-  const running = await connectRuntime(home);
+  const running = await connectRuntime(home, { restart: true });
   if (running) return { client: running, started: false };
   const paths = runtimePaths(home);
   if (paths.control.length > MAX_SOCKET_PATH) throw new Error(`the runtime's socket path ${paths.control} is too long for a unix socket: set DEPLOYER_HOME to a shorter directory`);
@@ -109,7 +123,7 @@ export async function ensureRuntime(home: string, opts: { timeoutMs?: number } =
   }
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   while (Date.now() < deadline) {
-    const c = await connectRuntime(home);
+    const c = await connectRuntime(home, { restart: true });
     if (c) return { client: c, started: true };
     await sleep(50);
   }
