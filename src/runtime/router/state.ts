@@ -1,0 +1,96 @@
+// The router's live state: apps, their pools and targets, each target with its undici Pool
+// (keep-alive connections), health state, in-flight counter and traffic counters.
+import { Pool } from 'undici';
+import type { RouterApp, TargetState } from '../model.js';
+import { Traffic } from './metrics.js';
+import type { Listener } from './server.js';
+
+export interface DispatcherOptions {
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+}
+
+export class TargetRt {
+  state: TargetState;
+  inFlight = 0;
+  lastError: string | null = null;
+  okStreak = 0;
+  failStreak = 0;
+  /** no longer in the app's config: gets no requests, its dispatcher closes once idle */
+  removed = false;
+  healthTimer: NodeJS.Timeout | null = null;
+  checking = false;
+  /** called (and cleared) when inFlight drops to 0 */
+  idleWaiters: (() => void)[] | null = null;
+  readonly traffic = new Traffic();
+  readonly dispatcher: Pool;
+
+  constructor(
+    readonly id: string,
+    readonly host: string,
+    readonly port: number,
+    public pool: PoolRt,
+    initial: 'healthy' | 'unknown',
+    opts: DispatcherOptions,
+  ) {
+    this.state = initial;
+    const h = host.includes(':') ? `[${host}]` : host;
+    this.dispatcher = new Pool(`http://${h}:${port}`, {
+      connections: 256,
+      pipelining: 1,
+      connectTimeout: opts.connectTimeoutMs,
+      headersTimeout: opts.headersTimeoutMs,
+      bodyTimeout: 0,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** One request or connection to this target ended. */
+  release(): void {
+    if (--this.inFlight === 0 && this.idleWaiters !== null) {
+      const ws = this.idleWaiters;
+      this.idleWaiters = null;
+      for (const w of ws) w();
+    }
+  }
+}
+
+export class PoolRt {
+  targets: TargetRt[] = [];
+  rr = 0;
+  readonly traffic = new Traffic();
+  constructor(readonly name: string) {}
+}
+
+/** Something waiting for the app to get a routable target (a held request). */
+export interface AvailabilityWaiter {
+  wake(): void;
+}
+
+export class AppRt {
+  spec: RouterApp;
+  pools: PoolRt[] = [];
+  /** weight of pools[i]; replaced as a whole, never mutated, so a request sees old or new */
+  weights: number[] = [];
+  readonly targets = new Map<string, TargetRt>();
+  listener: Listener | null = null;
+  /** deleted: held requests get 503 at once */
+  removed = false;
+  readonly waiters = new Set<AvailabilityWaiter>();
+  constructor(spec: RouterApp) {
+    this.spec = spec;
+  }
+
+  poolIndex(name: string): number {
+    for (let i = 0; i < this.pools.length; i++) if (this.pools[i]!.name === name) return i;
+    return -1;
+  }
+
+  /** Wakes the requests held for a routable target (a target came up, weights or config changed). */
+  wake(): void {
+    if (this.waiters.size === 0) return;
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w.wake();
+  }
+}

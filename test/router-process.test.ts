@@ -1,0 +1,183 @@
+// The built router (dist/router.js) as its own process, driven over its control socket.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RouterApp } from '../src/runtime/model.js';
+import { freePort, get, waitFor } from './support/net.js';
+
+const ROUTER = fileURLToPath(new URL('../dist/router.js', import.meta.url));
+
+let dir: string;
+let sock: string;
+let router: ChildProcess | null = null;
+let stderr = '';
+const servers: Server[] = [];
+
+interface Reply {
+  status: number;
+  body: unknown;
+  text: string;
+}
+
+function ctl(method: string, path: string, body?: unknown): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        let parsed: unknown = null;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // text (Prometheus) answers
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed, text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+  });
+}
+
+async function startRouter(extra: string[] = []): Promise<ChildProcess> {
+  const p = spawn(process.execPath, [ROUTER, '--control', sock, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  router = p;
+  await waitFor(async () => ((await ctl('GET', '/state')).status === 200 ? true : undefined), 'the control socket');
+  return p;
+}
+
+async function backend(handler: (url: string, end: (body: string) => void) => void): Promise<number> {
+  const s = createServer((req, res) => handler(req.url ?? '/', (body) => res.end(body)));
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return (s.address() as { port: number }).port;
+}
+
+function app(port: number, targetPort: number): RouterApp {
+  return {
+    name: 'shop',
+    listen: { host: '127.0.0.1', port },
+    hostnames: [],
+    pools: [{ name: 'blue', weight: 100, targets: [{ id: 'blue-0', host: '127.0.0.1', port: targetPort }] }],
+    health: { path: '/health', intervalMs: 50, timeoutMs: 500, unhealthyThreshold: 2, healthyThreshold: 1 },
+    stickyCookie: null,
+    drainTimeoutMs: 2000,
+    unavailableWaitMs: 2000,
+  };
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'router-test-'));
+  sock = join(dir, 'router.sock');
+  stderr = '';
+});
+
+afterEach(async () => {
+  if (router && router.exitCode === null && router.signalCode === null) {
+    const exited = new Promise((r) => router!.once('exit', r));
+    router.kill('SIGKILL');
+    await exited;
+  }
+  router = null;
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('router process', () => {
+  it('is configured over the control socket and answers errors with 400, 404 and 409', async () => {
+    await startRouter();
+    const target = await backend((url, end) => end(url === '/health' ? 'ok' : 'blue'));
+    const port = await freePort();
+
+    expect(await ctl('PUT', '/apps/shop', '{not json')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^body: not JSON/) } });
+    expect(await ctl('PUT', '/apps/shop', { name: 'shop' })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/listen: /) } });
+    expect(await ctl('PUT', '/apps/other', app(port, target))).toMatchObject({ status: 400, body: { error: expect.stringMatching(/does not match/) } });
+    expect(await ctl('POST', '/apps/nope/weights', { weights: { blue: 1 } })).toMatchObject({ status: 404, body: { error: 'router: no app nope' } });
+    expect(await ctl('GET', '/nowhere')).toMatchObject({ status: 404, body: { error: 'no such route: GET /nowhere' } });
+
+    expect(await ctl('PUT', '/apps/shop', app(port, target))).toMatchObject({ status: 200, body: { ok: true } });
+    expect(await ctl('GET', '/apps/shop/targets/blue-0/wait-healthy?timeoutMs=5000')).toMatchObject({ status: 200, body: { healthy: true, state: 'healthy', lastError: null } });
+    expect((await get(port, '/')).body).toBe('blue');
+
+    expect(await ctl('POST', '/apps/shop/targets/ghost/drain', {})).toMatchObject({ status: 404, body: { error: 'router: app shop has no target ghost' } });
+    expect(await ctl('POST', '/apps/shop/weights', { weights: { blue: -1 } })).toMatchObject({ status: 400 });
+    expect(await ctl('POST', '/apps/shop/weights', { weights: { green: 1 } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/no pool green/) } });
+    expect(await ctl('GET', '/apps/shop/targets/blue-0/wait-healthy?timeoutMs=soon')).toMatchObject({ status: 400 });
+
+    // a listen conflict leaves the app as it was
+    const busy = await backend((_u, end) => end('busy'));
+    const before = (await ctl('GET', '/state')).body;
+    expect(await ctl('PUT', '/apps/shop', app(busy, target))).toEqual({ status: 409, body: { error: `router.listen: 127.0.0.1:${busy} is already in use by another program` }, text: expect.any(String) });
+    expect((await ctl('GET', '/state')).body).toEqual(before);
+    expect((await get(port, '/')).body).toBe('blue');
+
+    // target operations
+    expect(await ctl('POST', '/apps/shop/targets/blue-0/drain', { timeoutMs: 1000 })).toMatchObject({ status: 200, body: { drained: true, inFlight: 0 } });
+    expect((await ctl('GET', '/state')).body).toMatchObject({ apps: [{ pools: [{ targets: [{ id: 'blue-0', state: 'draining' }] }] }] });
+    expect(await ctl('POST', '/apps/shop/targets/blue-0/enable', { healthy: true })).toMatchObject({ status: 200 });
+    expect(await ctl('POST', '/apps/shop/targets/blue-0/down')).toMatchObject({ status: 200 });
+    expect((await ctl('GET', '/state')).body).toMatchObject({ apps: [{ pools: [{ targets: [{ state: 'unhealthy' }] }] }] });
+    // the checks bring it back
+    expect(await ctl('GET', '/apps/shop/targets/blue-0/wait-healthy?timeoutMs=5000')).toMatchObject({ body: { healthy: true } });
+
+    expect(await ctl('DELETE', '/apps/shop')).toMatchObject({ status: 200 });
+    expect(await ctl('DELETE', '/apps/shop')).toMatchObject({ status: 404 });
+    expect(stderr).toMatch(/"event":"router.start"/);
+  });
+
+  it('serves metrics as JSON and Prometheus text, also on the admin listener', async () => {
+    const metricsPort = await freePort();
+    await startRouter(['--metrics-listen', `127.0.0.1:${metricsPort}`]);
+    const target = await backend((url, end) => end(url === '/health' ? 'ok' : 'blue'));
+    const port = await freePort();
+    await ctl('PUT', '/apps/shop', app(port, target));
+    await ctl('GET', '/apps/shop/targets/blue-0/wait-healthy?timeoutMs=5000');
+    for (let i = 0; i < 3; i++) expect((await get(port, '/')).status).toBe(200);
+
+    const json = await ctl('GET', '/metrics');
+    expect(json.body).toMatchObject({ apps: [{ app: 'shop', pools: { blue: { requests: { '2xx': 3 }, targets: { 'blue-0': { requests: { '2xx': 3 } } } } } }] });
+    const prom = await ctl('GET', '/metrics?format=prometheus');
+    expect(prom.text).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",class="2xx"} 3');
+    const scraped = await get(metricsPort, '/metrics');
+    expect(scraped.body).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",class="2xx"} 3');
+
+    // PUT /settings moves (or closes) the admin listener
+    const other = await freePort();
+    expect(await ctl('PUT', '/settings', { metricsListen: `127.0.0.1:${other}` })).toMatchObject({ status: 200 });
+    expect((await get(other, '/metrics')).body).toContain('deployer_router_pool_weight{app="shop",pool="blue"} 100');
+    await waitFor(async () => ((await get(metricsPort, '/metrics').catch((e: NodeJS.ErrnoException) => e.code)) === 'ECONNREFUSED' ? true : undefined), 'the old admin listener to close');
+    expect(await ctl('PUT', '/settings', { metricsListen: 'nonsense' })).toMatchObject({ status: 400 });
+    expect(await ctl('PUT', '/settings', { metricsListen: null })).toMatchObject({ status: 200 });
+  });
+
+  it('on SIGTERM stops accepting, finishes the in-flight request and exits 0', async () => {
+    const p = await startRouter();
+    let release: (() => void) | null = null;
+    const target = await backend((url, end) => {
+      if (url === '/slow') release = () => end('slow done');
+      else end('ok');
+    });
+    const port = await freePort();
+    await ctl('PUT', '/apps/shop', app(port, target));
+    await ctl('GET', '/apps/shop/targets/blue-0/wait-healthy?timeoutMs=5000');
+    const slow = get(port, '/slow', 10_000);
+    await waitFor(() => (release ? true : undefined), 'the slow request to reach the backend');
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill('SIGTERM');
+    await waitFor(async () => ((await get(port, '/').catch((e: NodeJS.ErrnoException) => e.code)) === 'ECONNREFUSED' ? true : undefined), 'the listener to stop accepting');
+    release!();
+    expect(await slow).toEqual({ status: 200, body: 'slow done' });
+    expect(await exited).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+    expect(stderr).toMatch(/"event":"router.stopped"/);
+  });
+});
