@@ -88,9 +88,11 @@ export class RuntimeClient {
   }
 }
 
-/** The daemon's bundle, beside the CLI's in dist/. */
+/** The daemon's bundle: beside the CLI's in dist/ (or dist/ itself, when this runs from src/). */
 export function daemonScript(): string {
-  return fileURLToPath(new URL('./runtimed.js', import.meta.url));
+  const bundled = fileURLToPath(new URL('./runtimed.js', import.meta.url));
+  const fromSource = fileURLToPath(new URL('../../dist/runtimed.js', import.meta.url));
+  return existsSync(bundled) || !existsSync(fromSource) ? bundled : fromSource;
 }
 
 /** The running daemon's client, or null when none answers. */

@@ -15,7 +15,7 @@ function printStatus(out: Out, st: RuntimeStatus, dir: string): void {
 export function registerRuntime(program: Command): void {
   program
     .command('runtime <action>')
-    .description('start|stop|status of the embedded runtime: the process supervisor and router daemon (one per user)')
+    .description('start|stop|status|metrics of the embedded runtime: the process supervisor and router daemon (one per user); metrics prints the router\'s Prometheus text (--json: per app, pool and instance)')
     .action(async (action: string, _o, cmd: Command) => {
       const o = globals(cmd);
       const out = output(o);
@@ -47,8 +47,15 @@ export function registerRuntime(program: Command): void {
           printStatus(out, st, dir);
           return;
         }
+        case 'metrics': {
+          const client = await connectRuntime(home);
+          if (!client) throw new UsageError(`the runtime daemon is not running (${dir})`);
+          if (out.isJson) return out.json(await client.metrics('json'));
+          process.stdout.write(String(await client.metrics('prometheus')));
+          return;
+        }
         default:
-          throw new UsageError(`unknown runtime action "${action}" (expected start, stop or status)`);
+          throw new UsageError(`unknown runtime action "${action}" (expected start, stop, status or metrics)`);
       }
     });
 }

@@ -1,0 +1,177 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureRuntime, stopRuntime, type RuntimeClient } from '../src/runtime/client.js';
+import type { InstanceSpec } from '../src/runtime/model.js';
+import { runtimePaths } from '../src/runtime/paths.js';
+import { ControlApiError } from '../src/runtime/unix-json.js';
+import { freePortRange, get, waitFor } from './support/net.js';
+
+/** The daemon's control API against the real daemon and router processes (dist/). */
+
+const home = realpathSync(mkdtempSync(join(tmpdir(), 'dapi-')));
+const appDir = join(home, 'rel');
+let client: RuntimeClient;
+let base = 0;
+let listen = 0;
+
+const config = (port: number) => ({
+  listen: { host: '127.0.0.1', port },
+  hostnames: [],
+  health: { path: '/health', intervalMs: 100, timeoutMs: 500, unhealthyThreshold: 1, healthyThreshold: 1 },
+  stickyCookie: null,
+  drainTimeoutMs: 2000,
+  unavailableWaitMs: 2000,
+});
+const spec = (id: string, port: number, pool = 'blue'): InstanceSpec => ({
+  app: 'api',
+  id,
+  pool,
+  port,
+  release: 'r1',
+  dir: appDir,
+  command: 'exec node server.js',
+  env: { GREETING: 'hi' },
+  stopTimeoutMs: 2000,
+  logFile: join(home, 'logs', `${id}.log`),
+});
+
+async function apiError(p: Promise<unknown>): Promise<ControlApiError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ControlApiError) return e;
+    throw e;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+beforeAll(async () => {
+  mkdirSync(appDir, { recursive: true });
+  writeFileSync(
+    join(appDir, 'server.js'),
+    `require('http').createServer((q, r) => r.end(q.url === '/health' ? 'ok' : process.env.GREETING + ' ' + process.env.PORT)).listen(Number(process.env.PORT), '127.0.0.1');\n`,
+  );
+  base = await freePortRange([0, 1, 2]);
+  listen = await freePortRange([0]);
+  process.env.DEPLOYER_HOME = home;
+  client = (await ensureRuntime(home)).client;
+});
+
+afterAll(async () => {
+  await stopRuntime(home);
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('the runtime control API', () => {
+  it('refuses bad input with 400 naming the field, unknown apps with 404', async () => {
+    const bad = await apiError(client.call('PUT', '/apps/api', { ...config(listen), listen: { host: '127.0.0.1', port: 70000 } }));
+    expect(bad.status).toBe(400);
+    expect(bad.message).toMatch(/^listen\.port: /);
+    expect((await apiError(client.call('PUT', '/apps/api', { nonsense: true }))).status).toBe(400);
+    expect((await apiError(client.call('PUT', '/apps/bad%20name', config(listen)))).status).toBe(400);
+    const unknown = await apiError(client.setWeights('nope', { blue: 100 }));
+    expect([unknown.status, unknown.message]).toEqual([404, 'app nope is not known to the runtime']);
+    expect((await apiError(client.call('GET', '/no/such/route'))).status).toBe(404);
+  });
+
+  it('starts instances that the router serves once healthy, and moves traffic by weight', async () => {
+    await client.putApp('api', config(listen));
+    await client.startInstances('api', [spec('blue-0', base), spec('blue-1', base + 1)]);
+    for (const id of ['blue-0', 'blue-1']) expect((await client.waitHealthy('api', id, 10_000)).healthy).toBe(true);
+    await client.setWeights('api', { blue: 100 });
+    const bodies = new Set<string>();
+    for (let i = 0; i < 10; i++) bodies.add((await get(listen, '/')).body);
+    expect(bodies).toEqual(new Set([`hi ${base}`, `hi ${base + 1}`]));
+  });
+
+  it('refuses a port another instance of the app has, and one another program has, starting nothing', async () => {
+    const clash = await apiError(client.startInstances('api', [spec('green-0', base, 'green')]));
+    expect([clash.status, clash.message]).toEqual([409, `instance green-0: port ${base} is used by instance blue-0 of api`]);
+    const squatter: Server = createServer();
+    await new Promise<void>((r) => squatter.listen(base + 2, '127.0.0.1', r));
+    try {
+      const taken = await apiError(client.startInstances('api', [spec('green-1', base + 2, 'green')]));
+      expect(taken.status).toBe(409);
+      expect(taken.message).toContain(`port ${base + 2} is already in use`);
+    } finally {
+      squatter.close();
+    }
+    const view = await client.app('api');
+    expect(view!.instances.map((i) => i.id)).toEqual(['blue-0', 'blue-1']);
+  });
+
+  it('keeps the previous router config when a new listen port is taken', async () => {
+    const squatter: Server = createServer();
+    const taken = await freePortRange([0]);
+    await new Promise<void>((r) => squatter.listen(taken, '127.0.0.1', r));
+    try {
+      const e = await apiError(client.putApp('api', config(taken)));
+      expect(e.status).toBe(409);
+      expect(e.message).toContain(`${taken}`);
+    } finally {
+      squatter.close();
+    }
+    expect((await client.app('api'))!.listen.port).toBe(listen);
+    expect((await get(listen, '/')).status).toBe(200);
+  });
+
+  it('fails fast, with the log tail, for an instance that exits at once', async () => {
+    const broken = { ...spec('green-0', base + 2, 'green'), command: 'echo "cannot open config" >&2; exit 3' };
+    await client.startInstances('api', [broken]);
+    const started = Date.now();
+    const r = await client.waitHealthy('api', 'green-0', 20_000);
+    expect(r.healthy).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r.detail).toBe('instance green-0 exited with code 3 before it became healthy');
+    expect(r.logTail).toContain('cannot open config');
+    await client.stopInstances('api', ['green-0']);
+  });
+
+  it('persists the state atomically and a SIGKILLed daemon comes back with the same instances, traffic never stopping', async () => {
+    const paths = runtimePaths(home);
+    const state = JSON.parse(readFileSync(paths.state, 'utf8')) as { apps: Record<string, { weights: Record<string, number>; instances: Record<string, { process: { pid: number } }> }> };
+    expect(state.apps.api!.weights).toEqual({ blue: 100 });
+    const pids = Object.values(state.apps.api!.instances).map((i) => i.process.pid);
+    expect(pids).toHaveLength(2);
+    const daemonPid = (await client.status()).pid;
+    process.kill(daemonPid, 'SIGKILL');
+    await waitFor(() => (alive(daemonPid) ? undefined : true), 'the daemon to die');
+    // the router and the instances are not the daemon's children in any way that kills them
+    for (let i = 0; i < 5; i++) expect((await get(listen, '/')).status).toBe(200);
+
+    const again = await ensureRuntime(home);
+    expect(again.started).toBe(true);
+    const view = await again.client.app('api');
+    expect(view!.instances.map((i) => i.pid).sort()).toEqual([...pids].sort());
+    expect(view!.weights).toEqual({ blue: 100 });
+    expect(existsSync(`${paths.state}.tmp`)).toBe(false);
+    client = again.client;
+  });
+
+  it('stops a pool after a delay unless it takes traffic again', async () => {
+    const later = await client.stopPoolAfter('api', 'blue', 60_000);
+    expect(later.stopAt.blue).toBeDefined();
+    const cancelled = await client.stopPoolAfter('api', 'blue', null);
+    expect(cancelled.stopAt.blue).toBeUndefined();
+    // weight > 0 when the time comes: the daemon refuses to stop it
+    await client.stopPoolAfter('api', 'blue', 1);
+    await waitFor(async () => ((await client.app('api'))!.stopAt.blue === undefined ? true : undefined), 'the stop to come due');
+    expect((await client.app('api'))!.instances).toHaveLength(2);
+    // at weight 0 it stops, drained
+    await client.setWeights('api', { blue: 0 });
+    await client.stopPoolAfter('api', 'blue', 1);
+    await waitFor(async () => ((await client.app('api'))!.instances.length === 0 ? true : undefined), 'the pool to stop', 15_000);
+  });
+});
