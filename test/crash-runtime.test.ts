@@ -140,6 +140,9 @@ describe('kill -9 during a blue-green deploy on the runtime', () => {
       const weighted = Object.entries(view.weights).filter(([, w]) => w > 0).map(([p]) => p);
       expect(weighted).toHaveLength(1);
       expect(view.instances.filter((i) => i.pool === weighted[0]).every((i) => i.release === live)).toBe(true);
+      const doc = await sb.run(['doctor', '--json']);
+      expect(doc.code, doc.stdout).toBe(0);
+      expect((doc.json!.findings as { message: string }[]).map((f) => f.message)).toContain(`runtime: pool ${weighted[0]} serves ${live} on 127.0.0.1:${sb.listen}`);
       // an undone deploy leaves no instance of its slot behind
       if (want === 'v1') expect(view.instances.filter((i) => i.pool === 'green')).toEqual([]);
 

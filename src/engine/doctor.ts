@@ -4,7 +4,9 @@ import { listReleases } from '../release/list.js';
 import { readJournal } from '../state/journal.js';
 import { inspectLock } from '../state/lock.js';
 import { readCurrent, readHistory, readLastDeploy, readPointer, writePointer } from '../state/records.js';
+import { usesRuntime } from '../runtime/app-config.js';
 import type { RunContext } from './context.js';
+import { checkRuntime } from './doctor-runtime.js';
 import { describeJournal, recoverJournal } from './recovery.js';
 
 export interface Finding {
@@ -77,6 +79,7 @@ export async function diagnose(ctx: RunContext, repair: boolean): Promise<Findin
   await checkPointers(ctx, complete.map((r) => r.id), add);
   await checkShared(ctx, add);
   await checkRecords(ctx, add);
+  if (usesRuntime(ctx.loaded)) await checkRuntime(ctx, add);
 
   if (repair) {
     for (const [f, fix] of fixes) {

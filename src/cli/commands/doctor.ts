@@ -3,7 +3,7 @@ import { DeployFailed } from '../../errors.js';
 import { diagnose, type Finding } from '../../engine/doctor.js';
 import { DeployLock } from '../../state/lock.js';
 import { usesRuntime } from '../../runtime/app-config.js';
-import { ensureRuntime } from '../../runtime/client.js';
+import { connectRuntime, ensureRuntime } from '../../runtime/client.js';
 import { buildContext, loadFromOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { globals, output, progress } from './common.js';
@@ -24,7 +24,15 @@ export function registerDoctor(program: Command): void {
       let after: Finding[] | undefined;
       if (opts.repair && (await ctx.transport.fs.stat(ctx.layout.root))) {
         // undoing an interrupted deploy on the runtime (stop instances, move traffic back) needs the daemon
-        if (usesRuntime(loaded)) ctx.runtime = (await ensureRuntime(ctx.home)).client;
+        if (usesRuntime(loaded)) {
+          const { client, started } = await ensureRuntime(ctx.home);
+          if (started) process.stderr.write('repair: started the runtime daemon (its saved state starts the instances and the router again)\n');
+          ctx.runtime = client;
+        }
+      } else if (usesRuntime(loaded)) {
+        ctx.runtime = (await connectRuntime(ctx.home)) ?? undefined;
+      }
+      if (opts.repair && (await ctx.transport.fs.stat(ctx.layout.root))) {
         await ctx.transport.fs.mkdirp(ctx.layout.state);
         const lock = await DeployLock.acquire(ctx.transport, ctx.layout.lock, {
           deployId: ctx.deployId,
