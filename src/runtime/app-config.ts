@@ -83,3 +83,8 @@ export function instanceSpecs(loaded: LoadedManifest, layout: AppLayout, pool: s
     logFile: join(layout.shared, 'logs', `${r.id}.log`),
   }));
 }
+
+/** How long a new instance may take to pass the router's check: the longest health check timeout (30 s without checks). */
+export function startTimeout(loaded: LoadedManifest): number {
+  return loaded.checks.length ? Math.max(...loaded.checks.map((c) => c.policy.timeoutMs)) : 30_000;
+}

@@ -1,7 +1,7 @@
 import type { LoadedManifest } from '../manifest/load.js';
 import { HealthCheckFailed } from '../errors.js';
 import { AppLayout } from '../release/layout.js';
-import { instanceSpecs, poolInstances } from '../runtime/app-config.js';
+import { instanceSpecs, poolInstances, startTimeout } from '../runtime/app-config.js';
 import type { RuntimeClient } from '../runtime/client.js';
 import type { ActivationContext, ServiceManager } from './manager.js';
 
@@ -29,7 +29,7 @@ export class ProcessManager implements ServiceManager {
     const weights: Record<string, number> = Object.fromEntries(Object.keys(view?.weights ?? {}).map((p) => [p, 0]));
     weights.stable = 100;
     await rt.setWeights(app, weights);
-    const timeoutMs = Math.max(30_000, ...this.loaded.checks.map((c) => c.policy.timeoutMs));
+    const timeoutMs = startTimeout(this.loaded);
     const results = await Promise.all(refs.map(async (r) => rt.waitHealthy(app, r.id, timeoutMs)));
     const bad = results.filter((r) => !r.healthy);
     if (bad.length > 0) throw new HealthCheckFailed([...bad.map((b) => b.detail), ...bad.map((b) => b.logTail?.trimEnd() ?? '').filter(Boolean)].join('\n'));

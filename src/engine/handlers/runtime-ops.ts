@@ -1,6 +1,6 @@
 import { HealthCheckFailed } from '../../errors.js';
 import type { InstanceRef } from '../../plan/steps.js';
-import { instanceSpecs } from '../../runtime/app-config.js';
+import { instanceSpecs, startTimeout } from '../../runtime/app-config.js';
 import type { RuntimeClient } from '../../runtime/client.js';
 import type { RunContext } from '../context.js';
 
@@ -9,10 +9,11 @@ export function runtimeOf(ctx: RunContext): RuntimeClient {
   return ctx.runtime;
 }
 
-/** How long a new instance may take to pass the router's check: the longest health check timeout, at least 30 s. */
+/** How long a new instance may take to pass the router's check: the longest health check timeout (30 s without checks). */
 export function startTimeoutMs(ctx: RunContext): number {
-  return Math.max(30_000, ...ctx.loaded.checks.map((c) => c.policy.timeoutMs));
+  return startTimeout(ctx.loaded);
 }
+
 
 /**
  * Starts a release's instances and waits until the router finds each healthy. A process that
