@@ -591,3 +591,33 @@ describe('paths inside the release', () => {
     expect(m.deployment.shared_dirs).toEqual(['storage/app/', 'logs']);
   });
 });
+
+describe('the embedded runtime settings', () => {
+  const base = 'name: a\nservice: { manager: process, command: node s.js, instances: 3 }\n';
+  it('an embedded router needs a port and the process manager', () => {
+    expect(oneIssue(`${base}router: { type: embedded }\n`)).toBe('deploy.yml:3: router.listen: is required with `type: embedded`: the port the router serves the app on');
+    expect(oneIssue('name: a\nservice: { manager: script, restart_command: ./r }\nrouter: { type: embedded, listen: 80 }\n')).toBe(
+      'deploy.yml:3: router.type: an embedded router sends traffic to the instances of `service.manager: process`; manager is "script"',
+    );
+    expect(oneIssue('name: a\nrouter: { listen: 8080 }\n')).toBe('deploy.yml:2: router.listen: is used by `type: embedded` only (router type is "none")');
+  });
+
+  it('rolling keeps at least one instance moving and one failure to stop at', () => {
+    expect(oneIssue(`${base}router: { type: embedded, listen: 80 }\ndeployment: { strategy: rolling, rolling: { max_unavailable: 0 } }\n`)).toBe(
+      'deploy.yml:4: deployment.rolling.max_unavailable: must be at least 1: instances are updated in place, so each one is out of service while it restarts',
+    );
+    expect(oneIssue(`${base}router: { type: embedded, listen: 80 }\ndeployment: { strategy: rolling, rolling: { max_failures: 0 } }\n`)).toBe(
+      'deploy.yml:4: deployment.rolling.max_failures: must be at least 1 (the number of failed instances that stops the deploy)',
+    );
+  });
+
+  it('deploy refuses blue-green and rolling without the runtime, naming what to use', () => {
+    const m = parse('name: a\ndeployment: { strategy: blue-green }\nservice: { manager: script, restart_command: ./r }\n').manifest;
+    expect(unsupportedFeatures(m).map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
+      'service.manager: strategy blue-green with service manager "script" (use `manager: process`) is not supported yet',
+      'router.type: strategy blue-green with router "none" (use `type: embedded`) is not supported yet',
+    ]);
+    const ok = parse(`${base}deployment: { strategy: blue-green }\nrouter: { type: embedded, listen: 8080 }\n`).manifest;
+    expect(unsupportedFeatures(ok)).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { parseManifest } from '../manifest/load.js';
+import { AppLayout } from '../release/layout.js';
+import { appConfig, instanceSpecs, parseListen, poolInstances, routerHealth, startTimeout } from './app-config.js';
+
+const load = (extra = '', checks = '  - { url: "http://127.0.0.1:{port}/healthz?deep=1", timeout: 12s }\n') =>
+  parseManifest(
+    `name: my.app
+source: { type: local, path: ./app }
+service: { manager: process, command: node server.js, instances: 2, base_port: 5000, stop_timeout: 3s }
+router: { type: embedded, listen: 9000${extra} }
+environment: { SECRET: s3cr3t }
+health_checks:
+${checks}`,
+    { env: {} },
+  );
+
+describe('runtime app config from the manifest', () => {
+  it('gives each pool its own port range from base_port', () => {
+    const l = load();
+    expect(poolInstances(l, 'blue')).toEqual([{ id: 'blue-0', port: 5000 }, { id: 'blue-1', port: 5001 }]);
+    expect(poolInstances(l, 'green')).toEqual([{ id: 'green-0', port: 5100 }, { id: 'green-1', port: 5101 }]);
+    expect(poolInstances(l, 'stable', 3).map((i) => i.port)).toEqual([5000, 5001, 5002]);
+  });
+
+  it('reads listen as a port (loopback) or host:port', () => {
+    expect(parseListen(8080, 1)).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('0.0.0.0:80', 1)).toEqual({ host: '0.0.0.0', port: 80 });
+    expect(parseListen('[::1]:8443', 1)).toEqual({ host: '::1', port: 8443 });
+    expect(parseListen(undefined, 7)).toEqual({ host: '127.0.0.1', port: 7 });
+  });
+
+  it('checks instances on the path of the first {port} http check, or health_path, or by TCP', () => {
+    expect(routerHealth(load()).path).toBe('/healthz?deep=1');
+    expect(routerHealth(load(', health_path: /ready')).path).toBe('/ready');
+    expect(routerHealth(load('', '  - { type: tcp, target: "127.0.0.1:{port}" }\n')).path).toBeNull();
+    expect(routerHealth(load(', health_interval: 250ms'))).toMatchObject({ intervalMs: 250, timeoutMs: 500 });
+  });
+
+  it('names the sticky cookie after the app, and none when sticky is off', () => {
+    expect(appConfig(load()).stickyCookie).toBe('deployer_my_app');
+    expect(appConfig(load(', sticky: false')).stickyCookie).toBeNull();
+    expect(appConfig(load(', unavailable_wait: 3s'))).toMatchObject({ listen: { host: '127.0.0.1', port: 9000 }, unavailableWaitMs: 3000, drainTimeoutMs: 30_000 });
+  });
+
+  it('runs each instance in its release with the environment and DEPLOY_* set, logging to shared/logs', () => {
+    const [s] = instanceSpecs(load(), new AppLayout('/srv/my.app'), 'green', '20240101_000000', [{ id: 'green-0', port: 5100 }]);
+    expect(s).toEqual({
+      app: 'my.app',
+      id: 'green-0',
+      pool: 'green',
+      port: 5100,
+      release: '20240101_000000',
+      dir: '/srv/my.app/releases/20240101_000000',
+      command: 'node server.js',
+      env: {
+        SECRET: 's3cr3t',
+        DEPLOY_APP: 'my.app',
+        DEPLOY_RELEASE_ID: '20240101_000000',
+        DEPLOY_RELEASE_DIR: '/srv/my.app/releases/20240101_000000',
+        DEPLOY_APP_ROOT: '/srv/my.app',
+        DEPLOY_POOL: 'green',
+        DEPLOY_INSTANCE: 'green-0',
+      },
+      stopTimeoutMs: 3000,
+      logFile: '/srv/my.app/shared/logs/green-0.log',
+    });
+  });
+
+  it('waits for a new instance as long as the longest health check allows', () => {
+    expect(startTimeout(load())).toBe(12_000);
+    expect(startTimeout(load('', '  []\n'))).toBe(30_000);
+  });
+});
