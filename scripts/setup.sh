@@ -1,13 +1,16 @@
 #!/bin/sh
-# Installs what Deployer's tests and example need, when it is missing: system tools with apt-get
+# Installs what Deployer's tests, example (and, with `bench`, benchmarks) need, when it is missing: system tools with apt-get
 # (as root, or with sudo), npm packages with `npm ci`. Safe to run again: it only acts on a gap.
 set -eu
 cd "$(dirname "$0")/.."
 
 # git: git sources; bzip2/zip/unzip/python3: archive fixtures; rsync: the upload benchmark's peer;
 # procps: ps/pgrep for humans debugging a failed run
+# `setup.sh bench` also: wrk (load), nginx and haproxy (the router benchmark's peers)
+tools="git:git bzip2:bzip2 zip:zip unzip:unzip python3:python3 rsync:rsync"
+[ "${1:-}" = bench ] && tools="$tools wrk:wrk nginx:nginx-light haproxy:haproxy"
 missing=""
-for tool in git:git bzip2:bzip2 zip:zip unzip:unzip python3:python3 rsync:rsync; do
+for tool in $tools; do
   bin=${tool%%:*}
   pkg=${tool#*:}
   command -v "$bin" >/dev/null 2>&1 || missing="$missing $pkg"
