@@ -25,6 +25,7 @@ class RuntimeSandbox {
   constructor(
     readonly base: number,
     readonly listen: number,
+    readonly strategy: 'blue-green' | 'rolling' = 'blue-green',
   ) {
     mkdirSync(join(this.dir, 'app'), { recursive: true });
     writeFileSync(join(this.dir, 'app', 'server.js'), SERVER);
@@ -32,7 +33,7 @@ class RuntimeSandbox {
       join(this.dir, 'deploy.yml'),
       `name: crashbg
 source: { type: local, path: ./app }
-deployment: { strategy: blue-green, blue_green: { scale_down_delay: 10m } }
+deployment: { strategy: ${strategy}, blue_green: { scale_down_delay: 10m }, rolling: { batch_delay: 0s, drain_timeout: 2s } }
 service: { manager: process, command: node server.js, instances: 2, base_port: ${base}, stop_timeout: 5s }
 router: { type: embedded, listen: ${listen}, health_interval: 100ms }
 health_checks:
@@ -88,22 +89,26 @@ async function appView(sb: RuntimeSandbox): Promise<AppView> {
 }
 
 /** The crash points: every step boundary from the first that touches the runtime, and inside the switch. */
-async function crashPoints(): Promise<string[]> {
-  const probe = new RuntimeSandbox(await freePortRange([0, 1, 100, 101]), await freePortRange([0]));
+async function crashPoints(strategy: 'blue-green' | 'rolling'): Promise<string[]> {
+  const probe = new RuntimeSandbox(await freePortRange([0, 1, 100, 101]), await freePortRange([0]), strategy);
   try {
     probe.version('v1');
+    if (strategy === 'rolling') expect((await probe.run(['deploy'])).code).toBe(0);
     const dry = await probe.run(['deploy', '--dry-run', '--json']);
     if (dry.code !== 0) throw new Error(dry.stderr);
     const steps = dry.json!.steps as { kind: string }[];
+    const first = steps.findIndex((s) => s.kind === (strategy === 'rolling' ? 'roll_batch' : 'start_instances'));
     const points: string[] = [];
-    for (let i = steps.findIndex((s) => s.kind === 'start_instances'); i < steps.length; i++) points.push(`step:${i}:before`);
+    for (let i = first; i < steps.length; i++) points.push(`step:${i}:before`);
+    if (strategy === 'rolling') return [...points, `step:${first}:after`];
     const sw = steps.findIndex((s) => s.kind === 'switch_traffic');
     return [...points, 'switch:routed', `step:${sw}:after`];
   } finally {
     await probe.cleanup();
   }
 }
-const points = await crashPoints();
+const points = await crashPoints('blue-green');
+const rollingPoints = await crashPoints('rolling');
 
 describe('kill -9 during a blue-green deploy on the runtime', () => {
   it('covers every runtime step of the plan', () => {
@@ -150,6 +155,43 @@ describe('kill -9 during a blue-green deploy on the runtime', () => {
       const next = await sb.run(['deploy', '--json']);
       expect(next.code, next.stderr).toBe(0);
       await waitFor(async () => ((await get(sb.listen, '/')).body === 'v3' ? true : undefined), 'v3 to serve', 10_000);
+    } finally {
+      await sb.cleanup();
+    }
+  });
+});
+
+describe('kill -9 during a rolling deploy on the runtime', () => {
+  it('covers every batch', () => {
+    expect(rollingPoints.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(rollingPoints)('crash at %s: every instance serves a whole version, repair puts them all on current', async (point) => {
+    const sb = new RuntimeSandbox(await freePortRange([0, 1, 100, 101]), await freePortRange([0]), 'rolling');
+    try {
+      sb.version('v1');
+      expect((await sb.run(['deploy'])).code).toBe(0);
+      sb.version('v2');
+      const crashed = await sb.run(['deploy', '--json'], { DEPLOYER_TEST_CRASH: point });
+      expect(crashed.signal, `${point}: ${crashed.stderr}`).toBe('SIGKILL');
+      for (let i = 0; i < 5; i++) {
+        const r = await get(sb.listen, '/');
+        expect(r.status).toBe(200);
+        expect(['v1', 'v2']).toContain(r.body);
+      }
+      const rep = await sb.run(['doctor', '--repair', '--json']);
+      expect(rep.code, `${point}: ${rep.stdout}${rep.stderr}`).toBe(0);
+      const live = sb.current();
+      const view = await appView(sb);
+      expect(view.instances.map((i) => i.release)).toEqual([live, live]);
+      const want = sb.releaseVersion(live);
+      await waitFor(async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 6; i++) seen.add((await get(sb.listen, '/')).body);
+        return seen.size === 1 && seen.has(want) ? true : undefined;
+      }, `only ${want} to serve`, 10_000);
+      sb.version('v3');
+      expect((await sb.run(['deploy'])).code).toBe(0);
     } finally {
       await sb.cleanup();
     }
