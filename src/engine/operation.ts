@@ -121,7 +121,10 @@ async function declareApp(ctx: RunContext): Promise<void> {
       await ctx.runtime!.setMetricsListen(typeof v === 'number' ? `127.0.0.1:${v}` : v);
     }
   } catch (e) {
-    if (e instanceof ControlApiError) throw new DeployFailed(e.message, { hint: 'nothing was changed; the live release keeps serving' });
+    if (e instanceof ControlApiError) {
+      const live = await readCurrent(ctx.transport, ctx.layout);
+      throw new DeployFailed(e.message, { hint: live ? `nothing was changed; ${live} keeps serving` : 'nothing was changed' });
+    }
     throw e;
   }
 }

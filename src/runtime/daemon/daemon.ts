@@ -41,6 +41,7 @@ export class Daemon {
   private chain: Promise<unknown> = Promise.resolve();
   private timers = new Map<string, NodeJS.Timeout>();
   private readonly now: () => number;
+  private restoring = false;
 
   constructor(private readonly d: DaemonDeps) {
     this.now = d.now ?? Date.now;
@@ -64,6 +65,7 @@ export class Daemon {
   }
 
   async persist(): Promise<void> {
+    if (this.restoring) return;
     const records = this.d.supervisor.records();
     for (const [name, app] of Object.entries(this.d.state.apps)) {
       for (const [id, inst] of Object.entries(app.instances)) inst.process = records[`${name}/${id}`] ?? null;
@@ -89,23 +91,31 @@ export class Daemon {
     }
   }
 
-  /** After the daemon starts: adopt the instances still running, start the others, re-arm timers. */
+  /**
+   * After the daemon starts: adopt every instance still running first, then start the others
+   * (their 'started' events must not persist records of instances not yet adopted), re-arm timers.
+   */
   async restore(): Promise<void> {
-    for (const [name, app] of Object.entries(this.d.state.apps)) {
-      for (const inst of Object.values(app.instances)) {
-        const r = inst.process ? this.d.supervisor.adopt(inst.spec, inst.process) : 'gone';
-        if (r === 'adopted') {
-          this.d.log(`${name}/${inst.spec.id}: adopted pid ${inst.process!.pid}`);
-          continue;
-        }
-        try {
-          await this.d.supervisor.start(inst.spec);
-          this.d.log(`${name}/${inst.spec.id}: started again`);
-        } catch (e) {
-          this.d.log(`${name}/${inst.spec.id}: could not start: ${(e as Error).message}`);
+    this.restoring = true;
+    const dead: { name: string; spec: InstanceSpec }[] = [];
+    try {
+      for (const [name, app] of Object.entries(this.d.state.apps)) {
+        for (const inst of Object.values(app.instances)) {
+          if (inst.process && this.d.supervisor.adopt(inst.spec, inst.process) === 'adopted') this.d.log(`${name}/${inst.spec.id}: adopted pid ${inst.process.pid}`);
+          else dead.push({ name, spec: inst.spec });
         }
       }
-      for (const pool of Object.keys(app.stopAt)) this.arm(name, pool);
+      for (const { name, spec } of dead) {
+        try {
+          await this.d.supervisor.start(spec);
+          this.d.log(`${name}/${spec.id}: started again`);
+        } catch (e) {
+          this.d.log(`${name}/${spec.id}: could not start: ${(e as Error).message}`);
+        }
+      }
+      for (const [name, app] of Object.entries(this.d.state.apps)) for (const pool of Object.keys(app.stopAt)) this.arm(name, pool);
+    } finally {
+      this.restoring = false;
     }
     await this.persist();
   }
