@@ -112,6 +112,27 @@ describe('the runtime control API', () => {
     expect(view!.instances.map((i) => i.id)).toEqual(['blue-0', 'blue-1']);
   });
 
+  it('refuses traffic for a pool with no instances, and a port another app has', async () => {
+    const empty = await apiError(client.setWeights('api', { green: 100 }));
+    expect([empty.status, empty.message]).toEqual([409, 'pool green of api has no instances to send traffic to']);
+    await client.putApp('other', config(await freePortRange([0])));
+    const taken = await apiError(client.startInstances('other', [{ ...spec('blue-0', base), app: 'other' }]));
+    expect([taken.status, taken.message]).toEqual([409, `instance blue-0: port ${base} is used by instance blue-0 of api`]);
+    await client.removeApp('other');
+  });
+
+  it('holds an instance out of traffic until it is released', async () => {
+    await client.startInstances('api', [spec('blue-2', base + 2)], true);
+    expect((await client.waitHealthy('api', 'blue-2', 10_000)).healthy).toBe(true);
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add((await get(listen, '/')).body);
+    expect(seen.has(`hi ${base + 2}`)).toBe(false);
+    expect((await client.app('api'))!.instances.find((i) => i.id === 'blue-2')).toMatchObject({ held: true, pool: 'blue' });
+    await client.release('api', 'blue-2');
+    await waitFor(async () => ((await get(listen, '/')).body === `hi ${base + 2}` ? true : undefined), 'the released instance to serve');
+    await client.stopInstances('api', ['blue-2']);
+  });
+
   it('keeps the previous router config when a new listen port is taken', async () => {
     const squatter: Server = createServer();
     const taken = await freePortRange([0]);

@@ -1,5 +1,7 @@
 // Rolling deploys on Deployer's embedded runtime: instances drained, stopped and started on the
 // new release one at a time, with load throughout; not one request may fail.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeLoad, startLoad, underLoad, type LoadReport, type UnderLoad } from './support/load.js';
 import { RuntimeApp, type AppView } from './support/runtime-app.js';
@@ -173,5 +175,21 @@ describe('rolling deploys on the embedded runtime', { timeout: 180_000 }, () => 
     expect(after[0]!.pid).not.toBe(before[0]!.pid);
     expect(after[1]!.pid).not.toBe(before[1]!.pid);
     expect(after[2]!.pid).toBe(before[2]!.pid);
+  });
+  it('keeps a restarted instance out of traffic until every health check passes, not just the router\'s', async () => {
+    const { a } = await deployedV1();
+    // v2 answers /health (the router's check) but fails the manifest's second check
+    const text = a.manifestText({ strategy: 'rolling', instances: 3, healthTimeout: '2s' }).replace(
+      /^health_checks: .*$/m,
+      `health_checks:\n  - { url: "http://127.0.0.1:{port}/health", timeout: 2s, interval: 100ms }\n  - { url: "http://127.0.0.1:{port}/", body_contains: '"version":"v1"', timeout: 2s, interval: 100ms }`,
+    );
+    writeFileSync(join(a.dir, 'deploy.yml'), text);
+    a.setVersion('v2');
+    const dep = await underLoad({ port: a.routerPort, minTotal: 200 }, () => a.deploy());
+    expect(dep.result.code, dep.result.stderr).toBe(1);
+    expectCleanDuring(dep);
+    // not one user request reached v2
+    expect(Object.keys(dep.report.versions), describeLoad(dep.report)).toEqual(['v1']);
+    expect(stable(await a.view()).map((i) => i.state)).toEqual(['running', 'running', 'running']);
   });
 });

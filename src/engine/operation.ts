@@ -92,6 +92,8 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     if (!outcome.undoFailed) await t.fs.remove(layout.journal);
     log.write({ type: 'result', ...entry });
     const live = await readCurrent(t, layout);
+    // a first deploy that failed leaves nothing in the runtime: not even the router's port
+    if (ctx.runtime && outcome.result !== 'succeeded' && live === null) await forgetIfEmpty(ctx);
     const report: OperationReport = { plan, outcome, entry, logPath: log.path, live };
     if (outcome.result !== 'succeeded') {
       const failed = outcome.failedStep !== undefined ? plan.steps[outcome.failedStep] : undefined;
@@ -127,4 +129,10 @@ async function declareApp(ctx: RunContext): Promise<void> {
     }
     throw e;
   }
+}
+
+async function forgetIfEmpty(ctx: RunContext): Promise<void> {
+  const name = ctx.loaded.manifest.name;
+  const view = await ctx.runtime!.app(name).catch(() => null);
+  if (view && view.instances.length === 0) await ctx.runtime!.removeApp(name).catch(() => undefined);
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DeployFailed, UsageError } from '../errors.js';
 import { localProcessAlive } from '../hosts/local.js';
 import type { AppConfig, AppView } from './daemon/daemon.js';
 import type { InstanceSpec, InstanceStatus } from './model.js';
@@ -59,8 +60,12 @@ export class RuntimeClient {
   removeApp(app: string): Promise<void> {
     return this.call('DELETE', this.appPath(app));
   }
-  startInstances(app: string, instances: InstanceSpec[]): Promise<InstanceStatus[]> {
-    return this.call('POST', this.appPath(app, '/instances'), { instances });
+  /** hold: the router checks them, but they get no traffic until `release` */
+  startInstances(app: string, instances: InstanceSpec[], hold = false): Promise<InstanceStatus[]> {
+    return this.call('POST', this.appPath(app, '/instances'), { instances, hold });
+  }
+  release(app: string, id: string): Promise<unknown> {
+    return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/release`), {});
   }
   stopInstances(app: string, ids: string[], drain = true): Promise<AppView> {
     return this.call('POST', this.appPath(app, '/instances/stop'), { ids, drain }, { timeoutMs: 15 * 60_000 });
@@ -88,6 +93,12 @@ export class RuntimeClient {
   }
 }
 
+/** What the daemon runs with: the basics of a login environment, nothing else from the caller's shell. */
+export function daemonEnv(home: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
+  return { ...Object.fromEntries(keep.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])), DEPLOYER_HOME: home };
+}
+
 /** The daemon's bundle: beside the CLI's in dist/ (or dist/ itself, when this runs from src/). */
 export function daemonScript(): string {
   const bundled = fileURLToPath(new URL('./runtimed.js', import.meta.url));
@@ -112,13 +123,14 @@ export async function ensureRuntime(home: string, opts: { timeoutMs?: number } =
   const running = await connectRuntime(home, { restart: true });
   if (running) return { client: running, started: false };
   const paths = runtimePaths(home);
-  if (paths.control.length > MAX_SOCKET_PATH) throw new Error(`the runtime's socket path ${paths.control} is too long for a unix socket: set DEPLOYER_HOME to a shorter directory`);
+  if (paths.control.length > MAX_SOCKET_PATH) throw new UsageError(`the runtime's socket path ${paths.control} is too long for a unix socket (at most ${MAX_SOCKET_PATH} bytes)`, { hint: 'set DEPLOYER_HOME to a shorter directory' });
   const script = daemonScript();
-  if (!existsSync(script)) throw new Error(`${script} is missing: build Deployer first (npm run build)`);
+  if (!existsSync(script)) throw new DeployFailed(`${script} is missing`, { hint: 'build Deployer first (npm run build)' });
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const fd = openSync(paths.daemonLog, 'a');
   try {
-    const child = spawn(process.execPath, [script, '--home', home], { detached: true, stdio: ['ignore', fd, fd] });
+    // the daemon (and every instance it starts) gets a clean environment, not this shell's
+    const child = spawn(process.execPath, [script, '--home', home], { detached: true, stdio: ['ignore', fd, fd], env: daemonEnv(home) });
     child.unref();
   } finally {
     closeSync(fd);
@@ -129,7 +141,7 @@ export async function ensureRuntime(home: string, opts: { timeoutMs?: number } =
     if (c) return { client: c, started: true };
     await sleep(50);
   }
-  throw new Error(`the runtime daemon did not start within ${opts.timeoutMs ?? 15_000} ms; see ${paths.daemonLog}`);
+  throw new DeployFailed(`the runtime daemon did not start within ${opts.timeoutMs ?? 15_000} ms`, { hint: `see ${paths.daemonLog}` });
 }
 
 /** Stops the daemon, the router and every instance. False when none was running. */

@@ -19,11 +19,14 @@ export function slotSteps(loaded: LoadedManifest, observed: Observed, release: s
   const bg = loaded.manifest.deployment.blue_green;
   const instances = poolInstances(loaded, slot);
   const ports = instances.map((i) => i.port);
-  const leftovers = observed.runtime?.pools.find((p) => p.name === slot && p.instances.length > 0);
+  // whatever runs besides the live pool goes first: the slot's previous release kept warm, or a
+  // pool left by another strategy (recreate's `stable` holds blue's ports)
+  const live = livePool(observed);
+  const leftovers = (observed.runtime?.pools ?? []).filter((p) => p.name !== live?.name && p.instances.length > 0);
   const steps: PlannedStep[] = [];
-  if (leftovers) {
-    const from = [...new Set(leftovers.instances.map((i) => i.release))].join(', ');
-    steps.push({ step: { kind: 'stop_instances', pool: slot, release: from || null, instances: leftovers.instances.map((i) => i.id), delayMs: 0 }, onError: 'abort' });
+  for (const p of leftovers) {
+    const from = [...new Set(p.instances.map((i) => i.release))].join(', ');
+    steps.push({ step: { kind: 'stop_instances', pool: p.name, release: from || null, instances: p.instances.map((i) => i.id), delayMs: 0 }, onError: 'abort' });
   }
   steps.push({ step: { kind: 'start_instances', pool: slot, release, instances }, onError: 'abort' });
   steps.push(...poolHealthCheck(loaded, release, slot, ports));

@@ -18,11 +18,14 @@ export function resolveCount(v: number | string, total: number, min = 1): number
 export function rollingSteps(loaded: LoadedManifest, observed: Observed, release: string): PlannedStep[] {
   const live = livePool(observed)!;
   const r = loaded.manifest.deployment.rolling;
-  const total = live.instances.length;
+  // instances already on the release (a rollback after a deploy that kept some back) stay as they are
+  const moving = live.instances.filter((i) => i.release !== release || i.state !== 'running');
+  const total = moving.length;
+  if (total === 0) return [];
   const size = Math.min(resolveCount(r?.batch_size ?? 1, total), resolveCount(r?.max_unavailable ?? 1, total));
   const maxFailures = resolveCount(r?.max_failures ?? 1, total);
   const delay = r?.batch_delay ?? 10_000;
-  const instances: RollingInstance[] = [...live.instances].sort((a, b) => a.port - b.port).map((i) => ({ id: i.id, port: i.port, pool: live.name, from: i.release }));
+  const instances: RollingInstance[] = [...moving].sort((a, b) => a.port - b.port).map((i) => ({ id: i.id, port: i.port, pool: live.name, from: i.release }));
   const batches = Math.ceil(total / size);
   const steps: PlannedStep[] = [];
   for (let b = 0; b < batches; b++) {

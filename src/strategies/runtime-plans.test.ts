@@ -71,6 +71,25 @@ describe('blue-green plan', () => {
   });
 });
 
+describe('blue-green leftovers', () => {
+  it('stops any pool besides the live one first (recreate\'s stable holds blue\'s ports)', () => {
+    const o = observed({ current: R2, runtime: { pools: [pool('green', 100, R2, 4100), pool('stable', 0, R1, 4000)] } });
+    const plan = planBlueGreen(load('blue-green'), o, { deployId: 'd6', release: NEW });
+    expect(stepOf(plan, 'stop_instances')[0]).toEqual({ kind: 'stop_instances', pool: 'stable', release: R1, instances: ['stable-0', 'stable-1', 'stable-2'], delayMs: 0 });
+    expect(stepOf(plan, 'start_instances')[0]!.pool).toBe('blue');
+  });
+});
+
+describe('rolling rollback after a partly kept-back deploy', () => {
+  it('leaves instances already on the target alone', () => {
+    const live = pool('stable', 100, NEW, 4000);
+    live.instances[1]!.release = R2;
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], runtime: { pools: [live] } });
+    const plan = planRollback(load('rolling'), o, { deployId: 'r5' });
+    expect(stepOf(plan, 'roll_batch').flatMap((b) => b.instances.map((i) => i.id))).toEqual(['stable-0', 'stable-2']);
+  });
+});
+
 describe('rolling plan', () => {
   it('resolves counts and percentages against the instance count', () => {
     expect([resolveCount(2, 10), resolveCount('25%', 10), resolveCount('1%', 10), resolveCount(50, 3), resolveCount(0, 3)]).toEqual([2, 3, 1, 3, 1]);

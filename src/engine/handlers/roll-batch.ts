@@ -9,13 +9,16 @@ type S = Extract<Step, { kind: 'roll_batch' }>;
 
 /**
  * Moves one instance to a release in place: drained out of the router (in-flight requests
- * finish), stopped, started on the release, and back in rotation once its checks pass.
+ * finish), stopped, started on the release but held out of traffic, and put back in rotation
+ * only once the router's check and every health check pass.
  */
 async function rollOne(ctx: RunContext, inst: RollingInstance, release: string): Promise<void> {
+  const rt = runtimeOf(ctx);
   const app = ctx.loaded.manifest.name;
-  await runtimeOf(ctx).stopInstances(app, [inst.id], true);
-  await startAndWait(ctx, inst.pool, release, [inst]);
+  await rt.stopInstances(app, [inst.id], true);
+  await startAndWait(ctx, inst.pool, release, [inst], true);
   if (ctx.loaded.checks.length > 0) await checkRelease(ctx.loaded.checks, release, ctx, { ports: [inst.port], pool: inst.pool });
+  await rt.release(app, inst.id);
 }
 
 /** Rolling: one batch. A failed instance goes back to its old release; too many failures stop the deploy. */
@@ -48,9 +51,13 @@ export const rollBatchHandler: StepHandler<S> = {
     return { status: 'done', detail: failedHere ? `${step.instances.length - failedHere}/${step.instances.length} moved; ${failedHere} kept on the old release` : `${step.instances.length} instance(s) on ${step.release}` };
   },
 
-  /** Puts back every instance of the batch that runs the new release (the rest already are). */
+  /** Puts back every instance of the batch not running its old release, or not running at all. */
   async undo(step, ctx) {
     const now = await runtimeInstances(ctx);
-    await Promise.all(step.instances.filter((i) => now.get(i.id)?.release !== i.from).map((i) => rollOne(ctx, i, i.from)));
+    const settled = (i: RollingInstance) => {
+      const n = now.get(i.id);
+      return n !== undefined && n.release === i.from && n.state === 'running' && !n.held;
+    };
+    await Promise.all(step.instances.filter((i) => !settled(i)).map((i) => rollOne(ctx, i, i.from)));
   },
 };

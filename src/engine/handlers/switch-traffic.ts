@@ -3,7 +3,7 @@ import { readCurrent } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { crashPoint } from '../crash.js';
 import { setPointers, switchTo } from './activate.js';
-import { runtimeOf } from './runtime-ops.js';
+import { runtimeOf, waitAllHealthy } from './runtime-ops.js';
 import type { StepHandler } from './types.js';
 
 type Switch = Extract<Step, { kind: 'switch_traffic' }>;
@@ -19,11 +19,16 @@ async function route(ctx: RunContext, to: string | null, others: (string | null)
   const weights: Record<string, number> = {};
   for (const pool of Object.keys(view?.weights ?? {})) weights[pool] = 0;
   for (const p of others) if (p) weights[p] = 0;
-  if (to) weights[to] = 100;
+  if (to) {
+    weights[to] = 100;
+    // it serves again: a stop scheduled for it (an earlier deploy's scale-down) must not happen,
+    // and it must still be there and healthy (a warm slot's delay may just have run out)
+    await rt.stopPoolAfter(app, to, null);
+    const ids = (view?.instances ?? []).filter((i) => i.pool === to && !i.held).map((i) => i.id);
+    if (ids.length === 0) throw new Error(`pool ${to} has no instances to take the traffic`);
+    await waitAllHealthy(ctx, ids);
+  }
   await rt.setWeights(app, weights);
-  // it serves again: a stop scheduled for it (an earlier deploy's scale-down) must not happen. The
-  // daemon never stops a pool that has weight, so cancelling after the switch is safe, and faster.
-  if (to) await rt.stopPoolAfter(app, to, null);
 }
 
 async function links(ctx: RunContext, slot: string | null, release: string | null): Promise<void> {

@@ -60,7 +60,14 @@ const routes: [string, RegExp, Route][] = [
     await d.removeApp(m[1]!);
     return { ok: true };
   }],
-  ['POST', /^\/apps\/([^/]+)\/instances$/, (d, m, b) => d.startInstances(m[1]!, parse(z.strictObject({ instances: z.array(instanceSpec).min(1).max(256) }), b).instances as InstanceSpec[])],
+  ['POST', /^\/apps\/([^/]+)\/instances$/, (d, m, b) => {
+    const r = parse(z.strictObject({ instances: z.array(instanceSpec).min(1).max(256), hold: z.boolean().default(false) }), b);
+    return d.startInstances(m[1]!, r.instances as InstanceSpec[], r.hold);
+  }],
+  ['POST', /^\/apps\/([^/]+)\/instances\/([^/]+)\/release$/, async (d, m) => {
+    await d.release(m[1]!, m[2]!);
+    return { ok: true };
+  }],
   ['POST', /^\/apps\/([^/]+)\/instances\/stop$/, async (d, m, b) => {
     const r = parse(z.strictObject({ ids: z.array(name).max(512), drain: z.boolean().default(true) }), b);
     await d.stopInstances(m[1]!, r.ids, r.drain);

@@ -16,6 +16,8 @@ export interface DaemonDeps {
 export type AppConfig = Omit<RouterApp, 'pools' | 'name'>;
 
 export interface InstanceView extends InstanceStatus {
+  /** started but kept out of traffic until the deploy has checked it */
+  held: boolean;
   /** what the router thinks of it */
   traffic: string;
   inFlight: number;
@@ -42,6 +44,9 @@ export class Daemon {
   private timers = new Map<string, NodeJS.Timeout>();
   private readonly now: () => number;
   private restoring = false;
+  private closing = false;
+  private persistDone: Promise<void> = Promise.resolve();
+  private persistNext: Promise<void> | null = null;
 
   constructor(private readonly d: DaemonDeps) {
     this.now = d.now ?? Date.now;
@@ -53,6 +58,7 @@ export class Daemon {
 
   /** Runs state changes one at a time (waits for health or drains are outside it). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new ControlApiError(503, 'the runtime daemon is shutting down'));
     const next = this.chain.then(fn, fn);
     this.chain = next.catch(() => undefined);
     return next;
@@ -64,13 +70,30 @@ export class Daemon {
     return a;
   }
 
-  async persist(): Promise<void> {
-    if (this.restoring) return;
-    const records = this.d.supervisor.records();
-    for (const [name, app] of Object.entries(this.d.state.apps)) {
-      for (const [id, inst] of Object.entries(app.instances)) inst.process = records[`${name}/${id}`] ?? null;
-    }
-    await writeState(this.d.statePath, this.d.state);
+  /**
+   * Writes the state. Writes never overlap: a call made while one is in flight waits for it and
+   * then writes the state as it is by then, so the last write is always the latest state.
+   */
+  persist(): Promise<void> {
+    if (this.restoring) return Promise.resolve();
+    this.persistNext ??= this.persistDone.then(() => {
+      this.persistNext = null;
+      const records = this.d.supervisor.records();
+      for (const [name, app] of Object.entries(this.d.state.apps)) {
+        for (const [id, inst] of Object.entries(app.instances)) inst.process = records[`${name}/${id}`] ?? inst.process;
+      }
+      return writeState(this.d.statePath, this.d.state);
+    });
+    const next = this.persistNext;
+    this.persistDone = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Stops taking changes, waits for the one in progress and the last write (before the daemon exits). */
+  async quiesce(): Promise<void> {
+    this.closing = true;
+    await this.chain.catch(() => undefined);
+    await this.persist();
   }
 
   /** Pushes one app's config to the router. */
@@ -82,9 +105,10 @@ export class Daemon {
   async pushAll(fresh: boolean): Promise<void> {
     if (this.d.state.metricsListen) await this.d.router.call('PUT', '/settings', { metricsListen: this.d.state.metricsListen });
     for (const name of Object.keys(this.d.state.apps)) {
-      const running = new Set(this.d.supervisor.status(name).filter((s) => s.state === 'running').map((s) => s.id));
       try {
-        await this.pushApp(name, fresh ? (id) => (running.has(id) ? 'healthy' : 'unknown') : undefined);
+        // a fresh router checks every target before it sends it traffic (requests wait meanwhile)
+        void fresh;
+        await this.pushApp(name);
       } catch (e) {
         this.d.log(`router: could not restore app ${name}: ${(e as Error).message}`);
       }
@@ -140,34 +164,53 @@ export class Daemon {
     });
   }
 
-  /** Starts instances (all or none): a port in use or a spawn error stops the ones started here. */
-  startInstances(app: string, specs: InstanceSpec[]): Promise<InstanceStatus[]> {
+  /**
+   * Starts instances (all or none): a port in use or a spawn error stops the ones started here.
+   * Each is recorded before it is spawned, so no process the state does not know about can exist.
+   * Held instances are checked by the router but get no traffic until released.
+   */
+  startInstances(app: string, specs: InstanceSpec[], hold = false): Promise<InstanceStatus[]> {
     return this.exclusive(async () => {
       const rec = this.app(app);
       for (const s of specs) {
         if (s.app !== app) throw new ControlApiError(400, `instance ${s.id} belongs to app ${s.app}, not ${app}`);
-        const clash = Object.values(rec.instances).find((i) => i.spec.id !== s.id && i.spec.port === s.port);
-        if (clash) throw new ControlApiError(409, `instance ${s.id}: port ${s.port} is used by instance ${clash.spec.id} of ${app}`);
+        for (const [other, o] of Object.entries(this.d.state.apps)) {
+          const clash = Object.values(o.instances).find((i) => i.spec.port === s.port && !(other === app && i.spec.id === s.id));
+          if (clash) throw new ControlApiError(409, `instance ${s.id}: port ${s.port} is used by instance ${clash.spec.id} of ${other}`);
+        }
         if (rec.instances[s.id]) await this.d.supervisor.stop(app, s.id);
       }
       const started: InstanceSpec[] = [];
       try {
         for (const s of specs) {
+          rec.instances[s.id] = { spec: s, process: null, ...(hold ? { held: true } : {}) };
+          await this.persist();
           await this.d.supervisor.start(s);
           started.push(s);
-          rec.instances[s.id] = { spec: s, process: null };
+          await this.persist();
         }
       } catch (e) {
-        for (const s of started) {
-          await this.d.supervisor.stop(app, s.id);
+        for (const s of specs) {
+          if (started.includes(s)) await this.d.supervisor.stop(app, s.id);
           delete rec.instances[s.id];
         }
         await this.persist();
         throw new ControlApiError(409, (e as Error).message);
       }
-      await this.persist();
       await this.pushApp(app);
       return specs.map((s) => this.d.supervisor.get(app, s.id)!).filter(Boolean);
+    });
+  }
+
+  /** A held instance passed its checks: into its pool's rotation. */
+  release(app: string, id: string): Promise<void> {
+    return this.exclusive(async () => {
+      const inst = this.app(app).instances[id];
+      if (!inst) throw new ControlApiError(404, `instance ${id} of ${app} is not known to the runtime`);
+      if (!inst.held) return;
+      delete inst.held;
+      await this.pushApp(app);
+      await this.persist();
     });
   }
 
@@ -188,6 +231,10 @@ export class Daemon {
   setWeights(app: string, weights: Record<string, number>): Promise<AppView> {
     return this.exclusive(async () => {
       const rec = this.app(app);
+      for (const [pool, w] of Object.entries(weights)) {
+        const serving = Object.values(rec.instances).filter((i) => i.spec.pool === pool && !i.held);
+        if (w > 0 && serving.length === 0) throw new ControlApiError(409, `pool ${pool} of ${app} has no instances to send traffic to`);
+      }
       const before = { ...rec.weights };
       Object.assign(rec.weights, weights);
       try {
@@ -259,20 +306,34 @@ export class Daemon {
     this.timers.set(key, t);
   }
 
+  /**
+   * The scale-down delay is over. Deciding and taking the pool out of the router happen in one
+   * state change, so a switch back to it (a rollback) either comes first and cancels the stop or
+   * comes after and finds the pool empty (and refuses). In-flight requests finish: the instances
+   * get SIGTERM and close gracefully.
+   */
   private async stopPoolNow(app: string, pool: string, at: number): Promise<void> {
-    const rec = this.d.state.apps[app];
-    if (!rec || rec.stopAt[pool] !== at) return;
-    if ((rec.weights[pool] ?? 0) > 0) {
-      this.d.log(`${app}: not stopping pool ${pool}: it takes traffic again`);
-    } else {
-      const ids = Object.values(rec.instances).filter((i) => i.spec.pool === pool).map((i) => i.spec.id);
-      this.d.log(`${app}: scale-down delay over: stopping pool ${pool} (${ids.join(', ') || 'no instances'})`);
-      await this.stopInstances(app, ids, true).catch((e: Error) => this.d.log(`${app}: stopping pool ${pool}: ${e.message}`));
-    }
-    await this.exclusive(async () => {
-      if (rec.stopAt[pool] === at) delete rec.stopAt[pool];
+    const ids = await this.exclusive(async () => {
+      const rec = this.d.state.apps[app];
+      if (!rec || rec.stopAt[pool] !== at) return [];
+      delete rec.stopAt[pool];
+      if ((rec.weights[pool] ?? 0) > 0) {
+        this.d.log(`${app}: not stopping pool ${pool}: it takes traffic again`);
+        await this.persist();
+        return [];
+      }
+      const gone = Object.values(rec.instances).filter((i) => i.spec.pool === pool).map((i) => i.spec.id);
+      this.d.log(`${app}: scale-down delay over: stopping pool ${pool} (${gone.join(', ') || 'no instances'})`);
+      for (const id of gone) delete rec.instances[id];
+      await this.pushApp(app).catch((e: Error) => this.d.log(`${app}: router: ${e.message}`));
       await this.persist();
+      return gone;
+    }).catch((e: Error) => {
+      this.d.log(`${app}: stopping pool ${pool}: ${e.message}`);
+      return [] as string[];
     });
+    await Promise.all(ids.map((id) => this.d.supervisor.stop(app, id).catch((e: Error) => this.d.log(`${app}/${id}: stop: ${e.message}`))));
+    if (ids.length) await this.persist();
   }
 
   /** Stops every instance of the app and forgets it. */
@@ -301,7 +362,7 @@ export class Daemon {
       .filter((s) => rec.instances[s.id])
       .map((s) => {
         const t = targets.get(s.id);
-        return { ...s, traffic: t?.state ?? 'not routed', inFlight: t?.inFlight ?? 0, lastError: t?.lastError ?? null };
+        return { ...s, held: rec.instances[s.id]?.held === true, traffic: t?.state ?? 'not routed', inFlight: t?.inFlight ?? 0, lastError: t?.lastError ?? null };
       })
       .sort((a, b) => a.port - b.port);
     return {

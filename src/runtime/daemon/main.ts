@@ -44,6 +44,8 @@ async function main(): Promise<void> {
   const paths = runtimePaths(values.home);
   if (paths.control.length > MAX_SOCKET_PATH) throw new Error(`${paths.control} is longer than a unix socket path may be; use a shorter DEPLOYER_HOME`);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  // state.json holds the instances' environments (secrets): the directory is the owner's only
+  chmodSync(paths.dir, 0o700);
   if (!(await takeLock(paths.lock))) {
     log('another runtime daemon holds the lock; exiting');
     return;
@@ -112,12 +114,15 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     log(`${sig}: leaving the router and instances running`);
-    router.detach();
-    supervisor.detach();
     server.close();
     rmSync(paths.control, { force: true });
-    rmSync(paths.lock, { force: true });
-    process.exit(0);
+    // finish the change in progress and write the state, so the next daemon finds every process
+    void daemon.quiesce().finally(() => {
+      router.detach();
+      supervisor.detach();
+      rmSync(paths.lock, { force: true });
+      process.exit(0);
+    });
   };
   process.on('SIGTERM', () => leave('SIGTERM'));
   process.on('SIGINT', () => leave('SIGINT'));

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { localFs } from '../../hosts/local-fs.js';
 import type { InstanceSpec, ProcessRecord, RouterApp } from '../model.js';
@@ -8,7 +8,8 @@ export interface AppRecord {
   config: Omit<RouterApp, 'pools'>;
   /** pool -> weight; a pool without an entry has weight 0 */
   weights: Record<string, number>;
-  instances: Record<string, { spec: InstanceSpec; process: ProcessRecord | null }>;
+  /** held: started and checked by the router, but no traffic until the deploy releases it */
+  instances: Record<string, { spec: InstanceSpec; process: ProcessRecord | null; held?: boolean }>;
   /** pool -> epoch ms at which its instances stop (blue-green's scale_down_delay) */
   stopAt: Record<string, number>;
 }
@@ -37,18 +38,22 @@ export async function readState(path: string): Promise<DaemonState> {
   return { ...emptyState(), ...s } as DaemonState;
 }
 
+/** Atomic, and readable by the owner only: instance environments hold the manifest's secrets. */
 export async function writeState(path: string, s: DaemonState): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await localFs.writeAtomic(path, `${JSON.stringify(s, null, 2)}\n`);
+  await chmod(path, 0o600);
 }
 
 /** The router's view of an app: its pools built from the instances, each with its weight. */
 export function routerAppOf(rec: AppRecord, initial: (id: string) => 'healthy' | 'unknown' = () => 'unknown'): RouterApp {
   const pools = new Map<string, RouterApp['pools'][number]>();
   for (const name of Object.keys(rec.weights)) pools.set(name, { name, weight: rec.weights[name] ?? 0, targets: [] });
-  for (const { spec } of Object.values(rec.instances)) {
-    let p = pools.get(spec.pool);
-    if (!p) pools.set(spec.pool, (p = { name: spec.pool, weight: rec.weights[spec.pool] ?? 0, targets: [] }));
+  for (const { spec, held } of Object.values(rec.instances)) {
+    // a held instance waits in a pool of its own with no weight; the router keeps its health state when it moves
+    const name = held ? `${spec.pool}-held` : spec.pool;
+    let p = pools.get(name);
+    if (!p) pools.set(name, (p = { name, weight: held ? 0 : (rec.weights[spec.pool] ?? 0), targets: [] }));
     p.targets.push({ id: spec.id, host: '127.0.0.1', port: spec.port, initial: initial(spec.id) });
   }
   for (const p of pools.values()) p.targets.sort((a, b) => a.port - b.port);
