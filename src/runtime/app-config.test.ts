@@ -64,6 +64,7 @@ describe('runtime app config from the manifest', () => {
       },
       stopTimeoutMs: 3000,
       logFile: '/srv/my.app/shared/logs/green-0.log',
+      healthPath: '/healthz?deep=1',
     });
   });
 

@@ -81,6 +81,7 @@ export function instanceSpecs(loaded: LoadedManifest, layout: AppLayout, pool: s
     },
     stopTimeoutMs: m.service.stop_timeout,
     logFile: join(layout.shared, 'logs', `${r.id}.log`),
+    healthPath: routerHealth(loaded).path,
   }));
 }
 

@@ -19,6 +19,11 @@ export interface InstanceSpec {
   stopTimeoutMs: number;
   /** stdout and stderr are appended here (rotated by size) */
   logFile: string;
+  /**
+   * the path the router checks this instance on (null: TCP connect; absent: the app's). Per
+   * instance, so a deploy that changes it never takes the running release out of service.
+   */
+  healthPath?: string | null;
 }
 
 export type InstanceRunState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped' | 'failed';
@@ -54,6 +59,8 @@ export interface RouterTarget {
   port: number;
   /** state to start from when the router first sees this target (e.g. after a router restart) */
   initial?: 'healthy' | 'unknown';
+  /** this target's health check path (null: TCP connect); absent: the app's health.path */
+  healthPath?: string | null;
 }
 
 export interface RouterPool {

@@ -33,6 +33,7 @@ const instanceSpec = z.strictObject({
   env: z.record(z.string(), z.string()),
   stopTimeoutMs: ms,
   logFile: z.string().startsWith('/'),
+  healthPath: z.string().startsWith('/').nullable().optional(),
 });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {

@@ -54,7 +54,7 @@ export function routerAppOf(rec: AppRecord, initial: (id: string) => 'healthy' |
     const name = held ? `${spec.pool}-held` : spec.pool;
     let p = pools.get(name);
     if (!p) pools.set(name, (p = { name, weight: held ? 0 : (rec.weights[spec.pool] ?? 0), targets: [] }));
-    p.targets.push({ id: spec.id, host: '127.0.0.1', port: spec.port, initial: initial(spec.id) });
+    p.targets.push({ id: spec.id, host: '127.0.0.1', port: spec.port, initial: initial(spec.id), ...(spec.healthPath !== undefined ? { healthPath: spec.healthPath } : {}) });
   }
   for (const p of pools.values()) p.targets.sort((a, b) => a.port - b.port);
   return { ...rec.config, pools: [...pools.values()] };
