@@ -19,6 +19,8 @@ interface Backend {
   /** requests to /slow wait until this is called */
   releaseSlow(): void;
   slowArrived: number;
+  /** the path of the last health check the router sent */
+  lastHealthPath?: string;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ async function backend(name: string, port?: number): Promise<Backend> {
   };
   b.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
+    if (req.headers['user-agent'] === 'deployer-router-health') b.lastHealthPath = url;
     if (url === '/health') return void res.end('ok');
     b.hits++;
     if (url === '/headers') {
@@ -408,6 +411,38 @@ describe('router: targets coming and going', () => {
     const post = await hit(port, '/echo', { method: 'POST', body: 'data' });
     expect(post.status).toBe(502);
     expect(targetOf(c, 'shop', 'blue-0').inFlight).toBe(0);
+  });
+
+  it('checks each target on its own health path when it has one (a new release may move it)', async () => {
+    const port = await freePort();
+    const b = await backend('b');
+    const c = core();
+    const app = spec('hp', port, [['blue', 100, [b]]], { health: { path: '/health', intervalMs: 30, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1 } });
+    app.pools[0]!.targets[0] = { ...app.pools[0]!.targets[0]!, initial: 'unknown', healthPath: '/missing' };
+    await c.upsertApp(app);
+    // the check goes to the target's own path, not the app's
+    await waitFor(() => (targetOf(c, 'hp', 'blue-0').state === 'healthy' || targetOf(c, 'hp', 'blue-0').lastError ? true : undefined), 'a first check');
+    const seenPath = b.lastHealthPath;
+    expect(seenPath).toBe('/missing');
+    app.pools[0]!.targets[0] = { ...app.pools[0]!.targets[0]!, healthPath: null };
+    await c.upsertApp(app);
+    await waitFor(() => (targetOf(c, 'hp', 'blue-0').state === 'healthy' ? true : undefined), 'healthy by a TCP connect');
+  });
+
+  it('looks at a starting target again within tens of ms, not the check interval', async () => {
+    const port = await freePort();
+    const late = await freePort();
+    const c = core();
+    const app = spec('slow', port, [['blue', 100, [late]]], { health: { path: '/health', intervalMs: 5000, timeoutMs: 200, unhealthyThreshold: 2, healthyThreshold: 1 } });
+    app.pools[0]!.targets[0] = { ...app.pools[0]!.targets[0]!, initial: 'unknown' };
+    await c.upsertApp(app);
+    // it has failed (nothing listens yet) and is past the unhealthy threshold
+    await waitFor(() => (targetOf(c, 'slow', 'blue-0').state === 'unhealthy' ? true : undefined), 'the target to fail its checks');
+    const b = await backend('late', late);
+    const started = Date.now();
+    expect((await c.waitHealthy('slow', 'blue-0', 3000)).healthy).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(b.name).toBe('late');
   });
 
   it('holds a request while no target is up and serves it when one comes up within the wait', async () => {

@@ -18,7 +18,7 @@ export const RouterAppSchema = z.object({
     z.object({
       name: z.string().min(1),
       weight: z.number().min(0),
-      targets: z.array(z.object({ id: z.string().min(1), host: z.string().min(1), port, initial: z.enum(['healthy', 'unknown']).optional() })),
+      targets: z.array(z.object({ id: z.string().min(1), host: z.string().min(1), port, initial: z.enum(['healthy', 'unknown']).optional(), healthPath: z.string().startsWith('/').nullable().optional() })),
     }),
   ),
   health: z.object({

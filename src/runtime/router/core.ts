@@ -3,9 +3,14 @@ import type { AppMetrics, RouterApp, RouterAppView, TargetState, TargetView } fr
 import { RouterError, type LogFn } from './errors.js';
 import { nextHealthState, probe } from './health.js';
 import { renderPrometheus } from './prometheus.js';
-import type { ProxyContext } from './proxy.js';
+import type { ProxyContext } from './http1/exchange.js';
 import { Listener, listenKey } from './server.js';
-import { AppRt, PoolRt, TargetRt, type DispatcherOptions } from './state.js';
+import type { UpstreamOptions } from './http1/upstream-pool.js';
+import { AppRt, PoolRt, TargetRt } from './state.js';
+
+/** A target never yet healthy (a process starting) is checked this often, for this long. */
+const STARTING_RECHECK_MS = 50;
+const STARTING_WINDOW_MS = 30_000;
 
 export interface RouterCoreOptions {
   /** random numbers in [0, 1) for pool choice; default Math.random */
@@ -38,7 +43,7 @@ export class RouterCore implements ProxyContext {
   readonly now: () => number;
   readonly maxAttempts: number;
   private readonly log: LogFn;
-  private readonly dispatcherOpts: DispatcherOptions;
+  private readonly upstreamOpts: UpstreamOptions;
   private readonly apps = new Map<string, AppRt>();
   private readonly listeners = new Map<string, Listener>();
   /** called on every target state change */
@@ -52,7 +57,7 @@ export class RouterCore implements ProxyContext {
     this.now = opts.now ?? (() => performance.now());
     this.log = opts.log ?? (() => undefined);
     this.maxAttempts = opts.maxAttempts ?? 4;
-    this.dispatcherOpts = { connectTimeoutMs: opts.connectTimeoutMs ?? 2_000, headersTimeoutMs: opts.headersTimeoutMs ?? 60_000 };
+    this.upstreamOpts = { connectTimeoutMs: opts.connectTimeoutMs ?? 2_000, headersTimeoutMs: opts.headersTimeoutMs ?? 60_000 };
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -110,8 +115,10 @@ export class RouterCore implements ProxyContext {
           rt = prev;
           rt.pool = pool;
         } else {
-          rt = new TargetRt(t.id, t.host, t.port, pool, t.initial ?? 'unknown', this.dispatcherOpts);
+          rt = new TargetRt(t.id, t.host, t.port, pool, t.initial ?? 'unknown', this.upstreamOpts);
+          rt.addedAt = this.now();
         }
+        rt.healthPath = t.healthPath;
         keep.add(rt);
         targets.push(rt);
       }
@@ -133,7 +140,7 @@ export class RouterCore implements ProxyContext {
     t.removed = true;
     if (t.healthTimer !== null) clearTimeout(t.healthTimer);
     t.healthTimer = null;
-    t.dispatcher.close().catch(() => undefined);
+    t.upstreams.close();
   }
 
   private closeListener(l: Listener): void {
@@ -265,12 +272,17 @@ export class RouterCore implements ProxyContext {
     if (t.checking || t.removed || this.closed) return;
     t.checking = true;
     const h = app.spec.health;
-    const err = await probe(t.host, t.port, h.path, h.timeoutMs);
+    const err = await probe(t.host, t.port, t.healthPath === undefined ? h.path : t.healthPath, h.timeoutMs);
     t.checking = false;
     if (t.removed || this.closed) return;
     if (err !== null) t.lastError = err;
     this.setState(app, t, nextHealthState(t, err === null, h), err);
-    t.healthTimer = setTimeout(() => void this.check(app, t), app.spec.health.intervalMs);
+    // a target never yet healthy (a process starting) is looked at again soon, so a deploy waits
+    // for its start-up, not for the check interval
+    if (t.state === 'healthy') t.seenHealthy = true;
+    const starting = !t.seenHealthy && this.now() - t.addedAt < STARTING_WINDOW_MS;
+    const next = starting ? Math.min(STARTING_RECHECK_MS, h.intervalMs) : h.intervalMs;
+    t.healthTimer = setTimeout(() => void this.check(app, t), next);
     t.healthTimer.unref();
   }
 
@@ -328,7 +340,7 @@ export class RouterCore implements ProxyContext {
         if (t.healthTimer !== null) clearTimeout(t.healthTimer);
         t.healthTimer = null;
         t.removed = true;
-        await t.dispatcher.destroy().catch(() => undefined);
+        t.upstreams.close();
       }
       app.pools = [];
       app.weights = [];

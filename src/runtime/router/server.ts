@@ -1,12 +1,10 @@
-// The public listeners: one node:http server per host:port, shared by the apps that listen there
+// The public listeners: one TCP server per host:port (HTTP/1.1 parsed by http1/), shared by the apps that listen there
 // and told apart by the Host header.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { createServer, type Server, type Socket } from 'node:net';
 import { RouterError } from './errors.js';
-import { forwardHeaders, type RequestScan } from './headers.js';
-import { proxyRequest, type ProxyContext } from './proxy.js';
+import { ClientConn } from './http1/client-conn.js';
+import type { ProxyContext } from './http1/exchange.js';
 import type { AppRt } from './state.js';
-import { proxyUpgrade } from './upgrade.js';
 
 export function listenKey(l: { host: string; port: number }): string {
   return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
@@ -25,58 +23,54 @@ export function hostOf(header: string): string {
   return h.toLowerCase();
 }
 
-const kListener = Symbol('listener');
-type Srv = Server & { [kListener]: Listener };
-
-// scratch for the synchronous header scan (one request at a time on this thread)
-const scan: RequestScan = { host: null, cookie: null, hasBody: false };
-
-function onRequest(this: Srv, req: IncomingMessage, res: ServerResponse): void {
-  const listener = this[kListener];
-  const url = req.url ?? '';
-  const headers = forwardHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', scan);
-  const app = listener.resolve(scan.host);
-  if (app === null) return plain(res, 404, 'not found: no app serves this host\n');
-  if (url.charCodeAt(0) !== 47 /* / */ && url !== '*') return plain(res, 400, 'bad request: the request target must be a path\n');
-  proxyRequest(listener.ctx, app, req, res, headers, scan.hasBody, scan.cookie);
-}
-
-function onUpgrade(this: Srv, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  proxyUpgrade(this[kListener], req, socket, head);
-}
-
-function plain(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))]);
-  res.end(body);
-}
+const SWEEP_MS = 5_000;
+/** a client connection without a request in progress closes after 60-65 s */
+const IDLE_TICKS = 13;
+/** a request head must be complete within 60-65 s of its first byte */
+const HEAD_TICKS = 13;
 
 export class Listener {
   readonly apps = new Set<AppRt>();
   /** client sockets of open upgraded (WebSocket) connections: the server does not track them */
-  readonly upgraded = new Set<Duplex>();
+  readonly upgraded = new Set<Socket>();
+  /** open client connections (not upgraded) */
+  readonly conns = new Set<ClientConn>();
   private byHost = new Map<string, AppRt>();
   private fallback: AppRt | null = null;
   private closing: Promise<void> | null = null;
+  /** counts SWEEP_MS periods: a coarse clock for idle client connections (cheaper than a timer each) */
+  tick = 0;
+  private readonly sweeper: NodeJS.Timeout;
 
   private constructor(
     readonly key: string,
     readonly server: Server,
     readonly ctx: ProxyContext,
-  ) {}
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Closes client connections idle for IDLE_TICKS periods, or sending a head for HEAD_TICKS. */
+  private sweep(): void {
+    const t = ++this.tick;
+    for (const c of this.conns) if (c.expired(t, IDLE_TICKS, HEAD_TICKS)) c.destroy();
+  }
 
   /** Binds host:port; a failure is a RouterError 409 saying why. */
   static async open(host: string, port: number, ctx: ProxyContext): Promise<Listener> {
     const key = listenKey({ host, port });
-    const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 });
-    server.keepAliveTimeout = 65_000;
+    const server = createServer({ allowHalfOpen: true, noDelay: true });
     const l = new Listener(key, server, ctx);
-    (server as Srv)[kListener] = l;
-    server.on('request', onRequest);
-    server.on('upgrade', onUpgrade);
+    server.on('connection', (socket: Socket) => {
+      if (l.closing !== null) return void socket.destroy();
+      l.conns.add(new ClientConn(socket, l));
+    });
     await new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
         const why =
           e.code === 'EADDRINUSE' ? 'is already in use by another program' : e.code === 'EACCES' ? 'needs privileges this process lacks (permission denied)' : e.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : `cannot be listened on (${e.message})`;
+        clearInterval(l.sweeper);
         reject(new RouterError(409, `router.listen: ${key} ${why}`));
       };
       server.once('error', onError);
@@ -118,21 +112,28 @@ export class Listener {
     return null;
   }
 
+  isClosing(): boolean {
+    return this.closing !== null;
+  }
+
   /** Stops accepting; open connections finish their request (forced closed after graceMs). */
   close(graceMs: number): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
-      const server = this.server;
-      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const closeIdle = (): void => {
+        for (const c of this.conns) c.closeIfIdle();
+      };
+      const idle = setInterval(closeIdle, 50);
       const force = setTimeout(() => {
-        server.closeAllConnections();
+        for (const c of this.conns) c.destroy();
         for (const s of this.upgraded) s.destroy();
       }, graceMs);
-      server.close(() => {
+      this.server.close(() => {
+        clearInterval(this.sweeper);
         clearInterval(idle);
         clearTimeout(force);
         resolve();
       });
-      server.closeIdleConnections();
+      closeIdle();
     });
     return this.closing;
   }

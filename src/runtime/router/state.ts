@@ -1,14 +1,10 @@
-// The router's live state: apps, their pools and targets, each target with its undici Pool
-// (keep-alive connections), health state, in-flight counter and traffic counters.
-import { Pool } from 'undici';
+// The router's live state: apps, their pools and targets, each target with its pool of
+// keep-alive connections, health state, in-flight counter and traffic counters.
 import type { RouterApp, TargetState } from '../model.js';
+import { UpstreamPool, type UpstreamOptions } from './http1/upstream-pool.js';
 import { Traffic } from './metrics.js';
 import type { Listener } from './server.js';
 
-export interface DispatcherOptions {
-  connectTimeoutMs: number;
-  headersTimeoutMs: number;
-}
 
 export class TargetRt {
   state: TargetState;
@@ -16,14 +12,19 @@ export class TargetRt {
   lastError: string | null = null;
   okStreak = 0;
   failStreak = 0;
-  /** no longer in the app's config: gets no requests, its dispatcher closes once idle */
+  /** no longer in the app's config: gets no requests, its connections close once idle */
   removed = false;
   healthTimer: NodeJS.Timeout | null = null;
   checking = false;
   /** called (and cleared) when inFlight drops to 0 */
   idleWaiters: (() => void)[] | null = null;
   readonly traffic = new Traffic();
-  readonly dispatcher: Pool;
+  readonly upstreams: UpstreamPool;
+  /** this target's own health path (undefined: the app's) */
+  healthPath: string | null | undefined;
+  /** when the router first saw it (monotonic ms), and whether a check ever passed */
+  addedAt = 0;
+  seenHealthy = false;
 
   constructor(
     readonly id: string,
@@ -31,18 +32,10 @@ export class TargetRt {
     readonly port: number,
     public pool: PoolRt,
     initial: 'healthy' | 'unknown',
-    opts: DispatcherOptions,
+    opts: UpstreamOptions,
   ) {
     this.state = initial;
-    const h = host.includes(':') ? `[${host}]` : host;
-    this.dispatcher = new Pool(`http://${h}:${port}`, {
-      connections: 256,
-      pipelining: 1,
-      connectTimeout: opts.connectTimeoutMs,
-      headersTimeout: opts.headersTimeoutMs,
-      bodyTimeout: 0,
-      keepAliveTimeout: 30_000,
-    });
+    this.upstreams = new UpstreamPool(host, port, opts);
   }
 
   /** One request or connection to this target ended. */

@@ -1,0 +1,355 @@
+// One client connection: finds each request head in the socket's bytes, routes it (Host → app),
+// hands it to an Exchange and passes the body bytes on while tracking where the body ends.
+// Requests are handled one at a time, in order: bytes of a pipelined next request wait.
+import type { Socket } from 'node:net';
+import type { Listener } from '../server.js';
+import { proxyUpgrade } from '../upgrade.js';
+import { CHUNK_BAD, CHUNK_MORE, ChunkedScanner } from './chunked.js';
+import { Exchange, upstreamHead } from './exchange.js';
+import { MAX_HEAD, newRequestHead, parseRequestHead } from './parse-request.js';
+
+const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
+
+// scratch: a head is parsed and used synchronously
+const H = newRequestHead();
+
+const enum St {
+  /** waiting for (more of) a request head */
+  Head,
+  /** forwarding the request body */
+  Body,
+  /** the request is read; waiting for the response to finish */
+  Wait,
+  Closed,
+}
+
+const enum Framing {
+  None,
+  Length,
+  Chunked,
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
+
+export class ClientConn {
+  private st = St.Head;
+  /** bytes received and not yet handled */
+  private buf: Buffer | null = null;
+  /** owns the bytes of buf when they came in several pieces (see append) */
+  private store: Buffer | null = null;
+  private storeEnd = 0;
+  /** the CRLFCRLF search in buf may start here */
+  private scanFrom = 0;
+  private ex: Exchange | null = null;
+  private framing = Framing.None;
+  private left = 0;
+  private chunks: ChunkedScanner | null = null;
+  /** reading is paused because: the request body waits for the target / we wait for a response */
+  private bodyPaused = false;
+  private waitPaused = false;
+  private drainWanted = false;
+  /** the client sent its EOF */
+  private ended = false;
+  private ipCache: string | null = null;
+  /** the listener's tick when bytes last came (idle connections are closed by Listener's sweep) */
+  lastTick: number;
+  /** the listener's tick when the bytes in buf began to arrive */
+  private headTick = 0;
+  /** heads() is running (a response that ends synchronously must not re-enter it) */
+  private inHeads = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly listener: Listener,
+  ) {
+    this.lastTick = listener.tick;
+    socket.on('data', (c: Buffer) => this.onData(c));
+    socket.on('end', () => this.onEnd());
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.onClose());
+  }
+
+  get ip(): string {
+    return (this.ipCache ??= this.socket.remoteAddress ?? '');
+  }
+
+  /** The listener is closing: no further request on this connection. */
+  closing(): boolean {
+    return this.listener.isClosing();
+  }
+
+  /** Closes the connection now if it has no request in progress. */
+  closeIfIdle(): void {
+    if (this.idle()) this.socket.destroy();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Whether it has no request in progress. */
+  idle(): boolean {
+    return this.ex === null && this.st === St.Head;
+  }
+
+  /**
+   * (Listener's sweep, every tick) Whether to close it: idle and silent for `idleTicks`, or a
+   * request head begun `headTicks` ago and still not complete (a client trickling bytes).
+   */
+  expired(tick: number, idleTicks: number, headTicks: number): boolean {
+    if (this.ex !== null || this.st !== St.Head) return false;
+    return tick - this.lastTick >= idleTicks || (this.buf !== null && tick - this.headTick >= headTicks);
+  }
+
+  private onData(chunk: Buffer): void {
+    const tick = this.listener.tick;
+    this.lastTick = tick;
+    if (this.buf === null) this.headTick = tick;
+    if (this.st === St.Body) return this.body(chunk, 0);
+    if (this.st === St.Closed) return;
+    this.append(chunk);
+    if (this.st === St.Head) this.heads();
+    else if (this.buf !== null && this.buf.length > MAX_HEAD && !this.waitPaused) {
+      // a pipelined request waits for the current response: stop reading for now
+      this.waitPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  /**
+   * Adds bytes to buf. A head that arrives in many pieces is gathered in a store that doubles as
+   * it fills, so a client sending byte by byte costs linear time, not quadratic.
+   */
+  private append(chunk: Buffer): void {
+    const b = this.buf;
+    if (b === null) {
+      this.buf = chunk;
+      this.scanFrom = 0;
+      return;
+    }
+    const store = this.store;
+    const n = chunk.length;
+    if (store !== null && b.buffer === store.buffer && b.byteOffset + b.length === this.storeEnd && this.storeEnd + n <= store.length) {
+      chunk.copy(store, this.storeEnd);
+      this.storeEnd += n;
+      this.buf = store.subarray(b.byteOffset, this.storeEnd);
+      return;
+    }
+    const total = b.length + n;
+    const next = Buffer.allocUnsafeSlow(Math.max(total * 2, 16 * 1024));
+    b.copy(next, 0);
+    chunk.copy(next, b.length);
+    this.store = next;
+    this.storeEnd = total;
+    this.buf = next.subarray(0, total);
+  }
+
+  /** Handles the request heads in buf, one at a time, until one needs to wait for its response. */
+  private heads(): void {
+    if (this.inHeads) return;
+    this.inHeads = true;
+    try {
+      this.headLoop();
+    } finally {
+      this.inHeads = false;
+    }
+  }
+
+  private headLoop(): void {
+    while (this.st === St.Head && this.buf !== null) {
+      let buf = this.buf;
+      // CRLFs before a request line are ignored (RFC 9112 §2.2)
+      let s = 0;
+      while (s < buf.length && (buf[s] === 13 || buf[s] === 10)) s++;
+      if (s > 0) {
+        if (s === buf.length) {
+          this.buf = null;
+          return;
+        }
+        buf = buf.subarray(s);
+        this.buf = buf;
+        this.scanFrom = 0;
+      }
+      const idx = buf.indexOf(CRLF2, this.scanFrom);
+      if (idx === -1) {
+        if (buf.length > MAX_HEAD) return this.refuse(431, 'request head larger than 64 KiB');
+        this.scanFrom = Math.max(0, buf.length - 3);
+        return;
+      }
+      if (idx + 4 > MAX_HEAD) return this.refuse(431, 'request head larger than 64 KiB');
+      const status = parseRequestHead(buf, idx, H);
+      if (status !== 0) return this.refuse(status, H.error);
+      const rest = idx + 4;
+      this.buf = rest < buf.length ? buf.subarray(rest) : null;
+      if (this.buf === null) this.store = null;
+      this.scanFrom = 0;
+      const app = this.listener.resolve(H.host);
+      const hasBody = H.chunked || H.contentLength > 0;
+      if (app === null) {
+        if (hasBody) return this.refuse(404, 'no app serves this host', 'not found: no app serves this host\n');
+        this.plain(404, 'not found: no app serves this host\n', H.close);
+        continue;
+      }
+      if (H.target.charCodeAt(0) !== 47 /* / */ && H.target !== '*') return this.refuse(400, 'the request target must be a path', 'bad request: the request target must be a path\n');
+      if (H.upgrade !== null) {
+        // the connection becomes a tunnel: upgrade.ts takes the socket over
+        this.st = St.Closed;
+        this.socket.removeAllListeners('data');
+        this.socket.removeAllListeners('end');
+        this.socket.removeAllListeners('drain');
+        this.socket.removeAllListeners('close');
+        this.socket.removeAllListeners('error');
+        this.listener.conns.delete(this);
+        const rest2 = this.buf;
+        this.buf = null;
+        proxyUpgrade(this.listener, app, this.socket, upstreamHead(H, this.ip), rest2);
+        return;
+      }
+      const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip), H.method, hasBody, H.cookie, H.http10, H.close || this.ended);
+      this.ex = ex;
+      if (hasBody) {
+        this.st = St.Body;
+        if (H.chunked) {
+          this.framing = Framing.Chunked;
+          (this.chunks ??= new ChunkedScanner()).reset();
+        } else {
+          this.framing = Framing.Length;
+          this.left = H.contentLength;
+        }
+      } else {
+        this.st = St.Wait;
+      }
+      ex.route();
+      if (this.st === St.Body && this.buf !== null) {
+        const b = this.buf;
+        this.buf = null;
+        this.body(b, 0);
+      }
+    }
+  }
+
+  /** Request body bytes: to the exchange up to the end of the body; what follows is kept. */
+  private body(chunk: Buffer, start: number): void {
+    const len = chunk.length;
+    let end: number;
+    if (this.framing === Framing.Length) {
+      end = start + Math.min(this.left, len - start);
+      this.left -= end - start;
+    } else {
+      const r = this.chunks!.scan(chunk, start, len);
+      if (r === CHUNK_BAD) {
+        // a smuggling attempt or garbage: nothing after this can be trusted
+        return this.refuse(400, 'invalid chunked framing');
+      }
+      end = r === CHUNK_MORE ? len : r;
+      if (r !== CHUNK_MORE) this.left = 0;
+      else this.left = 1;
+    }
+    if (end > start) this.ex?.reqData(start === 0 && end === len ? chunk : chunk.subarray(start, end));
+    if (this.left !== 0) return;
+    // the body is complete
+    this.st = St.Wait;
+    this.ex?.reqEnd();
+    if (end < len) {
+      this.buf = chunk.subarray(end);
+      this.scanFrom = 0;
+    }
+    if (this.ex === null) this.next(false);
+  }
+
+  pauseBody(): void {
+    if (!this.bodyPaused) {
+      this.bodyPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  resumeBody(): void {
+    if (this.bodyPaused) {
+      this.bodyPaused = false;
+      if (!this.waitPaused) this.socket.resume();
+    }
+  }
+
+  waitDrain(): void {
+    this.drainWanted = true;
+  }
+
+  private onDrain(): void {
+    if (this.drainWanted) {
+      this.drainWanted = false;
+      this.ex?.onClientDrain();
+    }
+  }
+
+  /** The exchange finished its response (written to the socket). */
+  responseDone(close: boolean): void {
+    this.ex = null;
+    this.drainWanted = false;
+    if (this.st === St.Body) {
+      // the response came before the whole request body: the stream is out of step
+      close = true;
+    }
+    this.next(close);
+  }
+
+  private next(close: boolean): void {
+    if (this.st === St.Closed) return;
+    if (close || this.ended || this.listener.isClosing()) {
+      this.st = St.Closed;
+      this.buf = null;
+      this.socket.end();
+      return;
+    }
+    this.st = St.Head;
+    if (this.bodyPaused || this.waitPaused) {
+      this.bodyPaused = false;
+      this.waitPaused = false;
+      this.socket.resume();
+    }
+    if (this.buf !== null) this.heads();
+  }
+
+  private onEnd(): void {
+    this.ended = true;
+    if (this.st === St.Body) return void this.socket.destroy();
+    if (this.ex === null && this.st === St.Head) {
+      this.st = St.Closed;
+      this.socket.end();
+    }
+  }
+
+  private onClose(): void {
+    this.st = St.Closed;
+    this.listener.conns.delete(this);
+    const ex = this.ex;
+    this.ex = null;
+    ex?.clientClosed();
+  }
+
+  /** A router-made response on a connection that stays open. */
+  private plain(status: number, body: string, close: boolean): void {
+    this.socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${close ? 'connection: close\r\n' : ''}\r\n${body}`, 'latin1');
+    if (close || this.ended) {
+      this.st = St.Closed;
+      this.buf = null;
+      this.socket.end();
+    }
+  }
+
+  /** A router-made error response, then the connection closes. */
+  private refuse(status: number, why: string, body = `${STATUS_TEXT[status]?.toLowerCase() ?? 'error'}: ${why}\n`): void {
+    const ex = this.ex;
+    this.ex = null;
+    this.st = St.Closed;
+    this.buf = null;
+    if (ex !== null) {
+      // mid-body of a forwarded request: nothing sensible can be answered
+      ex.clientClosed();
+      this.socket.destroy();
+      return;
+    }
+    this.socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
+  }
+}

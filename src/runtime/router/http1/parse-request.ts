@@ -1,0 +1,249 @@
+// The request head, parsed by hand from the client's bytes: the request line, the few headers
+// routing and framing need, and the header lines to forward (hop-by-hop ones left out) as one
+// latin1 string. Strict where a lenient parse could let a request be smuggled (RFC 9112 §6.3).
+
+export const MAX_HEAD = 64 * 1024;
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  http10: boolean;
+  host: string | null;
+  /** -1: no Content-Length */
+  contentLength: number;
+  chunked: boolean;
+  /** the client asked to close after this response (Connection: close, or HTTP/1.0) */
+  close: boolean;
+  /** an Upgrade request (Upgrade header and Connection: upgrade): its Upgrade value */
+  upgrade: string | null;
+  cookie: string | null;
+  /** X-Forwarded-For values the client sent, joined */
+  xff: string | null;
+  /** the header lines to forward, each ending in CRLF */
+  fwd: string;
+  /** why the head was refused (with the status parseRequestHead returned) */
+  error: string;
+}
+
+export function newRequestHead(): RequestHead {
+  return { method: '', target: '', http10: false, host: null, contentLength: -1, chunked: false, close: false, upgrade: null, cookie: null, xff: null, fwd: '', error: '' };
+}
+
+// token characters (RFC 9110 §5.6.2)
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
+
+/** Whether buf[start, start+lit.length) equals the lower-case ASCII `lit`, ignoring case. */
+export function eqLower(buf: Buffer, start: number, lit: string): boolean {
+  for (let i = 0; i < lit.length; i++) if ((buf[start + i]! | 0x20) !== lit.charCodeAt(i)) return false;
+  return true;
+}
+
+const enum K {
+  Keep,
+  Drop,
+  Host,
+  Xff,
+  Cookie,
+  ContentLength,
+  TransferEncoding,
+  Connection,
+  Upgrade,
+}
+
+function classify(buf: Buffer, s: number, len: number): K {
+  switch (len) {
+    case 2:
+      return eqLower(buf, s, 'te') ? K.Drop : K.Keep;
+    case 4:
+      return eqLower(buf, s, 'host') ? K.Host : K.Keep;
+    case 6:
+      return eqLower(buf, s, 'cookie') ? K.Cookie : K.Keep;
+    case 7:
+      return eqLower(buf, s, 'upgrade') ? K.Upgrade : eqLower(buf, s, 'trailer') ? K.Drop : K.Keep;
+    case 10:
+      return eqLower(buf, s, 'connection') ? K.Connection : eqLower(buf, s, 'keep-alive') ? K.Drop : K.Keep;
+    case 14:
+      return eqLower(buf, s, 'content-length') ? K.ContentLength : K.Keep;
+    case 15:
+      return eqLower(buf, s, 'x-forwarded-for') ? K.Xff : K.Keep;
+    case 16:
+      return eqLower(buf, s, 'proxy-connection') || eqLower(buf, s, 'x-forwarded-host') ? K.Drop : K.Keep;
+    case 17:
+      return eqLower(buf, s, 'transfer-encoding') ? K.TransferEncoding : eqLower(buf, s, 'x-forwarded-proto') ? K.Drop : K.Keep;
+    default:
+      return K.Keep;
+  }
+}
+
+function fail(h: RequestHead, status: number, why: string): number {
+  h.error = why;
+  return status;
+}
+
+/** Content-Length value (a list of equal values allowed): the number, or -2 if invalid. */
+function contentLength(v: string): number {
+  let n = -1;
+  for (const part of v.split(',')) {
+    const p = part.trim();
+    if (p.length === 0 || p.length > 15) return -2;
+    for (let i = 0; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c < 48 || c > 57) return -2;
+    }
+    const x = Number(p);
+    if (n !== -1 && x !== n) return -2;
+    n = x;
+  }
+  return n;
+}
+
+/**
+ * Parses buf[0, end) (end: the index of the CRLFCRLF that ends the head) into h. Returns 0, or the
+ * status to refuse it with (400, 501) and then close. `named`: lower-case header names the
+ * Connection header listed, dropped too (a second pass, when there are any).
+ */
+export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named: Set<string> | null = null): number {
+  h.host = null;
+  h.contentLength = -1;
+  h.chunked = false;
+  h.upgrade = null;
+  h.cookie = null;
+  h.xff = null;
+  h.fwd = '';
+  let te: string | null = null;
+  let connection: string | null = null;
+  let hosts = 0;
+
+  // request line: method SP target SP HTTP/1.x
+  let eol = buf.indexOf(13, 0);
+  if (eol === -1 || eol > end) eol = end;
+  if (buf[eol + 1] !== 10) return fail(h, 400, 'bad request line');
+  const sp1 = buf.indexOf(32, 0);
+  if (sp1 <= 0 || sp1 >= eol) return fail(h, 400, 'bad request line');
+  for (let i = 0; i < sp1; i++) if (TOKEN[buf[i]!] !== 1) return fail(h, 400, 'bad method');
+  const sp2 = buf.indexOf(32, sp1 + 1);
+  if (sp2 === -1 || sp2 >= eol || sp2 === sp1 + 1) return fail(h, 400, 'bad request line');
+  for (let i = sp1 + 1; i < sp2; i++) {
+    const c = buf[i]!;
+    if (c <= 32 || c >= 127) return fail(h, 400, 'bad request target');
+  }
+  if (eol - sp2 !== 9 || !(buf[sp2 + 1] === 72 && buf[sp2 + 2] === 84 && buf[sp2 + 3] === 84 && buf[sp2 + 4] === 80 && buf[sp2 + 5] === 47 && buf[sp2 + 6] === 49 && buf[sp2 + 7] === 46)) {
+    return fail(h, 400, 'bad HTTP version');
+  }
+  const minor = buf[sp2 + 8];
+  if (minor !== 49 && minor !== 48) return fail(h, 400, 'bad HTTP version');
+  h.http10 = minor === 48;
+  h.close = h.http10;
+  h.method = buf.latin1Slice(0, sp1);
+  h.target = buf.latin1Slice(sp1 + 1, sp2);
+
+  // header lines
+  let p = eol + 2;
+  let keepFrom = p;
+  let fwd = '';
+  while (p < end + 2) {
+    let le = buf.indexOf(13, p);
+    if (le === -1 || le > end) le = end;
+    if (buf[le + 1] !== 10) return fail(h, 400, 'bare CR in a header');
+    const first = buf[p]!;
+    if (first === 32 || first === 9) return fail(h, 400, 'obsolete line folding');
+    const colon = buf.indexOf(58, p);
+    if (colon === -1 || colon >= le || colon === p) return fail(h, 400, 'a header line without a name and colon');
+    for (let i = p; i < colon; i++) if (TOKEN[buf[i]!] !== 1) return fail(h, 400, 'bad header name (whitespace before the colon?)');
+    // value: OWS trimmed, no control characters but HTAB
+    let vs = colon + 1;
+    let ve = le;
+    for (let i = vs; i < ve; i++) {
+      const c = buf[i]!;
+      if ((c < 32 && c !== 9) || c === 127) return fail(h, 400, 'control character in a header value');
+    }
+    while (vs < ve && (buf[vs] === 32 || buf[vs] === 9)) vs++;
+    while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
+    let k = classify(buf, p, colon - p);
+    if (named !== null && k !== K.Connection && named.has(buf.latin1Slice(p, colon).toLowerCase())) k = K.Drop;
+    let keep = false;
+    switch (k) {
+      case K.Keep:
+        keep = true;
+        break;
+      case K.Drop:
+        break;
+      case K.Host:
+        hosts++;
+        h.host = buf.latin1Slice(vs, ve);
+        keep = true;
+        break;
+      case K.Xff: {
+        const v = buf.latin1Slice(vs, ve);
+        h.xff = h.xff === null ? v : `${h.xff}, ${v}`;
+        break;
+      }
+      case K.Cookie: {
+        const v = buf.latin1Slice(vs, ve);
+        h.cookie = h.cookie === null ? v : `${h.cookie}; ${v}`;
+        keep = true;
+        break;
+      }
+      case K.ContentLength: {
+        const n = contentLength(buf.latin1Slice(vs, ve));
+        if (n === -2 || (h.contentLength !== -1 && n !== h.contentLength)) return fail(h, 400, 'invalid or conflicting Content-Length');
+        h.contentLength = n;
+        keep = true;
+        break;
+      }
+      case K.TransferEncoding: {
+        const v = buf.latin1Slice(vs, ve);
+        te = te === null ? v : `${te},${v}`;
+        keep = true;
+        break;
+      }
+      case K.Connection: {
+        const v = buf.latin1Slice(vs, ve);
+        connection = connection === null ? v : `${connection},${v}`;
+        break;
+      }
+      case K.Upgrade:
+        h.upgrade = buf.latin1Slice(vs, ve);
+        break;
+    }
+    if (!keep) {
+      if (p > keepFrom) fwd += buf.latin1Slice(keepFrom, p);
+      keepFrom = le + 2;
+    }
+    p = le + 2;
+  }
+  if (end + 2 > keepFrom) fwd += buf.latin1Slice(keepFrom, end + 2);
+  h.fwd = fwd;
+
+  if (hosts > 1) return fail(h, 400, 'more than one Host header');
+  if (hosts === 0 && !h.http10) return fail(h, 400, 'HTTP/1.1 request without Host');
+  if (te !== null) {
+    if (h.http10) return fail(h, 400, 'Transfer-Encoding in an HTTP/1.0 request');
+    if (h.contentLength !== -1) return fail(h, 400, 'both Content-Length and Transfer-Encoding');
+    const codings = te.split(',');
+    const last = codings[codings.length - 1]!.trim().toLowerCase();
+    if (last !== 'chunked') return fail(h, 400, 'Transfer-Encoding must end in chunked');
+    if (codings.length !== 1) return fail(h, 501, 'only Transfer-Encoding: chunked is supported');
+    h.chunked = true;
+  }
+  let sawUpgrade = false;
+  if (connection !== null) {
+    let extra: Set<string> | null = null;
+    for (const token of connection.split(',')) {
+      const t = token.trim().toLowerCase();
+      if (t === 'close') h.close = true;
+      else if (t === 'keep-alive' || t === '') continue;
+      else if (t === 'upgrade') sawUpgrade = true;
+      else (extra ??= new Set()).add(t);
+    }
+    if (extra !== null && named === null) {
+      const close = h.close;
+      const r = parseRequestHead(buf, end, h, extra);
+      h.close = close;
+      return r;
+    }
+  }
+  if (!sawUpgrade) h.upgrade = null;
+  return 0;
+}
