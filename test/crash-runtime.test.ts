@@ -88,6 +88,23 @@ async function appView(sb: RuntimeSandbox): Promise<AppView> {
   return (st.json!.hosts as { runtime: AppView }[])[0]!.runtime;
 }
 
+/** v1 deployed, the deploy of v2 killed at `point`; traffic never stopped (every answer a whole version); then doctor --repair. */
+async function crashThenRepair(sb: RuntimeSandbox, point: string): Promise<void> {
+  sb.version('v1');
+  const first = await sb.run(['deploy', '--json']);
+  expect(first.code, first.stderr).toBe(0);
+  sb.version('v2');
+  const crashed = await sb.run(['deploy', '--json'], { DEPLOYER_TEST_CRASH: point });
+  expect(crashed.signal, `${point}: ${crashed.stderr}`).toBe('SIGKILL');
+  for (let i = 0; i < 5; i++) {
+    const r = await get(sb.listen, '/');
+    expect(r.status).toBe(200);
+    expect(['v1', 'v2']).toContain(r.body);
+  }
+  const rep = await sb.run(['doctor', '--repair', '--json']);
+  expect(rep.code, `${point}: ${rep.stdout}${rep.stderr}`).toBe(0);
+}
+
 /** The crash points: every step boundary from the first that touches the runtime, and inside the switch. */
 async function crashPoints(strategy: 'blue-green' | 'rolling'): Promise<string[]> {
   const probe = new RuntimeSandbox(await freePortRange([0, 1, 100, 101]), await freePortRange([0]), strategy);
@@ -118,23 +135,7 @@ describe('kill -9 during a blue-green deploy on the runtime', () => {
   it.each(points)('crash at %s: the router serves a whole version, repair makes current and traffic agree, next deploy succeeds', async (point) => {
     const sb = new RuntimeSandbox(await freePortRange([0, 1, 100, 101]), await freePortRange([0]));
     try {
-      sb.version('v1');
-      const first = await sb.run(['deploy', '--json']);
-      expect(first.code, first.stderr).toBe(0);
-
-      sb.version('v2');
-      const crashed = await sb.run(['deploy', '--json'], { DEPLOYER_TEST_CRASH: point });
-      expect(crashed.signal, `${point}: ${crashed.stderr}`).toBe('SIGKILL');
-
-      // traffic never stopped: every answer is a whole version
-      for (let i = 0; i < 5; i++) {
-        const r = await get(sb.listen, '/');
-        expect(r.status).toBe(200);
-        expect(['v1', 'v2']).toContain(r.body);
-      }
-
-      const rep = await sb.run(['doctor', '--repair', '--json']);
-      expect(rep.code, `${point}: ${rep.stdout}${rep.stderr}`).toBe(0);
+      await crashThenRepair(sb, point);
       expect(existsSync(join(sb.appRoot, '.deploy_state', 'journal.json'))).toBe(false);
 
       // after the repair, what current names is what the router serves, and only that slot has weight
@@ -169,18 +170,7 @@ describe('kill -9 during a rolling deploy on the runtime', () => {
   it.each(rollingPoints)('crash at %s: every instance serves a whole version, repair puts them all on current', async (point) => {
     const sb = new RuntimeSandbox(await freePortRange([0, 1, 100, 101]), await freePortRange([0]), 'rolling');
     try {
-      sb.version('v1');
-      expect((await sb.run(['deploy'])).code).toBe(0);
-      sb.version('v2');
-      const crashed = await sb.run(['deploy', '--json'], { DEPLOYER_TEST_CRASH: point });
-      expect(crashed.signal, `${point}: ${crashed.stderr}`).toBe('SIGKILL');
-      for (let i = 0; i < 5; i++) {
-        const r = await get(sb.listen, '/');
-        expect(r.status).toBe(200);
-        expect(['v1', 'v2']).toContain(r.body);
-      }
-      const rep = await sb.run(['doctor', '--repair', '--json']);
-      expect(rep.code, `${point}: ${rep.stdout}${rep.stderr}`).toBe(0);
+      await crashThenRepair(sb, point);
       const live = sb.current();
       const view = await appView(sb);
       expect(view.instances.map((i) => i.release)).toEqual([live, live]);

@@ -1,7 +1,7 @@
 // Blue-green on Deployer's embedded runtime, with real processes, a real router and load
 // throughout: not one request may fail while traffic moves, goes back, or a bad release is refused.
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeLoad, startLoad, underLoad, type LoadReport, type UnderLoad } from './support/load.js';
+import { describeLoad, expectCleanDuring, startLoad, underLoad } from './support/load.js';
 import { waitFor } from './support/net.js';
 import { belongsToHome, processesOfHome, processGroup, RuntimeApp, type AppView } from './support/runtime-app.js';
 
@@ -11,19 +11,6 @@ afterEach(async () => {
   app = undefined;
   if (a) expect(await a.cleanup(), 'processes left running after `deployer runtime stop`').toEqual([]);
 });
-
-/** No request failed, and there was real traffic. */
-function expectClean(r: LoadReport, min = 200): void {
-  expect(r.non2xx + r.errors, describeLoad(r)).toBe(0);
-  expect(r.total, describeLoad(r)).toBeGreaterThanOrEqual(min);
-  expect(r.stoppedBy, describeLoad(r)).toBe('stop');
-}
-
-/** No request failed, and traffic flowed while the operation itself ran. */
-function expectCleanDuring(u: UnderLoad<unknown>, min = 50): void {
-  expectClean(u.report);
-  expect(u.during, `requests during the operation (${u.opMs} ms); ${describeLoad(u.report)}`).toBeGreaterThanOrEqual(min);
-}
 
 const pool = (v: AppView, name: string) => v.instances.filter((i) => i.pool === name);
 

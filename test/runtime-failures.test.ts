@@ -2,7 +2,7 @@
 // else holds, a command that dies at once, a manifest without a command. Load runs throughout
 // where traffic is live, and not one request may fail.
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeLoad, underLoad, type LoadReport, type UnderLoad } from './support/load.js';
+import { expectClean, expectCleanDuring, underLoad } from './support/load.js';
 import { waitFor } from './support/net.js';
 import { belongsToHome, closeServer, occupy, processesOfHome, processGroup, RuntimeApp, type AppView } from './support/runtime-app.js';
 import type { Server } from 'node:net';
@@ -16,18 +16,6 @@ afterEach(async () => {
   app = undefined;
   if (a) expect(await a.cleanup(), 'processes left running after `deployer runtime stop`').toEqual([]);
 });
-
-function expectClean(r: LoadReport, min = 200): void {
-  expect(r.non2xx + r.errors, describeLoad(r)).toBe(0);
-  expect(r.total, describeLoad(r)).toBeGreaterThanOrEqual(min);
-  expect(r.stoppedBy, describeLoad(r)).toBe('stop');
-}
-
-/** No request failed, and traffic flowed while the operation itself ran. */
-function expectCleanDuring(u: UnderLoad<unknown>, min = 50): void {
-  expectClean(u.report);
-  expect(u.during, `requests during the operation (${u.opMs} ms); ${describeLoad(u.report)}`).toBeGreaterThanOrEqual(min);
-}
 
 const pool = (v: AppView, name: string) => v.instances.filter((i) => i.pool === name);
 

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeLoad, startLoad, underLoad, type LoadReport, type UnderLoad } from './support/load.js';
+import { describeLoad, expectCleanDuring, startLoad, underLoad } from './support/load.js';
 import { RuntimeApp, type AppView } from './support/runtime-app.js';
 
 let app: RuntimeApp | undefined;
@@ -12,18 +12,6 @@ afterEach(async () => {
   app = undefined;
   if (a) expect(await a.cleanup(), 'processes left running after `deployer runtime stop`').toEqual([]);
 });
-
-function expectClean(r: LoadReport, min = 200): void {
-  expect(r.non2xx + r.errors, describeLoad(r)).toBe(0);
-  expect(r.total, describeLoad(r)).toBeGreaterThanOrEqual(min);
-  expect(r.stoppedBy, describeLoad(r)).toBe('stop');
-}
-
-/** No request failed, and traffic flowed while the operation itself ran. */
-function expectCleanDuring(u: UnderLoad<unknown>, min = 50): void {
-  expectClean(u.report);
-  expect(u.during, `requests during the operation (${u.opMs} ms); ${describeLoad(u.report)}`).toBeGreaterThanOrEqual(min);
-}
 
 const stable = (v: AppView) => v.instances.filter((i) => i.pool === 'stable').sort((a, b) => a.port - b.port);
 

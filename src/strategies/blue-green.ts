@@ -2,7 +2,7 @@ import { fillTemplate } from '../manifest/checks.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan, PlannedStep } from '../plan/steps.js';
 import { poolInstances } from '../runtime/app-config.js';
-import { describeSource, hook, poolHealthCheck, POST_HOOKS, PRE_HOOKS } from './common.js';
+import { deployPlan, poolHealthCheck } from './common.js';
 import { livePool, type Observed } from './observe.js';
 import type { PlanIds } from './recreate.js';
 
@@ -50,51 +50,18 @@ export function scaleDown(loaded: LoadedManifest, pool: { name: string; instance
 
 /** Blue-green (DESIGN §5, seed 001): the new release takes all traffic at once, once proven. */
 export function planBlueGreen(loaded: LoadedManifest, observed: Observed, ids: PlanIds): Plan {
-  const m = loaded.manifest;
   const { release } = ids;
-  const previous = observed.current;
   const live = livePool(observed);
   const slot = idleSlot(live?.name ?? null);
-  const liveInstances = live?.instances ?? [];
-  return {
-    operation: 'deploy',
-    deployId: ids.deployId,
-    app: m.name,
+  const ports = poolInstances(loaded, slot).map((i) => i.port);
+  return deployPlan(loaded, observed, ids, {
     strategy: 'blue-green',
-    release,
-    previous,
-    steps: [
-      { step: { kind: 'prepare_release', release, previous, source: describeSource(loaded) }, onError: 'abort' },
-      ...PRE_HOOKS.map((e) => hook(e, release, 'abort')),
-      hook('pre_activate', release, 'abort'),
+    activation: (pointers, pointersBefore) => [
       ...slotSteps(loaded, observed, release, slot),
-      {
-        step: {
-          kind: 'switch_traffic',
-          release,
-          previous,
-          to: slot,
-          from: live?.name ?? null,
-          pointers: { ...(previous ? { rollback_point: previous } : {}), pre_rollback_release: null },
-          pointersBefore: { rollback_point: observed.rollbackPoint, pre_rollback_release: observed.preRollback },
-        },
-        onError: 'abort',
-        live: true,
-      },
-      ...poolHealthCheck(loaded, release, slot, poolInstances(loaded, slot).map((i) => i.port)).map((p) => ({ ...p, live: false })),
-      ...POST_HOOKS.map((e) => hook(e, release, 'warn')),
-      ...scaleDown(loaded, live),
-      { step: { kind: 'cleanup', keep: m.deployment.keep_releases }, onError: 'warn' },
+      { step: { kind: 'switch_traffic', release, previous: observed.current, to: slot, from: live?.name ?? null, pointers, pointersBefore }, onError: 'abort', live: true },
+      ...poolHealthCheck(loaded, release, slot, ports),
     ],
-    rollback: previous
-      ? {
-          before: [hook('pre_rollback', previous, 'warn')],
-          verify: live ? poolHealthCheck(loaded, previous, live.name, liveInstances.map((i) => i.port)) : [],
-          after: [hook('post_rollback', previous, 'warn'), hook('on_rollback', previous, 'warn', [release, previous])],
-        }
-      : { before: [], verify: [], after: [] },
-    onFailure: [hook('on_failure', previous ?? release, 'warn')],
-    undoLive: m.deployment.auto_rollback,
-    failureIsManual: false,
-  };
+    afterPost: scaleDown(loaded, live),
+    verify: (previous) => (live ? poolHealthCheck(loaded, previous, live.name, live.instances.map((i) => i.port)) : []),
+  });
 }

@@ -1,7 +1,7 @@
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan, PlannedStep, Pointers, RollingInstance } from '../plan/steps.js';
 import { poolInstances } from '../runtime/app-config.js';
-import { describeSource, hook, poolHealthCheck, POST_HOOKS, PRE_HOOKS } from './common.js';
+import { deployPlan, poolHealthCheck } from './common.js';
 import { livePool, type Observed } from './observe.js';
 import type { PlanIds } from './recreate.js';
 
@@ -50,36 +50,15 @@ export function firstStartSteps(loaded: LoadedManifest, release: string, previou
 
 /** Rolling (DESIGN §5, seed 001): instances move to the new release a batch at a time. */
 export function planRolling(loaded: LoadedManifest, observed: Observed, ids: PlanIds): Plan {
-  const m = loaded.manifest;
   const { release } = ids;
   const previous = observed.current;
-  const pointers: Pointers = { ...(previous ? { rollback_point: previous } : {}), pre_rollback_release: null };
-  const pointersBefore: Pointers = { rollback_point: observed.rollbackPoint, pre_rollback_release: observed.preRollback };
-  const live = livePool(observed);
-  const activation: PlannedStep[] = live
-    ? [...rollingSteps(loaded, observed, release), { step: { kind: 'set_current', release, previous, pointers, pointersBefore }, onError: 'abort', live: true }]
-    : firstStartSteps(loaded, release, previous, pointers, pointersBefore);
-  return {
-    operation: 'deploy',
-    deployId: ids.deployId,
-    app: m.name,
+  return deployPlan(loaded, observed, ids, {
     strategy: 'rolling',
-    release,
-    previous,
-    steps: [
-      { step: { kind: 'prepare_release', release, previous, source: describeSource(loaded) }, onError: 'abort' },
-      ...PRE_HOOKS.map((e) => hook(e, release, 'abort')),
-      hook('pre_activate', release, 'abort'),
-      ...activation,
-      ...POST_HOOKS.map((e) => hook(e, release, 'warn')),
-      { step: { kind: 'cleanup', keep: m.deployment.keep_releases }, onError: 'warn' },
-    ],
+    activation: (pointers, pointersBefore) =>
+      livePool(observed)
+        ? [...rollingSteps(loaded, observed, release), { step: { kind: 'set_current', release, previous, pointers, pointersBefore }, onError: 'abort', live: true }]
+        : firstStartSteps(loaded, release, previous, pointers, pointersBefore),
     // each batch's undo puts its instances back and checks them, so there is nothing more to verify
-    rollback: previous
-      ? { before: [hook('pre_rollback', previous, 'warn')], verify: [], after: [hook('post_rollback', previous, 'warn'), hook('on_rollback', previous, 'warn', [release, previous])] }
-      : { before: [], verify: [], after: [] },
-    onFailure: [hook('on_failure', previous ?? release, 'warn')],
-    undoLive: m.deployment.auto_rollback,
-    failureIsManual: false,
-  };
+    verify: () => [],
+  });
 }

@@ -2,6 +2,7 @@
 // another, from start() until stop() (or a hard cap on time or count). It counts every answer
 // by status, every socket error and timeout, and the versions the bodies name.
 import { Agent, request } from 'node:http';
+import { expect } from 'vitest';
 
 export interface LoadOptions {
   port: number;
@@ -250,4 +251,17 @@ export async function underLoad<T>(o: LoadOptions & { warmup?: number; minTotal?
     await load.stop();
     throw e;
   }
+}
+
+/** No request failed, and there was real traffic. */
+export function expectClean(r: LoadReport, min = 200): void {
+  expect(r.non2xx + r.errors, describeLoad(r)).toBe(0);
+  expect(r.total, describeLoad(r)).toBeGreaterThanOrEqual(min);
+  expect(r.stoppedBy, describeLoad(r)).toBe('stop');
+}
+
+/** No request failed, and traffic flowed while the operation itself ran. */
+export function expectCleanDuring(u: UnderLoad<unknown>, min = 50): void {
+  expectClean(u.report);
+  expect(u.during, `requests during the operation (${u.opMs} ms); ${describeLoad(u.report)}`).toBeGreaterThanOrEqual(min);
 }
