@@ -31,7 +31,7 @@ export function spawnInstance(spec: InstanceSpec): ChildProcess {
     throw new InstanceStartError(spec, 'log-file', `cannot open its log file ${spec.logFile}: ${errorMessage(e)}`, { cause: e });
   }
   try {
-    return spawn('/bin/sh', ['-c', spec.command], {
+    return spawn('/bin/sh', ['-c', shellLine(spec.command)], {
       cwd: spec.dir,
       env: { ...process.env, ...spec.env, PORT: String(spec.port) },
       detached: true,
@@ -60,3 +60,18 @@ export function spawned(spec: InstanceSpec, child: ChildProcess): Promise<number
     child.once('spawn', onSpawn);
   });
 }
+
+/**
+ * A simple command (words only: no `;`, `&`, `|`, redirections, substitutions or newlines) is
+ * run with `exec`, so the app itself is the process the supervisor watches and signals, and its
+ * pid is the one status shows. Anything else runs as the shell script it is.
+ */
+export function shellLine(command: string): string {
+  const line = command.trim();
+  const first = line.split(/\s+/)[0] ?? '';
+  // `VAR=x cmd` and builtins (cd, export, ulimit, ...) cannot follow exec
+  const simple = /^[^;&|<>()`$\\\n'"]+$/.test(line) && !first.includes('=') && !SHELL_WORDS.has(first);
+  return simple ? `exec ${line}` : command;
+}
+
+const SHELL_WORDS = new Set(['exec', 'cd', 'export', 'set', 'unset', 'ulimit', 'umask', '.', 'source', 'if', 'for', 'while', 'until', 'case', 'trap', 'eval', 'wait', 'readonly', 'alias', ':', 'true', 'false', 'exit', 'return', 'shift', 'times', 'type', 'read', 'echo', 'printf', 'test', '[', 'command', 'builtin', 'local']);
