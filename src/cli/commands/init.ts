@@ -14,7 +14,7 @@ source:
   exclude: [.git, node_modules, "*.log"]
 
 deployment:
-  strategy: recreate          # recreate today; rolling, blue-green and canary arrive with the runtime
+  strategy: recreate          # recreate | blue-green | rolling (these two run on Deployer's runtime, below)
   # app_root: /srv/${name}    # default: ~/.deployer/apps/${name}
   keep_releases: 5
   shared_dirs: [logs]         # kept across releases, symlinked into each
@@ -23,10 +23,19 @@ deployment:
 
 # What restarts the app once \`current\` points at the new release.
 service:
-  manager: none               # none | script (restart_command) | signal (pid_file + signal)
+  manager: none               # none | script (restart_command) | signal (pid_file + signal) | process
   # manager: script
   # restart_command: ./bin/restart
   # base_port: 3000
+  # Deployer's runtime runs the app itself (zero-downtime blue-green and rolling):
+  # manager: process
+  # command: node server.js   # run in the release with PORT set
+  # instances: 2              # per slot; ports from base_port (green: base_port + 100)
+
+# With manager: process, Deployer's own router serves the app and moves traffic between versions.
+# router:
+#   type: embedded
+#   listen: 8080
 
 # All must pass after activation; {port} is service.base_port.
 health_checks: []
