@@ -13,7 +13,7 @@ export function printRuntimeApp(out: Out, app: AppView): void {
     for (const i of app.instances.filter((x) => x.pool === pool)) {
       const health = i.traffic === 'healthy' ? s.green(i.traffic) : i.traffic === 'draining' || i.traffic === 'unknown' ? s.yellow(i.traffic) : s.red(i.traffic);
       const restarts = i.restarts ? `, ${i.restarts} restart(s)` : '';
-      out.line(`      ${i.id.padEnd(10)} :${i.port}  ${i.release}  ${i.state}${i.pid ? ` pid ${i.pid}` : ''}  ${health}${i.inFlight ? `, ${i.inFlight} in flight` : ''}${restarts}${i.lastError && i.traffic !== 'healthy' ? s.dim(` (${i.lastError})`) : ''}`);
+      out.line(`      ${i.id.padEnd(10)} :${i.port}  ${i.release}  ${i.state}${i.pid ? ` pid ${i.pid}` : ''}  ${health}${i.held ? s.yellow(', held out of traffic until checked') : ''}${i.inFlight ? `, ${i.inFlight} in flight` : ''}${restarts}${i.lastError && i.traffic !== 'healthy' ? s.dim(` (${i.lastError})`) : ''}`);
     }
   }
 }
