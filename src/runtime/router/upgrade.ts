@@ -1,60 +1,85 @@
-// WebSocket (any Upgrade request): pick a target as for a request, open a TCP connection to it,
-// send the request head (with X-Forwarded-*, Connection: upgrade) and pipe both ways while it is open.
-import { connect, type Socket } from 'node:net';
-import { pickPool, pickTarget } from './select.js';
+// WebSocket (any Upgrade request): the request goes through an Exchange like any other (routing,
+// X-Forwarded-*, Connection: upgrade); the client's further bytes are held until the target's
+// response head is parsed. Only a 101 turns the connection into a tunnel (below), piping both ways
+// while it is open; any other response is forwarded and the client connection closes after it.
+import type { Socket } from 'node:net';
 import type { Listener } from './server.js';
-import type { AppRt } from './state.js';
+import type { TargetRt } from './state.js';
+import type { Upstream, UpstreamOwner } from './http1/upstream-pool.js';
 
-function refuse(socket: Socket, status: number, reason: string): void {
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: 0\r\n${status === 503 ? 'retry-after: 1\r\n' : ''}connection: close\r\n\r\n`);
-}
-
-/** `head`: the request head to send upstream; `rest`: bytes the client sent after it. */
-export function proxyUpgrade(listener: Listener, app: AppRt, socket: Socket, head: string, rest: Buffer | null): void {
-  socket.on('error', () => socket.destroy());
-  const ctx = listener.ctx;
-  const pi = pickPool(app.pools, app.weights, ctx.random(), null);
-  if (pi === -1) return refuse(socket, 503, 'Service Unavailable');
-  const target = pickTarget(app.pools[pi]!, null)!;
-  target.inFlight++;
-  listener.upgraded.add(socket);
-  let released = false;
-  let connected = false;
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    listener.upgraded.delete(socket);
-    target.release();
+/**
+ * The target answered 101: pipe `socket` (the client) and `up` both ways. `fromTarget`: bytes the
+ * target sent after its 101 head (already written to the client); `fromClient`: bytes the client
+ * sent after its request (held until now). The tunnel holds the target's in-flight slot while open.
+ */
+export class Tunnel implements UpstreamOwner {
+  private released = false;
+  /** the upstream socket closed (also when destroyed here, which silences the owner callbacks) */
+  private readonly onClose = (): void => {
+    this.socket.destroy();
+    this.release();
   };
-  // hold what the client sends until the target is connected
-  socket.pause();
-  const up = connect({ host: target.host, port: target.port, noDelay: true });
-  up.once('connect', () => {
-    connected = true;
-    up.write(head, 'latin1');
-    if (rest !== null && rest.length > 0) up.write(rest);
+
+  constructor(
+    private readonly listener: Listener,
+    private readonly socket: Socket,
+    private readonly up: Upstream,
+    private readonly target: TargetRt,
+    fromClient: Buffer | null,
+    clientEnded: boolean,
+  ) {
+    listener.upgraded.add(socket);
+    up.owner = this;
+    up.clearHeadTimeout();
+    const us = up.socket;
+    if (fromClient !== null && fromClient.length > 0) us.write(fromClient);
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (c: Buffer) => {
+      if (!us.write(c)) socket.pause();
+    });
+    socket.on('drain', () => {
+      if (us.isPaused()) us.resume();
+    });
     // WebSocket has no use for half-closed connections: when one side ends, finish the other
-    socket.pipe(up, { end: false });
-    up.pipe(socket, { end: false });
-    socket.resume();
-  });
-  socket.on('end', () => up.end(() => up.destroy()));
-  up.on('end', () => socket.end(() => socket.destroy()));
-  up.on('error', (e: NodeJS.ErrnoException) => {
-    if (!connected) {
-      if (e.code === 'ECONNREFUSED') ctx.markUnhealthy(app, target, `${e.code}: ${e.message}`);
-      refuse(socket, 502, 'Bad Gateway');
-    } else {
-      socket.destroy();
-    }
-    up.destroy();
-  });
-  up.on('close', () => {
-    if (connected) socket.destroy();
-    release();
-  });
-  socket.on('close', () => {
-    up.destroy();
-    release();
-  });
+    socket.on('end', () => us.end(() => this.up.destroy()));
+    socket.on('close', () => {
+      this.up.destroy();
+      this.release();
+    });
+    us.on('close', this.onClose);
+    if (clientEnded) us.end(() => this.up.destroy());
+    if (up.dead) this.onUpClose();
+    else if (socket.isPaused()) socket.resume();
+  }
+
+  onUpConnect(): void {}
+
+  onUpData(chunk: Buffer): void {
+    const s = this.socket;
+    if (!s.write(chunk)) this.up.socket.pause();
+    // the write may still refer to the connection's read buffer
+    if (s.writableLength > 0) this.up.held = true;
+  }
+
+  onUpDrain(): void {
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  onUpEnd(): void {
+    this.socket.end(() => this.socket.destroy());
+  }
+
+  onUpClose(): void {
+    this.socket.destroy();
+    this.release();
+  }
+
+  onUpHeadTimeout(): void {}
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.listener.upgraded.delete(this.socket);
+    this.target.release();
+  }
 }

@@ -3,12 +3,20 @@
 // Requests are handled one at a time, in order: bytes of a pipelined next request wait.
 import type { Socket } from 'node:net';
 import type { Listener } from '../server.js';
-import { proxyUpgrade } from '../upgrade.js';
+import type { TargetRt } from '../state.js';
+import { Tunnel } from '../upgrade.js';
 import { CHUNK_BAD, CHUNK_MORE, ChunkedScanner } from './chunked.js';
 import { Exchange, upstreamHead } from './exchange.js';
 import { MAX_HEAD, newRequestHead, parseRequestHead } from './parse-request.js';
+import type { Upstream } from './upstream-pool.js';
 
 const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
+/** buf after blank lines only: a head has begun (its deadline runs) but has no byte yet */
+const EMPTY = Buffer.alloc(0);
+/** router-made responses queued for a client beyond this: stop reading until they drain */
+const MAX_QUEUED = 64 * 1024;
+/** after the router closed its side, the client has this many sweeps (5-10 s) to close its own */
+const LINGER_TICKS = 2;
 
 // scratch: a head is parsed and used synchronously
 const H = newRequestHead();
@@ -47,7 +55,13 @@ export class ClientConn {
   /** reading is paused because: the request body waits for the target / we wait for a response */
   private bodyPaused = false;
   private waitPaused = false;
+  /** router-made responses are queued (the client does not read them): wait for 'drain' */
+  private drainPaused = false;
   private drainWanted = false;
+  /** the listener's tick when the connection entered St.Closed */
+  private closedTick = 0;
+  /** (St.Closed) the sweep's tick when it first saw all of our writes handed to the kernel, or -1 */
+  private flushedTick = -1;
   /** the client sent its EOF */
   private ended = false;
   private ipCache: string | null = null;
@@ -85,6 +99,8 @@ export class ClientConn {
   }
 
   destroy(): void {
+    // not a reset: after our FIN, data still in the kernel's send buffer (a slow reader) must
+    // still arrive; a client that lingers and writes gets a reset from the kernel anyway
     this.socket.destroy();
   }
 
@@ -98,7 +114,17 @@ export class ClientConn {
    * request head begun `headTicks` ago and still not complete (a client trickling bytes).
    */
   expired(tick: number, idleTicks: number, headTicks: number): boolean {
-    if (this.ex !== null || this.st !== St.Head) return false;
+    const st = this.st;
+    // the router closed its side: the client must close its own soon
+    if (st === St.Closed) {
+      // a client that does not read what is still queued gets an idle period
+      if (!this.socket.writableFinished) return tick - this.closedTick >= idleTicks;
+      if (this.flushedTick < 0) this.flushedTick = tick;
+      return tick - this.flushedTick >= LINGER_TICKS;
+    }
+    // a request body that stopped coming (or a target that stopped reading it) for an idle period
+    if (st === St.Body) return tick - this.lastTick >= idleTicks;
+    if (this.ex !== null || st !== St.Head) return false;
     return tick - this.lastTick >= idleTicks || (this.buf !== null && tick - this.headTick >= headTicks);
   }
 
@@ -123,7 +149,7 @@ export class ClientConn {
    */
   private append(chunk: Buffer): void {
     const b = this.buf;
-    if (b === null) {
+    if (b === null || b.length === 0) {
       this.buf = chunk;
       this.scanFrom = 0;
       return;
@@ -158,13 +184,22 @@ export class ClientConn {
 
   private headLoop(): void {
     while (this.st === St.Head && this.buf !== null) {
+      // responses queue up unread (pipelined requests): read no more until they drain
+      if (this.socket.writableLength > MAX_QUEUED) {
+        this.drainPaused = true;
+        this.socket.pause();
+        return;
+      }
       let buf = this.buf;
       // CRLFs before a request line are ignored (RFC 9112 §2.2)
       let s = 0;
       while (s < buf.length && (buf[s] === 13 || buf[s] === 10)) s++;
       if (s > 0) {
         if (s === buf.length) {
-          this.buf = null;
+          // not null: the head deadline keeps running (a CRLF trickle does not keep it open)
+          this.buf = EMPTY;
+          this.store = null;
+          if (this.ended) this.shut();
           return;
         }
         buf = buf.subarray(s);
@@ -175,6 +210,8 @@ export class ClientConn {
       if (idx === -1) {
         if (buf.length > MAX_HEAD) return this.refuse(431, 'request head larger than 64 KiB');
         this.scanFrom = Math.max(0, buf.length - 3);
+        // the client is done sending: no complete request is left
+        if (this.ended) this.shut();
         return;
       }
       if (idx + 4 > MAX_HEAD) return this.refuse(431, 'request head larger than 64 KiB');
@@ -192,21 +229,9 @@ export class ClientConn {
         continue;
       }
       if (H.target.charCodeAt(0) !== 47 /* / */ && H.target !== '*') return this.refuse(400, 'the request target must be a path', 'bad request: the request target must be a path\n');
-      if (H.upgrade !== null) {
-        // the connection becomes a tunnel: upgrade.ts takes the socket over
-        this.st = St.Closed;
-        this.socket.removeAllListeners('data');
-        this.socket.removeAllListeners('end');
-        this.socket.removeAllListeners('drain');
-        this.socket.removeAllListeners('close');
-        this.socket.removeAllListeners('error');
-        this.listener.conns.delete(this);
-        const rest2 = this.buf;
-        this.buf = null;
-        proxyUpgrade(this.listener, app, this.socket, upstreamHead(H, this.ip), rest2);
-        return;
-      }
-      const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip), H.method, hasBody, H.cookie, H.http10, H.close || this.ended);
+      // an Upgrade request is an exchange too: the client's further bytes wait in buf (St.Wait)
+      // until the target answers; a 101 hands the connection to a Tunnel (upgraded())
+      const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip), H.method, hasBody, H.cookie, H.http10, H.close || (this.ended && !this.moreHeads()), H.upgrade !== null);
       this.ex = ex;
       if (hasBody) {
         this.st = St.Body;
@@ -227,6 +252,33 @@ export class ClientConn {
         this.body(b, 0);
       }
     }
+    if (this.ended && this.st === St.Head && this.buf === null) this.shut();
+  }
+
+  /** (the client ended) whether buf may hold another complete request head */
+  private moreHeads(): boolean {
+    return this.buf !== null && this.buf.indexOf(CRLF2) !== -1;
+  }
+
+  /**
+   * The target answered 101 to the current (Upgrade) request: the connection leaves HTTP and
+   * becomes a tunnel to `up`, which gets the bytes the client sent since.
+   */
+  upgraded(up: Upstream, target: TargetRt): void {
+    const s = this.socket;
+    this.ex = null;
+    this.st = St.Closed;
+    s.removeAllListeners('data');
+    s.removeAllListeners('end');
+    s.removeAllListeners('drain');
+    s.removeAllListeners('close');
+    s.removeAllListeners('error');
+    this.listener.conns.delete(this);
+    const rest = this.buf;
+    this.buf = null;
+    this.store = null;
+    this.bodyPaused = this.waitPaused = this.drainPaused = false;
+    new Tunnel(this.listener, s, up, target, rest, this.ended);
   }
 
   /** Request body bytes: to the exchange up to the end of the body; what follows is kept. */
@@ -268,7 +320,7 @@ export class ClientConn {
   resumeBody(): void {
     if (this.bodyPaused) {
       this.bodyPaused = false;
-      if (!this.waitPaused) this.socket.resume();
+      if (!this.waitPaused && !this.drainPaused) this.socket.resume();
     }
   }
 
@@ -280,6 +332,12 @@ export class ClientConn {
     if (this.drainWanted) {
       this.drainWanted = false;
       this.ex?.onClientDrain();
+    }
+    if (this.drainPaused) {
+      this.drainPaused = false;
+      if (this.st === St.Closed) return;
+      this.socket.resume();
+      this.heads();
     }
   }
 
@@ -296,12 +354,8 @@ export class ClientConn {
 
   private next(close: boolean): void {
     if (this.st === St.Closed) return;
-    if (close || this.ended || this.listener.isClosing()) {
-      this.st = St.Closed;
-      this.buf = null;
-      this.socket.end();
-      return;
-    }
+    // a client that ended still gets answers to the complete requests it sent before
+    if (close || (this.ended && this.buf === null) || this.listener.isClosing()) return this.shut();
     this.st = St.Head;
     if (this.bodyPaused || this.waitPaused) {
       this.bodyPaused = false;
@@ -314,9 +368,25 @@ export class ClientConn {
   private onEnd(): void {
     this.ended = true;
     if (this.st === St.Body) return void this.socket.destroy();
-    if (this.ex === null && this.st === St.Head) {
-      this.st = St.Closed;
-      this.socket.end();
+    if (this.ex === null && this.st === St.Head && !this.drainPaused) {
+      if (this.buf === null) this.shut();
+      else this.heads();
+    }
+  }
+
+  /**
+   * Ends the router's side (after what is written). Reading goes on, discarded, so the client's
+   * FIN (or the rest of an upload cut short) is seen; expired() destroys it if the client lingers.
+   */
+  private shut(): void {
+    this.st = St.Closed;
+    this.closedTick = this.listener.tick;
+    this.buf = null;
+    this.store = null;
+    this.socket.end();
+    if (this.bodyPaused || this.waitPaused || this.drainPaused) {
+      this.bodyPaused = this.waitPaused = this.drainPaused = false;
+      this.socket.resume();
     }
   }
 
@@ -331,11 +401,8 @@ export class ClientConn {
   /** A router-made response on a connection that stays open. */
   private plain(status: number, body: string, close: boolean): void {
     this.socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${close ? 'connection: close\r\n' : ''}\r\n${body}`, 'latin1');
-    if (close || this.ended) {
-      this.st = St.Closed;
-      this.buf = null;
-      this.socket.end();
-    }
+    // (an ended client: the head loop closes once no complete request is left)
+    if (close) this.shut();
   }
 
   /** A router-made error response, then the connection closes. */
@@ -343,6 +410,7 @@ export class ClientConn {
     const ex = this.ex;
     this.ex = null;
     this.st = St.Closed;
+    this.closedTick = this.listener.tick;
     this.buf = null;
     if (ex !== null) {
       // mid-body of a forwarded request: nothing sensible can be answered

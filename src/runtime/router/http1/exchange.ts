@@ -93,6 +93,8 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
   private readonly t0: number;
   private readonly isHead: boolean;
   private readonly retryable: boolean;
+  /** an Upgrade request: a 101 turns the connection into a tunnel */
+  private readonly upgrade: boolean;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -104,12 +106,15 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
     private readonly cookie: string | null,
     private readonly http10: boolean,
     close: boolean,
+    upgrade: boolean,
   ) {
     this.t0 = ctx.now();
     this.isHead = method === 'HEAD';
     this.retryable = !hasBody && idempotent(method);
     this.reqComplete = !hasBody;
-    this.closeClient = close;
+    this.upgrade = upgrade;
+    // a target that does not answer 101 has seen Connection: upgrade: no further request here
+    this.closeClient = close || upgrade;
   }
 
   /** Picks a pool and a target and sends the request there, or holds it until one is available. */
@@ -179,7 +184,8 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
     } else {
       s.write(this.head, 'latin1');
     }
-    up.armHeadTimeout();
+    // the response-head timeout runs from the end of the request (see reqEnd)
+    if (this.reqComplete) up.armHeadTimeout();
   }
 
   // ---- the request body (from the client connection) ----
@@ -198,6 +204,7 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
 
   reqEnd(): void {
     this.reqComplete = true;
+    if (this.sent && this.up !== null && !this.headSent) this.up.armHeadTimeout();
   }
 
   // ---- holding for an available target ----
@@ -285,7 +292,11 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
         this.respBuf = Buffer.from(data.subarray(pos));
         return;
       }
-      if (!parseResponseHead(data, pos, idx, this.isHead, R) || R.status === 101) return this.upFailed('EPROTO', 'invalid response head');
+      if (!parseResponseHead(data, pos, idx, this.isHead, R)) return this.upFailed('EPROTO', 'invalid response head');
+      if (R.status === 101) {
+        if (this.upgrade) return this.tunnel(data, pos);
+        return this.upFailed('EPROTO', 'invalid response head');
+      }
       if (R.status >= 200) break;
       // 1xx (100 Continue, 103 Early Hints): pass on, the final response follows
       if (!this.http10) {
@@ -301,11 +312,12 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
     this.status = R.status;
     this.body = R.body;
     this.left = R.length;
-    this.upKeep = !R.close;
+    this.upKeep = !R.close && !this.upgrade;
     if (R.body === Body.Close) this.closeClient = true;
     let extra = '';
     if (this.setCookie !== null) extra = `Set-Cookie: ${this.setCookie}\r\n`;
-    if (this.closeClient || this.conn.closing()) {
+    // an early response (the request body is not all here): the connection closes after it
+    if (this.closeClient || !this.reqComplete || this.conn.closing()) {
       this.closeClient = true;
       extra += 'Connection: close\r\n';
     }
@@ -329,6 +341,23 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
       }
     }
     this.afterWrite(ok, data, endIdx);
+  }
+
+  /** The target accepted the upgrade (101): its head and what follows go to the client, then a tunnel. */
+  private tunnel(data: Buffer, pos: number): void {
+    const up = this.up!;
+    this.up = null;
+    up.clearHeadTimeout();
+    this.headSent = true;
+    this.status = 101;
+    const t = this.target!;
+    // the tunnel holds the in-flight slot while it is open
+    this.target = null;
+    this.finish(statusClass(101));
+    const sock = this.conn.socket;
+    sock.write(pos === 0 ? data : data.subarray(pos));
+    if (sock.writableLength > 0) up.held = true;
+    this.conn.upgraded(up, t);
   }
 
   private onBody(data: Buffer, start: number): void {
@@ -432,12 +461,20 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
       this.conn.destroy();
       return;
     }
-    if (t !== null && this.retryable && this.respBuf === null) {
-      const connectFailed = up !== null && !up.connected && CONNECT_FAILURES.has(code);
-      if (connectFailed || RESETS.has(code)) {
+    if (t !== null && up !== null && this.respBuf === null) {
+      // never connected: nothing reached the target and the body bytes are all still in pending,
+      // so any method may go elsewhere
+      const connectFailed = !up.connected && CONNECT_FAILURES.has(code);
+      // a reset or EOF before any response byte: retried only for an idempotent request on a
+      // kept-alive connection (the target closed it idle); on a fresh connection the target got
+      // the request and may have died of it
+      const staleReuse = this.retryable && up.reused && RESETS.has(code);
+      if (connectFailed || staleReuse) {
         if (connectFailed) this.ctx.markUnhealthy(this.app, t, `${code}: ${message}`);
         else this.exclude = t;
         if (this.attempts < this.ctx.maxAttempts) {
+          // a non-idempotent request is not held for a target to come up: 502 when none is left
+          if (connectFailed && !this.retryable && this.pickPool(this.app.pools, this.app.weights) === -1) return this.respond(502);
           this.sent = false;
           return this.route();
         }

@@ -123,6 +123,9 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, head:
   r.close = close;
   if (head || status < 200 || status === 204 || status === 304) {
     r.body = Body.None;
+    // the head promised a body it must not have: a broken target might still send those bytes,
+    // which would reach the next request's client if the connection were reused
+    if (length > 0 || te) r.close = true;
   } else if (te) {
     if (length !== -1) return false;
     if (teChunked) r.body = Body.Chunked;
