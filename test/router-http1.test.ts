@@ -2,11 +2,12 @@
 // request-smuggling defences, pipelining, 1xx, HEAD/204/304, HTTP/1.0 and close-delimited responses.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouterApp } from '../src/runtime/model.js';
 import { RouterCore, type RouterCoreOptions } from '../src/runtime/router/core.js';
 import { freePort, waitFor } from './support/net.js';
+import { raw } from './support/raw-http.js';
 
 const servers: (Server | NetServer)[] = [];
 /** random bytes: any byte out of place (e.g. a reused read buffer overwritten under a queued write) shows */
@@ -103,44 +104,6 @@ async function router(targetPort: number, opts: RouterCoreOptions = {}, over: Pa
     ...over,
   });
   return { core, port };
-}
-
-interface RawResult {
-  text: string;
-  closed: boolean;
-}
-
-/**
- * Writes `pieces` to the router (each after the previous was sent, with `gapMs` between) and
- * collects what comes back until the connection closes or `until(text)` holds.
- */
-function raw(port: number, pieces: (string | Buffer)[], opts: { until?: (text: string) => boolean; gapMs?: number; timeoutMs?: number } = {}): Promise<RawResult> {
-  return new Promise((resolve, reject) => {
-    const sock: Socket = connect({ host: '127.0.0.1', port, noDelay: true });
-    let text = '';
-    let done = false;
-    const finish = (closed: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve({ text, closed });
-    };
-    const timer = setTimeout(() => (opts.until ? reject(new Error(`timed out; got: ${JSON.stringify(text)}`)) : finish(false)), opts.timeoutMs ?? 5000);
-    sock.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (opts.until?.(text)) finish(false);
-    });
-    sock.on('close', () => finish(true));
-    sock.on('error', () => undefined);
-    sock.on('connect', async () => {
-      for (const p of pieces) {
-        if (sock.destroyed) return;
-        sock.write(p);
-        if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
-      }
-    });
-  });
 }
 
 const count = (text: string, what: string): number => text.split(what).length - 1;

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RouterApp } from '../src/runtime/model.js';
 import { RouterCore, type RouterCoreOptions } from '../src/runtime/router/core.js';
 import { freePort, waitFor } from './support/net.js';
+import { raw, type RawOptions } from './support/raw-http.js';
 
 const servers: (Server | NetServer)[] = [];
 const cores: RouterCore[] = [];
@@ -67,43 +68,8 @@ async function router(targets: number[], opts: RouterCoreOptions = {}, over: Par
   return { core, port };
 }
 
-interface RawResult {
-  text: string;
-  closed: boolean;
-}
-
-/** Writes `pieces` (with `gapMs` between), optionally half-closes, collects until close or `until`. */
-function raw(port: number, pieces: (string | Buffer)[], opts: { until?: (text: string) => boolean; gapMs?: number; timeoutMs?: number; end?: boolean } = {}): Promise<RawResult> {
-  return new Promise((resolve, reject) => {
-    const sock: Socket = connect({ host: '127.0.0.1', port, noDelay: true, allowHalfOpen: true });
-    sockets.push(sock);
-    let text = '';
-    let done = false;
-    const finish = (closed: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve({ text, closed });
-    };
-    const timer = setTimeout(() => (opts.until ? reject(new Error(`timed out; got: ${JSON.stringify(text)}`)) : finish(false)), opts.timeoutMs ?? 5000);
-    sock.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (opts.until?.(text)) finish(false);
-    });
-    sock.on('end', () => finish(true));
-    sock.on('close', () => finish(true));
-    sock.on('error', () => undefined);
-    sock.on('connect', async () => {
-      for (const p of pieces) {
-        if (sock.destroyed) return;
-        sock.write(p);
-        if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
-      }
-      if (opts.end) sock.end();
-    });
-  });
-}
+/** raw(), with the socket destroyed after the test */
+const rawT = (port: number, pieces: (string | Buffer)[], opts: RawOptions = {}) => raw(port, pieces, { ...opts, track: (x) => sockets.push(x) });
 
 const count = (text: string, what: string): number => text.split(what).length - 1;
 
@@ -123,7 +89,7 @@ describe('router review: upgrade', () => {
     const { port } = await router([b.port]);
     // the target has no 'upgrade' handler: it answers the first request normally and keeps the connection;
     // the second request is then sent by the client straight to the target
-    const r = await raw(
+    const r = await rawT(
       port,
       [
         'GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n',
@@ -188,7 +154,7 @@ describe('router review: framing', () => {
   it('answers every pipelined request that arrived before the client half-closed', async () => {
     const b = await backend();
     const { port } = await router([b.port]);
-    const r = await raw(port, ['GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n'], { end: true });
+    const r = await rawT(port, ['GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n'], { end: true });
     expect(r.closed).toBe(true);
     expect(count(r.text, 'HTTP/1.1 200 OK')).toBe(3);
     expect(r.text.endsWith('GET /c')).toBe(true);
@@ -201,7 +167,7 @@ describe('router review: timeouts and retries', () => {
     const { port } = await router([b.port], { headersTimeoutMs: 300 });
     const pieces: string[] = ['POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\nConnection: close\r\n\r\n', ...'0123456789'];
     // the upload takes ~1 s; the target answers at once when it has it
-    const r = await raw(port, pieces, { gapMs: 100, timeoutMs: 4000 });
+    const r = await rawT(port, pieces, { gapMs: 100, timeoutMs: 4000 });
     expect(r.text).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(r.text).toContain('"size":10');
   });
@@ -211,7 +177,7 @@ describe('router review: timeouts and retries', () => {
     const dead = await freePort();
     const { core, port } = await router([dead, b.port]);
     // round-robin: the first request goes to the dead target (blue-0)
-    const r = await raw(port, ['POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndata']);
+    const r = await rawT(port, ['POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndata']);
     expect(r.text).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(core.view()[0]!.pools[0]!.targets.map((t) => t.inFlight)).toEqual([0, 0]);
   });
@@ -229,7 +195,7 @@ describe('router review: timeouts and retries', () => {
     servers.push(s);
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const { port } = await router([(s.address() as { port: number }).port]);
-    const r = await raw(port, ['GET /boom HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n']);
+    const r = await rawT(port, ['GET /boom HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n']);
     expect(r.text).toMatch(/^HTTP\/1\.1 502 /);
     expect(requests).toBe(1);
   });
@@ -294,13 +260,13 @@ describe('router review: follow-ups', () => {
     const { port } = await router([(s.address() as { port: number }).port]);
     const ok = (t: string): boolean => t.endsWith('\r\n\r\nok');
     // a well-behaved response keeps the connection
-    expect((await raw(port, ['GET /a HTTP/1.1\r\nHost: h\r\n\r\n'], { until: ok })).text).toMatch(/^HTTP\/1\.1 200 OK/);
-    expect((await raw(port, ['GET /a HTTP/1.1\r\nHost: h\r\n\r\n'], { until: ok })).text).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect((await rawT(port, ['GET /a HTTP/1.1\r\nHost: h\r\n\r\n'], { until: ok })).text).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect((await rawT(port, ['GET /a HTTP/1.1\r\nHost: h\r\n\r\n'], { until: ok })).text).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(conns).toBe(1);
-    const r = await raw(port, ['DELETE /x HTTP/1.1\r\nHost: h\r\n\r\n'], { until: (t) => t.includes('\r\n\r\n') });
+    const r = await rawT(port, ['DELETE /x HTTP/1.1\r\nHost: h\r\n\r\n'], { until: (t) => t.includes('\r\n\r\n') });
     expect(r.text).toMatch(/^HTTP\/1\.1 204 /);
     // the next request does not go on the connection that answered the 204
-    expect((await raw(port, ['GET /a HTTP/1.1\r\nHost: h\r\n\r\n'], { until: ok })).text).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect((await rawT(port, ['GET /a HTTP/1.1\r\nHost: h\r\n\r\n'], { until: ok })).text).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(conns).toBe(2);
   });
 
