@@ -3,6 +3,9 @@ import type { Supervisor } from '../supervisor/index.js';
 import { ControlApiError } from '../unix-json.js';
 import type { RouterProcess } from './router-process.js';
 import { routerAppOf, writeState, type AppRecord, type DaemonState } from './state.js';
+import { appView, type AppView } from './view.js';
+
+export type { AppView, InstanceView } from './view.js';
 
 export interface DaemonDeps {
   state: DaemonState;
@@ -14,24 +17,6 @@ export interface DaemonDeps {
 }
 
 export type AppConfig = Omit<RouterApp, 'pools' | 'name'>;
-
-export interface InstanceView extends InstanceStatus {
-  /** started but kept out of traffic until the deploy has checked it */
-  held: boolean;
-  /** what the router thinks of it */
-  traffic: string;
-  inFlight: number;
-  lastError: string | null;
-}
-
-export interface AppView {
-  name: string;
-  listen: RouterApp['listen'];
-  hostnames: string[];
-  weights: Record<string, number>;
-  stopAt: Record<string, string>;
-  instances: InstanceView[];
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -356,23 +341,7 @@ export class Daemon {
         (s) => s.apps.find((a) => a.name === name),
         () => undefined,
       ));
-    const targets = new Map((rv?.pools ?? []).flatMap((p) => p.targets).map((t) => [t.id, t]));
-    const instances = this.d.supervisor
-      .status(name)
-      .filter((s) => rec.instances[s.id])
-      .map((s) => {
-        const t = targets.get(s.id);
-        return { ...s, held: rec.instances[s.id]?.held === true, traffic: t?.state ?? 'not routed', inFlight: t?.inFlight ?? 0, lastError: t?.lastError ?? null };
-      })
-      .sort((a, b) => a.port - b.port);
-    return {
-      name,
-      listen: rec.config.listen,
-      hostnames: rec.config.hostnames,
-      weights: { ...rec.weights },
-      stopAt: Object.fromEntries(Object.entries(rec.stopAt).map(([p, at]) => [p, new Date(at).toISOString()])),
-      instances,
-    };
+    return appView(name, rec, this.d.supervisor.status(name), rv);
   }
 
   async status(): Promise<{ pid: number; routerPid: number | null; apps: AppView[] }> {
