@@ -4,10 +4,11 @@
 import type { Socket } from 'node:net';
 import type { Listener } from '../server.js';
 import type { TargetRt } from '../state.js';
-import { Tunnel } from '../upgrade.js';
 import { CHUNK_BAD, CHUNK_MORE, ChunkedScanner } from './chunked.js';
-import { Exchange, upstreamHead } from './exchange.js';
+import { closed, expired, plain, refuse, shut, St, upgraded } from './client-lifetime.js';
+import { Exchange } from './exchange.js';
 import { MAX_HEAD, newRequestHead, parseRequestHead } from './parse-request.js';
+import { upstreamHead } from './upstream-head.js';
 import type { Upstream } from './upstream-pool.js';
 
 const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
@@ -15,21 +16,9 @@ const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 /** router-made responses queued for a client beyond this: stop reading until they drain */
 const MAX_QUEUED = 64 * 1024;
-/** after the router closed its side, the client has this many sweeps (5-10 s) to close its own */
-const LINGER_TICKS = 2;
 
 // scratch: a head is parsed and used synchronously
 const H = newRequestHead();
-
-const enum St {
-  /** waiting for (more of) a request head */
-  Head,
-  /** forwarding the request body */
-  Body,
-  /** the request is read; waiting for the response to finish */
-  Wait,
-  Closed,
-}
 
 const enum Framing {
   None,
@@ -37,51 +26,53 @@ const enum Framing {
   Chunked,
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
-
+/**
+ * Members without `private` beyond the calls from the listener and the exchange are the
+ * connection's state, shared with client-lifetime.ts only.
+ */
 export class ClientConn {
-  private st = St.Head;
+  st = St.Head;
   /** bytes received and not yet handled */
-  private buf: Buffer | null = null;
+  buf: Buffer | null = null;
   /** owns the bytes of buf when they came in several pieces (see append) */
-  private store: Buffer | null = null;
+  store: Buffer | null = null;
   private storeEnd = 0;
   /** the CRLFCRLF search in buf may start here */
   private scanFrom = 0;
-  private ex: Exchange | null = null;
+  ex: Exchange | null = null;
   private framing = Framing.None;
   private left = 0;
   private chunks: ChunkedScanner | null = null;
   /** reading is paused because: the request body waits for the target / we wait for a response */
-  private bodyPaused = false;
-  private waitPaused = false;
+  bodyPaused = false;
+  waitPaused = false;
   /** router-made responses are queued (the client does not read them): wait for 'drain' */
-  private drainPaused = false;
+  drainPaused = false;
   private drainWanted = false;
   /** the listener's tick when the connection entered St.Closed */
-  private closedTick = 0;
+  closedTick = 0;
   /** (St.Closed) the sweep's tick when it first saw all of our writes handed to the kernel, or -1 */
-  private flushedTick = -1;
+  flushedTick = -1;
   /** the client sent its EOF */
-  private ended = false;
+  ended = false;
   private ipCache: string | null = null;
   /** the listener's tick when bytes last came (idle connections are closed by Listener's sweep) */
   lastTick: number;
   /** the listener's tick when the bytes in buf began to arrive */
-  private headTick = 0;
+  headTick = 0;
   /** heads() is running (a response that ends synchronously must not re-enter it) */
   private inHeads = false;
 
   constructor(
     readonly socket: Socket,
-    private readonly listener: Listener,
+    readonly listener: Listener,
   ) {
     this.lastTick = listener.tick;
     socket.on('data', (c: Buffer) => this.onData(c));
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.onClose());
+    socket.on('close', () => closed(this));
   }
 
   get ip(): string {
@@ -114,19 +105,9 @@ export class ClientConn {
    * request head begun `headTicks` ago and still not complete (a client trickling bytes).
    */
   expired(tick: number, idleTicks: number, headTicks: number): boolean {
-    const st = this.st;
-    // the router closed its side: the client must close its own soon
-    if (st === St.Closed) {
-      // a client that does not read what is still queued gets an idle period
-      if (!this.socket.writableFinished) return tick - this.closedTick >= idleTicks;
-      if (this.flushedTick < 0) this.flushedTick = tick;
-      return tick - this.flushedTick >= LINGER_TICKS;
-    }
-    // a request body that stopped coming (or a target that stopped reading it) for an idle period
-    if (st === St.Body) return tick - this.lastTick >= idleTicks;
-    if (this.ex !== null || st !== St.Head) return false;
-    return tick - this.lastTick >= idleTicks || (this.buf !== null && tick - this.headTick >= headTicks);
+    return expired(this, tick, idleTicks, headTicks);
   }
+
 
   private onData(chunk: Buffer): void {
     const tick = this.listener.tick;
@@ -199,7 +180,7 @@ export class ClientConn {
           // not null: the head deadline keeps running (a CRLF trickle does not keep it open)
           this.buf = EMPTY;
           this.store = null;
-          if (this.ended) this.shut();
+          if (this.ended) shut(this);
           return;
         }
         buf = buf.subarray(s);
@@ -208,15 +189,15 @@ export class ClientConn {
       }
       const idx = buf.indexOf(CRLF2, this.scanFrom);
       if (idx === -1) {
-        if (buf.length > MAX_HEAD) return this.refuse(431, 'request head larger than 64 KiB');
+        if (buf.length > MAX_HEAD) return refuse(this, 431, 'request head larger than 64 KiB');
         this.scanFrom = Math.max(0, buf.length - 3);
         // the client is done sending: no complete request is left
-        if (this.ended) this.shut();
+        if (this.ended) shut(this);
         return;
       }
-      if (idx + 4 > MAX_HEAD) return this.refuse(431, 'request head larger than 64 KiB');
+      if (idx + 4 > MAX_HEAD) return refuse(this, 431, 'request head larger than 64 KiB');
       const status = parseRequestHead(buf, idx, H);
-      if (status !== 0) return this.refuse(status, H.error);
+      if (status !== 0) return refuse(this, status, H.error);
       const rest = idx + 4;
       this.buf = rest < buf.length ? buf.subarray(rest) : null;
       if (this.buf === null) this.store = null;
@@ -224,11 +205,11 @@ export class ClientConn {
       const app = this.listener.resolve(H.host);
       const hasBody = H.chunked || H.contentLength > 0;
       if (app === null) {
-        if (hasBody) return this.refuse(404, 'no app serves this host', 'not found: no app serves this host\n');
-        this.plain(404, 'not found: no app serves this host\n', H.close);
+        if (hasBody) return refuse(this, 404, 'no app serves this host', 'not found: no app serves this host\n');
+        plain(this, 404, 'not found: no app serves this host\n', H.close);
         continue;
       }
-      if (H.target.charCodeAt(0) !== 47 /* / */ && H.target !== '*') return this.refuse(400, 'the request target must be a path', 'bad request: the request target must be a path\n');
+      if (H.target.charCodeAt(0) !== 47 /* / */ && H.target !== '*') return refuse(this, 400, 'the request target must be a path', 'bad request: the request target must be a path\n');
       // an Upgrade request is an exchange too: the client's further bytes wait in buf (St.Wait)
       // until the target answers; a 101 hands the connection to a Tunnel (upgraded())
       const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip), H.method, hasBody, H.cookie, H.http10, H.close || (this.ended && !this.moreHeads()), H.upgrade !== null);
@@ -252,7 +233,7 @@ export class ClientConn {
         this.body(b, 0);
       }
     }
-    if (this.ended && this.st === St.Head && this.buf === null) this.shut();
+    if (this.ended && this.st === St.Head && this.buf === null) shut(this);
   }
 
   /** (the client ended) whether buf may hold another complete request head */
@@ -265,21 +246,9 @@ export class ClientConn {
    * becomes a tunnel to `up`, which gets the bytes the client sent since.
    */
   upgraded(up: Upstream, target: TargetRt): void {
-    const s = this.socket;
-    this.ex = null;
-    this.st = St.Closed;
-    s.removeAllListeners('data');
-    s.removeAllListeners('end');
-    s.removeAllListeners('drain');
-    s.removeAllListeners('close');
-    s.removeAllListeners('error');
-    this.listener.conns.delete(this);
-    const rest = this.buf;
-    this.buf = null;
-    this.store = null;
-    this.bodyPaused = this.waitPaused = this.drainPaused = false;
-    new Tunnel(this.listener, s, up, target, rest, this.ended);
+    upgraded(this, up, target);
   }
+
 
   /** Request body bytes: to the exchange up to the end of the body; what follows is kept. */
   private body(chunk: Buffer, start: number): void {
@@ -292,7 +261,7 @@ export class ClientConn {
       const r = this.chunks!.scan(chunk, start, len);
       if (r === CHUNK_BAD) {
         // a smuggling attempt or garbage: nothing after this can be trusted
-        return this.refuse(400, 'invalid chunked framing');
+        return refuse(this, 400, 'invalid chunked framing');
       }
       end = r === CHUNK_MORE ? len : r;
       if (r !== CHUNK_MORE) this.left = 0;
@@ -355,7 +324,7 @@ export class ClientConn {
   private next(close: boolean): void {
     if (this.st === St.Closed) return;
     // a client that ended still gets answers to the complete requests it sent before
-    if (close || (this.ended && this.buf === null) || this.listener.isClosing()) return this.shut();
+    if (close || (this.ended && this.buf === null) || this.listener.isClosing()) return shut(this);
     this.st = St.Head;
     if (this.bodyPaused || this.waitPaused) {
       this.bodyPaused = false;
@@ -369,55 +338,8 @@ export class ClientConn {
     this.ended = true;
     if (this.st === St.Body) return void this.socket.destroy();
     if (this.ex === null && this.st === St.Head && !this.drainPaused) {
-      if (this.buf === null) this.shut();
+      if (this.buf === null) shut(this);
       else this.heads();
     }
-  }
-
-  /**
-   * Ends the router's side (after what is written). Reading goes on, discarded, so the client's
-   * FIN (or the rest of an upload cut short) is seen; expired() destroys it if the client lingers.
-   */
-  private shut(): void {
-    this.st = St.Closed;
-    this.closedTick = this.listener.tick;
-    this.buf = null;
-    this.store = null;
-    this.socket.end();
-    if (this.bodyPaused || this.waitPaused || this.drainPaused) {
-      this.bodyPaused = this.waitPaused = this.drainPaused = false;
-      this.socket.resume();
-    }
-  }
-
-  private onClose(): void {
-    this.st = St.Closed;
-    this.listener.conns.delete(this);
-    const ex = this.ex;
-    this.ex = null;
-    ex?.clientClosed();
-  }
-
-  /** A router-made response on a connection that stays open. */
-  private plain(status: number, body: string, close: boolean): void {
-    this.socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${close ? 'connection: close\r\n' : ''}\r\n${body}`, 'latin1');
-    // (an ended client: the head loop closes once no complete request is left)
-    if (close) this.shut();
-  }
-
-  /** A router-made error response, then the connection closes. */
-  private refuse(status: number, why: string, body = `${STATUS_TEXT[status]?.toLowerCase() ?? 'error'}: ${why}\n`): void {
-    const ex = this.ex;
-    this.ex = null;
-    this.st = St.Closed;
-    this.closedTick = this.listener.tick;
-    this.buf = null;
-    if (ex !== null) {
-      // mid-body of a forwarded request: nothing sensible can be answered
-      ex.clientClosed();
-      this.socket.destroy();
-      return;
-    }
-    this.socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
   }
 }

@@ -1,13 +1,16 @@
 // The hot path: one Exchange per proxied request. It owns an upstream connection while it runs
 // (UpstreamOwner), forwards the request head it was given and the body bytes the client
-// connection hands it, and streams the response back raw, tracking where it ends.
+// connection hands it, and streams the response back raw (forward-response.ts), tracking where
+// it ends.
 import { CLASS_ERROR, statusClass } from '../metrics.js';
 import { cookieValue, hasRoutable, pickPool, pickTarget, stickyCookie, weightedPools } from '../select.js';
 import type { AppRt, AvailabilityWaiter, PoolRt, TargetRt } from '../state.js';
-import { CHUNK_BAD, CHUNK_MORE, ChunkedScanner } from './chunked.js';
+import type { ChunkedScanner } from './chunked.js';
 import type { ClientConn } from './client-conn.js';
-import { MAX_HEAD, type RequestHead } from './parse-request.js';
-import { Body, newResponseHead, parseResponseHead, rewriteHead, rewriteHeadWithBody } from './parse-response.js';
+import { responseData } from './forward-response.js';
+import { Body } from './parse-response.js';
+import { Failure, HEADERS_TIMEOUT, classifyFailure, idempotent } from './retry.js';
+import { gatewayResponse } from './router-responses.js';
 import type { Upstream, UpstreamOwner } from './upstream-pool.js';
 
 /** What an Exchange needs from the router core. */
@@ -19,92 +22,59 @@ export interface ProxyContext {
   markUnhealthy(app: AppRt, target: TargetRt, reason: string): void;
 }
 
-/** Connect failures: the target is not there; mark it unhealthy and retry elsewhere. */
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND']);
-/** The connection broke before any response byte (e.g. a kept-alive socket the target closed): retry elsewhere. */
-const RESETS = new Set(['ECONNRESET', 'EPIPE', 'EOF']);
-const HEADERS_TIMEOUT = 'HEADERS_TIMEOUT';
-
-export function idempotent(method: string): boolean {
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-    case 'OPTIONS':
-    case 'PUT':
-    case 'DELETE':
-    case 'TRACE':
-      return true;
-    default:
-      return false;
-  }
-}
-
-const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
 /** request body bytes buffered before a target connection is ready, before the client is paused */
 const MAX_PENDING = 64 * 1024;
-/** a rewritten head and up to this much body are copied into one buffer (one write) */
-const COALESCE = 16 * 1024;
 
-// scratch: a response head is parsed and used synchronously
-const R = newResponseHead();
-
-const REASONS: Record<number, string> = { 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
-const BODIES: Record<number, string> = { 502: 'bad gateway: the target did not answer\n', 503: 'service unavailable: no target is available\n', 504: 'gateway timeout: the target did not answer in time\n' };
-
-/** The request head to send upstream. */
-export function upstreamHead(h: RequestHead, clientIp: string): string {
-  const xff = h.xff === null ? clientIp : `${h.xff}, ${clientIp}`;
-  const fh = h.host === null ? '' : `X-Forwarded-Host: ${h.host}\r\n`;
-  const conn = h.upgrade !== null ? `Upgrade: ${h.upgrade}\r\nConnection: upgrade\r\n` : h.http10 ? 'Connection: close\r\n' : 'Connection: keep-alive\r\n';
-  return `${h.method} ${h.target} HTTP/1.${h.http10 ? 0 : 1}\r\n${h.fwd}X-Forwarded-For: ${xff}\r\nX-Forwarded-Proto: http\r\n${fh}${conn}\r\n`;
-}
-
+/**
+ * Members without `private` beyond the UpstreamOwner / AvailabilityWaiter / ClientConn calls are
+ * the response side's state, shared with forward-response.ts only.
+ */
 export class Exchange implements UpstreamOwner, AvailabilityWaiter {
   /** the target of the current attempt (holds one of its in-flight slots) */
-  private target: TargetRt | null = null;
+  target: TargetRt | null = null;
   private lastTarget: TargetRt | null = null;
   private lastPool: PoolRt | null = null;
   /** a target to avoid on the next attempt (its connection broke) */
   private exclude: TargetRt | null = null;
   private attempts = 0;
-  private up: Upstream | null = null;
+  up: Upstream | null = null;
   /** the request head went to the current upstream */
   private sent = false;
   private pending: Buffer[] | null = null;
   private pendingBytes = 0;
   /** the client sent the whole request body */
-  private reqComplete: boolean;
-  private headSent = false;
-  private status = 0;
-  private body = Body.None;
-  private left = 0;
-  private chunks: ChunkedScanner | null = null;
+  reqComplete: boolean;
+  headSent = false;
+  status = 0;
+  body = Body.None;
+  left = 0;
+  chunks: ChunkedScanner | null = null;
   /** the upstream connection can serve another request after this one */
-  private upKeep = false;
-  private upPaused = false;
-  private respBuf: Buffer | null = null;
+  upKeep = false;
+  upPaused = false;
+  respBuf: Buffer | null = null;
   /** close the client connection after the response */
-  private closeClient: boolean;
+  closeClient: boolean;
   private finished = false;
   private clientGone = false;
-  private setCookie: string | null = null;
+  setCookie: string | null = null;
   private waitUntil = -1;
   private waitTimer: NodeJS.Timeout | null = null;
   private readonly t0: number;
-  private readonly isHead: boolean;
+  readonly isHead: boolean;
   private readonly retryable: boolean;
   /** an Upgrade request: a 101 turns the connection into a tunnel */
-  private readonly upgrade: boolean;
+  readonly upgrade: boolean;
 
   constructor(
     private readonly ctx: ProxyContext,
     private readonly app: AppRt,
-    private readonly conn: ClientConn,
+    readonly conn: ClientConn,
     private readonly head: string,
     method: string,
     private readonly hasBody: boolean,
     private readonly cookie: string | null,
-    private readonly http10: boolean,
+    readonly http10: boolean,
     close: boolean,
     upgrade: boolean,
   ) {
@@ -277,140 +247,11 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
   }
 
   onUpData(chunk: Buffer): void {
-    if (this.headSent) return this.onBody(chunk, 0);
-    let data = chunk;
-    if (this.respBuf !== null) {
-      data = Buffer.concat([this.respBuf, chunk]);
-      this.respBuf = null;
-    }
-    let pos = 0;
-    for (;;) {
-      const idx = data.indexOf(CRLF2, pos);
-      if (idx === -1) {
-        if (data.length - pos > MAX_HEAD) return this.upFailed('EPROTO', 'response head too large');
-        // a copy: data may be the connection's read buffer
-        this.respBuf = Buffer.from(data.subarray(pos));
-        return;
-      }
-      if (!parseResponseHead(data, pos, idx, this.isHead, R)) return this.upFailed('EPROTO', 'invalid response head');
-      if (R.status === 101) {
-        if (this.upgrade) return this.tunnel(data, pos);
-        return this.upFailed('EPROTO', 'invalid response head');
-      }
-      if (R.status >= 200) break;
-      // 1xx (100 Continue, 103 Early Hints): pass on, the final response follows
-      if (!this.http10) {
-        const sock = this.conn.socket;
-        sock.write(data.subarray(pos, idx + 4));
-        if (sock.writableLength > 0) this.up!.held = true;
-      }
-      pos = idx + 4;
-      if (pos === data.length) return;
-    }
-    this.up!.clearHeadTimeout();
-    this.headSent = true;
-    this.status = R.status;
-    this.body = R.body;
-    this.left = R.length;
-    this.upKeep = !R.close && !this.upgrade;
-    if (R.body === Body.Close) this.closeClient = true;
-    let extra = '';
-    if (this.setCookie !== null) extra = `Set-Cookie: ${this.setCookie}\r\n`;
-    // an early response (the request body is not all here): the connection closes after it
-    if (this.closeClient || !this.reqComplete || this.conn.closing()) {
-      this.closeClient = true;
-      extra += 'Connection: close\r\n';
-    }
-    const bodyStart = R.end + 4;
-    const endIdx = this.bodyEnd(data, bodyStart);
-    if (endIdx === CHUNK_BAD) return this.broken();
-    const sock = this.conn.socket;
-    let ok: boolean;
-    if (extra === '' && R.drops.length === 0) {
-      ok = sock.write(pos === 0 && endIdx === data.length ? data : data.subarray(pos, endIdx));
-    } else {
-      const n = endIdx - bodyStart;
-      if (n <= COALESCE) {
-        ok = sock.write(rewriteHeadWithBody(data, pos, R, extra, bodyStart, endIdx));
-      } else {
-        const h = rewriteHead(data, pos, R, extra);
-        sock.cork();
-        sock.write(h, 'latin1');
-        ok = sock.write(data.subarray(bodyStart, endIdx));
-        sock.uncork();
-      }
-    }
-    this.afterWrite(ok, data, endIdx);
-  }
-
-  /** The target accepted the upgrade (101): its head and what follows go to the client, then a tunnel. */
-  private tunnel(data: Buffer, pos: number): void {
-    const up = this.up!;
-    this.up = null;
-    up.clearHeadTimeout();
-    this.headSent = true;
-    this.status = 101;
-    const t = this.target!;
-    // the tunnel holds the in-flight slot while it is open
-    this.target = null;
-    this.finish(statusClass(101));
-    const sock = this.conn.socket;
-    sock.write(pos === 0 ? data : data.subarray(pos));
-    if (sock.writableLength > 0) up.held = true;
-    this.conn.upgraded(up, t);
-  }
-
-  private onBody(data: Buffer, start: number): void {
-    const endIdx = this.bodyEnd(data, start);
-    if (endIdx === CHUNK_BAD) return this.broken();
-    const ok = this.conn.socket.write(start === 0 && endIdx === data.length ? data : data.subarray(start, endIdx));
-    this.afterWrite(ok, data, endIdx);
-  }
-
-  /**
-   * Where the response ends in data[start..]: data.length when it goes on (this.left/this.chunks
-   * updated), less when it ended there (this.body set to None), or CHUNK_BAD.
-   */
-  private bodyEnd(data: Buffer, start: number): number {
-    const len = data.length;
-    switch (this.body) {
-      case Body.None:
-        return start;
-      case Body.Length: {
-        const n = Math.min(this.left, len - start);
-        this.left -= n;
-        if (this.left === 0) this.body = Body.None;
-        return start + n;
-      }
-      case Body.Chunked: {
-        const r = (this.chunks ??= new ChunkedScanner()).scan(data, start, len);
-        if (r === CHUNK_BAD) return CHUNK_BAD;
-        if (r === CHUNK_MORE) return len;
-        this.body = Body.None;
-        return r;
-      }
-      case Body.Close:
-        return len;
-    }
-  }
-
-  private afterWrite(ok: boolean, data: Buffer, endIdx: number): void {
-    // a write still queued refers to data (the connection's read buffer): reads go elsewhere now
-    if (this.conn.socket.writableLength > 0 && this.up !== null) this.up.held = true;
-    if (this.body === Body.None) {
-      // bytes after the end of the response: the connection is out of step, do not reuse it
-      if (endIdx < data.length) this.upKeep = false;
-      return this.complete();
-    }
-    if (!ok && !this.upPaused && this.up !== null) {
-      this.upPaused = true;
-      this.up.socket.pause();
-      this.conn.waitDrain();
-    }
+    responseData(this, chunk);
   }
 
   /** The response was forwarded to its end. */
-  private complete(): void {
+  complete(): void {
     const up = this.up;
     this.up = null;
     if (up !== null) {
@@ -440,7 +281,7 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
   }
 
   /** The target sent something that is not HTTP/1.1 after the head: cut both connections. */
-  private broken(): void {
+  broken(): void {
     const up = this.up;
     this.up = null;
     up?.destroy();
@@ -449,7 +290,7 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
     this.conn.destroy();
   }
 
-  private upFailed(code: string, message: string): void {
+  upFailed(code: string, message: string): void {
     const up = this.up;
     this.up = null;
     if (up !== null) up.destroy();
@@ -462,14 +303,11 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
       return;
     }
     if (t !== null && up !== null && this.respBuf === null) {
-      // never connected: nothing reached the target and the body bytes are all still in pending,
-      // so any method may go elsewhere
-      const connectFailed = !up.connected && CONNECT_FAILURES.has(code);
-      // a reset or EOF before any response byte: retried only for an idempotent request on a
-      // kept-alive connection (the target closed it idle); on a fresh connection the target got
-      // the request and may have died of it
-      const staleReuse = this.retryable && up.reused && RESETS.has(code);
-      if (connectFailed || staleReuse) {
+      // a failed connect (nothing reached the target and the body bytes are all still in
+      // pending: any method may go elsewhere) or a stale kept-alive connection (see retry.ts)
+      const failure = classifyFailure(code, up, this.retryable);
+      if (failure !== Failure.Final) {
+        const connectFailed = failure === Failure.Connect;
         if (connectFailed) this.ctx.markUnhealthy(this.app, t, `${code}: ${message}`);
         else this.exclude = t;
         if (this.attempts < this.ctx.maxAttempts) {
@@ -487,17 +325,13 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
   private respond(status: 502 | 503 | 504): void {
     if (this.finished) return;
     this.stopWaiting();
-    const body = BODIES[status]!;
     const close = this.closeClient || !this.reqComplete || this.conn.closing();
-    this.conn.socket.write(
-      `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n${status === 503 ? 'retry-after: 1\r\n' : ''}${close ? 'connection: close\r\n' : ''}\r\n${body}`,
-      'latin1',
-    );
+    this.conn.socket.write(gatewayResponse(status, close), 'latin1');
     this.finish(CLASS_ERROR);
     this.conn.responseDone(close);
   }
 
-  private finish(cls: number): void {
+  finish(cls: number): void {
     if (this.finished) return;
     this.finished = true;
     const ms = this.ctx.now() - this.t0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamHead } from './exchange.js';
+import { upstreamHead } from './upstream-head.js';
 import { newRequestHead, parseRequestHead, type RequestHead } from './parse-request.js';
 
 function parse(text: string): { status: number; h: RequestHead } {
