@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RouterApp } from '../src/runtime/model.js';
 import { RouterCore } from '../src/runtime/router/core.js';
 import { freePort, waitFor } from './support/net.js';
+import { seededRandom as seeded } from '../src/util/seeded-random.js';
 
 // ---- backends ----
 
@@ -126,18 +127,6 @@ interface LoadInstance {
 const autocannon = createRequire(import.meta.url)('autocannon') as (opts: { url: string; connections: number; duration: number; timeout: number }) => LoadInstance;
 
 // ---- router ----
-
-/** mulberry32: a seeded random source, so weight splits are reproducible */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function core(): RouterCore {
   const c = new RouterCore({ random: seeded(7) });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DeployFailed, UsageError } from '../errors.js';
+import { DeployFailed, HealthCheckFailed, UsageError } from '../errors.js';
 import { localProcessAlive } from '../hosts/local.js';
 import type { AppConfig, AppView } from './daemon/daemon.js';
 import type { InstanceSpec, InstanceStatus } from './model.js';
@@ -73,14 +73,16 @@ export class RuntimeClient {
   setWeights(app: string, weights: Record<string, number>): Promise<AppView> {
     return this.call('POST', this.appPath(app, '/weights'), { weights });
   }
-  drain(app: string, id: string, timeoutMs: number): Promise<{ drained: boolean; inFlight: number; waitedMs: number }> {
-    return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/drain`), { timeoutMs }, { timeoutMs: timeoutMs + 15_000 });
-  }
-  enable(app: string, id: string, healthy = false): Promise<unknown> {
-    return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/enable`), { healthy });
-  }
   waitHealthy(app: string, id: string, timeoutMs: number): Promise<{ healthy: boolean; detail: string; logTail?: string }> {
     return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/wait-healthy`), { timeoutMs }, { timeoutMs: timeoutMs + 15_000 });
+  }
+  /** Waits for every instance; HealthCheckFailed naming the ones that are not healthy, with the end of their logs. */
+  async waitAllHealthy(app: string, ids: string[], timeoutMs: number): Promise<void> {
+    const results = await Promise.all(ids.map(async (id) => ({ id, ...(await this.waitHealthy(app, id, timeoutMs)) })));
+    const bad = results.filter((r) => !r.healthy);
+    if (bad.length === 0) return;
+    const tails = bad.filter((b) => b.logTail?.trim()).map((b) => `--- last lines of ${b.id}'s log ---\n${b.logTail!.trimEnd()}`);
+    throw new HealthCheckFailed([bad.map((b) => b.detail).join('; '), ...tails].join('\n'));
   }
   stopPoolAfter(app: string, pool: string, delayMs: number | null): Promise<AppView> {
     return this.call('POST', this.appPath(app, `/pools/${encodeURIComponent(pool)}/stop-after`), { delayMs });

@@ -1,5 +1,4 @@
 import type { LoadedManifest } from '../manifest/load.js';
-import { HealthCheckFailed } from '../errors.js';
 import { AppLayout } from '../release/layout.js';
 import { instanceSpecs, poolInstances, startTimeout } from '../runtime/app-config.js';
 import type { RuntimeClient } from '../runtime/client.js';
@@ -29,9 +28,6 @@ export class ProcessManager implements ServiceManager {
     const weights: Record<string, number> = Object.fromEntries(Object.keys(view?.weights ?? {}).map((p) => [p, 0]));
     weights.stable = 100;
     await rt.setWeights(app, weights);
-    const timeoutMs = startTimeout(this.loaded);
-    const results = await Promise.all(refs.map(async (r) => rt.waitHealthy(app, r.id, timeoutMs)));
-    const bad = results.filter((r) => !r.healthy);
-    if (bad.length > 0) throw new HealthCheckFailed([...bad.map((b) => b.detail), ...bad.map((b) => b.logTail?.trimEnd() ?? '').filter(Boolean)].join('\n'));
+    await rt.waitAllHealthy(app, refs.map((r) => r.id), startTimeout(this.loaded));
   }
 }

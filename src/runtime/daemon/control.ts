@@ -75,8 +75,6 @@ const routes: [string, RegExp, Route][] = [
     return d.view(m[1]!);
   }],
   ['POST', /^\/apps\/([^/]+)\/weights$/, (d, m, b) => d.setWeights(m[1]!, parse(z.strictObject({ weights: z.record(name, z.number().min(0).max(100)) }), b).weights)],
-  ['POST', /^\/apps\/([^/]+)\/instances\/([^/]+)\/drain$/, (d, m, b) => d.drain(m[1]!, m[2]!, parse(z.strictObject({ timeoutMs: ms.optional() }), b).timeoutMs)],
-  ['POST', /^\/apps\/([^/]+)\/instances\/([^/]+)\/enable$/, (d, m, b) => d.enable(m[1]!, m[2]!, parse(z.strictObject({ healthy: z.boolean().default(false) }), b).healthy)],
   ['POST', /^\/apps\/([^/]+)\/instances\/([^/]+)\/wait-healthy$/, (d, m, b) => d.waitHealthy(m[1]!, m[2]!, parse(z.strictObject({ timeoutMs: ms }), b).timeoutMs)],
   ['POST', /^\/apps\/([^/]+)\/pools\/([^/]+)\/stop-after$/, (d, m, b) => d.scheduleStop(m[1]!, m[2]!, parse(z.strictObject({ delayMs: ms.nullable() }), b).delayMs)],
 ];

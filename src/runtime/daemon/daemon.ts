@@ -82,17 +82,18 @@ export class Daemon {
   }
 
   /** Pushes one app's config to the router. */
-  async pushApp(name: string, initial?: (id: string) => 'healthy' | 'unknown'): Promise<void> {
-    await this.d.router.call('PUT', `/apps/${encodeURIComponent(name)}`, routerAppOf(this.app(name), initial));
+  async pushApp(name: string): Promise<void> {
+    await this.d.router.call('PUT', `/apps/${encodeURIComponent(name)}`, routerAppOf(this.app(name)));
   }
 
-  /** After the router (re)starts: every app again; running instances start as healthy. */
-  async pushAll(fresh: boolean): Promise<void> {
+  /**
+   * After the router (re)starts or is adopted: every app again. A fresh router checks each
+   * target before it sends it traffic (requests wait meanwhile); an adopted one keeps its state.
+   */
+  async pushAll(): Promise<void> {
     if (this.d.state.metricsListen) await this.d.router.call('PUT', '/settings', { metricsListen: this.d.state.metricsListen });
     for (const name of Object.keys(this.d.state.apps)) {
       try {
-        // a fresh router checks every target before it sends it traffic (requests wait meanwhile)
-        void fresh;
         await this.pushApp(name);
       } catch (e) {
         this.d.log(`router: could not restore app ${name}: ${(e as Error).message}`);
@@ -233,15 +234,11 @@ export class Daemon {
     });
   }
 
-  drain(app: string, id: string, timeoutMs?: number): Promise<{ drained: boolean; inFlight: number; waitedMs: number }> {
+  private drain(app: string, id: string, timeoutMs?: number): Promise<{ drained: boolean; inFlight: number; waitedMs: number }> {
     this.app(app);
     return this.d.router.call('POST', `/apps/${encodeURIComponent(app)}/targets/${encodeURIComponent(id)}/drain`, timeoutMs ? { timeoutMs } : {}, { timeoutMs: (timeoutMs ?? 600_000) + 10_000 });
   }
 
-  enable(app: string, id: string, healthy = false): Promise<unknown> {
-    this.app(app);
-    return this.d.router.call('POST', `/apps/${encodeURIComponent(app)}/targets/${encodeURIComponent(id)}/enable`, { healthy });
-  }
 
   /**
    * Waits until the router's checks find the instance healthy. Fails at once, with the end of its

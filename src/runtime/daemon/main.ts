@@ -74,8 +74,8 @@ async function main(): Promise<void> {
     controlSocket: paths.router,
     logFile: paths.routerLog,
     record: state.router,
-    onStarted: async (fresh) => {
-      await ref.daemon?.pushAll(fresh);
+    onStarted: async () => {
+      await ref.daemon?.pushAll();
     },
     onRecord: (r) => {
       state.router = r;

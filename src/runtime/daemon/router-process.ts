@@ -13,7 +13,7 @@ export interface RouterProcessOptions {
   /** a router process left running by a previous daemon */
   record: ProcessRecord | null;
   /** after a (re)start: push every app's config into the router */
-  onStarted: (fresh: boolean) => Promise<void>;
+  onStarted: () => Promise<void>;
   onRecord: (r: ProcessRecord | null) => void;
   log: (msg: string) => void;
 }
@@ -47,7 +47,7 @@ export class RouterProcess {
   async ensure(): Promise<void> {
     if (this.record && localProcessAlive(this.record) && (await this.answers(2_000))) {
       this.o.log(`router: adopted pid ${this.record.pid}`);
-      await this.o.onStarted(false);
+      await this.o.onStarted();
       this.startWatch();
       return;
     }
@@ -82,7 +82,7 @@ export class RouterProcess {
     }
     if (!(await this.answers(10_000))) throw new Error(`the router process (pid ${this.record.pid}) did not open ${this.o.controlSocket}; see ${this.o.logFile}`);
     this.o.log(`router: started pid ${this.record.pid}`);
-    await this.o.onStarted(true);
+    await this.o.onStarted();
     this.startWatch();
   }
 

@@ -46,7 +46,7 @@ export async function writeState(path: string, s: DaemonState): Promise<void> {
 }
 
 /** The router's view of an app: its pools built from the instances, each with its weight. */
-export function routerAppOf(rec: AppRecord, initial: (id: string) => 'healthy' | 'unknown' = () => 'unknown'): RouterApp {
+export function routerAppOf(rec: AppRecord): RouterApp {
   const pools = new Map<string, RouterApp['pools'][number]>();
   for (const name of Object.keys(rec.weights)) pools.set(name, { name, weight: rec.weights[name] ?? 0, targets: [] });
   for (const { spec, held } of Object.values(rec.instances)) {
@@ -54,7 +54,7 @@ export function routerAppOf(rec: AppRecord, initial: (id: string) => 'healthy' |
     const name = held ? `${spec.pool}-held` : spec.pool;
     let p = pools.get(name);
     if (!p) pools.set(name, (p = { name, weight: held ? 0 : (rec.weights[spec.pool] ?? 0), targets: [] }));
-    p.targets.push({ id: spec.id, host: '127.0.0.1', port: spec.port, initial: initial(spec.id), ...(spec.healthPath !== undefined ? { healthPath: spec.healthPath } : {}) });
+    p.targets.push({ id: spec.id, host: '127.0.0.1', port: spec.port, ...(spec.healthPath !== undefined ? { healthPath: spec.healthPath } : {}) });
   }
   for (const p of pools.values()) p.targets.sort((a, b) => a.port - b.port);
   return { ...rec.config, pools: [...pools.values()] };

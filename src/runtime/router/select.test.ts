@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { TargetState } from '../model.js';
 import { cookieValue, pickPool, pickTarget, stickyCookie, weightedPools } from './select.js';
+import { seededRandom as seeded } from '../../util/seeded-random.js';
 
 const t = (state: TargetState) => ({ state });
 const pool = (...states: TargetState[]) => ({ targets: states.map(t), rr: 0 });
-
-/** mulberry32: a seeded random source */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('pickPool', () => {
   it('splits by weight among pools with a routable target', () => {
