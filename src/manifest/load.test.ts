@@ -78,7 +78,6 @@ describe('the seed manifest', () => {
   it('lists every feature that is not built yet', () => {
     const issues = unsupportedFeatures(parse(SEED, { env: SEED_ENV }).manifest);
     expect(issues.map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
-      'deployment.canary: the canary strategy is not supported yet',
       'router.type: strategy rolling with router "none" (use `type: embedded`) is not supported yet',
       'service.manager: service manager "systemd" is not supported yet',
       'notifications.slack: slack notifications is not supported yet',
@@ -91,11 +90,14 @@ describe('unsupportedFeatures', () => {
   it('is empty for a local recreate deploy with a script manager', () => {
     const m = parse('name: a\nservice: { manager: script, restart_command: ./restart }\n').manifest;
     expect(unsupportedFeatures(m)).toEqual([]);
-    // the strategy can be overridden (deploy --strategy)
-    expect(unsupportedFeatures(m, 'canary').map((i) => i.message)).toEqual(['strategy "canary" is not supported yet']);
+    // the strategy can be overridden (deploy --strategy): canary needs the runtime
+    expect(unsupportedFeatures(m, 'canary').map((i) => i.message)).toEqual([
+      'strategy canary with service manager "script" (use `manager: process`) is not supported yet',
+      'strategy canary with router "none" (use `type: embedded`) is not supported yet',
+    ]);
   });
 
-  it('names remote hosts, ssh, routers and analysis', () => {
+  it('names remote hosts, ssh and routers', () => {
     const m = parse(`name: a
 hosts: [local, "ssh://deploy@web1:22", {host: web2}]
 ssh: { user: deploy }
@@ -103,7 +105,7 @@ router: { type: nginx, listen: 8080 }
 analysis: { interval: 5s }
 notifications: { webhook: { url: "https://x.example/hook" } }
 `).manifest;
-    expect(unsupportedFeatures(m).map((i) => formatPath(i.path))).toEqual(['hosts[1]', 'hosts[2]', 'ssh', 'router.type', 'analysis', 'notifications.webhook']);
+    expect(unsupportedFeatures(m).map((i) => formatPath(i.path))).toEqual(['hosts[1]', 'hosts[2]', 'ssh', 'router.type', 'notifications.webhook']);
     expect(unsupportedFeatures(m)[0]!.message).toBe('deploying to remote host "ssh://deploy@web1:22" is not supported yet');
   });
 });
@@ -367,6 +369,27 @@ describe('cross-field rules', () => {
     expect(oneIssue('name: a\nsource:\n  path: ./x\n  branch: main\n')).toBe('deploy.yml:4: source.branch: only applies to `type: git`');
     expect(oneIssue('name: a\nsource:\n  type: archive\n  url: https://x/app.rar\n')).toMatch(/^deploy\.yml:4: source\.url: cannot tell the archive format of "https:\/\/x\/app\.rar"/);
     expect(parse(`name: a\nsource:\n  type: archive\n  url: https://x/app.tar.gz\n  sha256: ${sha}\n`).manifest.source.sha256).toBe(sha);
+  });
+
+  it('checks that each analysis metric has its provider settings and something to judge', () => {
+    const base = 'name: a\ndeployment: {strategy: canary}\nservice: {manager: process, command: x}\nrouter: {type: embedded, listen: 8080}\nanalysis:\n  metrics:\n';
+    expect(parse(`${base}    - {name: error_rate, max: 1}\n`).manifest.analysis!.metrics[0]).toMatchObject({ provider: 'router', judge: 'threshold', timeout: 10_000 });
+    expect(oneIssue(`${base}    - {name: errors, max: 1}\n`)).toBe(
+      'deploy.yml:7: analysis.metrics[0].name: "errors" is not a router metric (known: error_rate, success_rate, request_count, request_rate, latency_mean_ms, latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms)',
+    );
+    expect(oneIssue(`${base}    - {name: latency_p99_ms}\n`)).toBe('deploy.yml:7: analysis.metrics[0]: has nothing to judge: give max, min or max_ratio_to_baseline (or judge: mann-whitney)');
+    expect(oneIssue(`${base}    - {name: q, provider: prometheus, query: up, max: 1}\n`)).toBe('deploy.yml:7: analysis.metrics[0].address: is required with provider prometheus');
+    expect(oneIssue(`${base}    - {name: q, provider: http, url: "http://x/m", path: a.b, command: "echo 1", max: 1}\n`)).toBe('deploy.yml:7: analysis.metrics[0].command: is not used by provider http');
+    expect(oneIssue(`${base}    - {name: error_rate, judge: mann-whitney}\n`)).toBe('deploy.yml:7: analysis.metrics[0].judge: mann-whitney compares latency samples: it needs provider router and a latency_* metric');
+    expect(parse(`${base}    - {name: latency_p99_ms, judge: mann-whitney, confidence: 0.99}\n`).manifest.analysis!.metrics[0]).toMatchObject({ confidence: 0.99, tolerance: 0.25, min_effect: 1 });
+  });
+
+  it('checks the canary settings against each other and the service', () => {
+    const base = 'name: a\nservice: {manager: process, command: x, instances: 2}\nrouter: {type: embedded, listen: 8080}\ndeployment:\n  strategy: canary\n  canary:\n';
+    expect(oneIssue(`${base}    instances: 3\n`)).toBe('deploy.yml:7: deployment.canary.instances: must not be above service.instances (2): the canary is scaled up to it before promotion');
+    expect(oneIssue(`${base}    header_route: {value: x}\n`)).toBe('deploy.yml:7: deployment.canary.header_route: give either `header` or `cookie`');
+    expect(oneIssue(`${base}    step_percent: 0\n`)).toBe('deploy.yml:7: deployment.canary.step_percent: must be above 0, or the canary never reaches final_percent');
+    expect(oneIssue(`${base}    header_route: {header: "bad header"}\n`)).toMatch(/^deploy\.yml:7: deployment\.canary\.header_route\.header: expected an HTTP header name/);
   });
 
   it('refuses the canary seed form together with stages', () => {

@@ -1,6 +1,7 @@
 import type { CheckTemplate } from './checks.js';
 import { normalizeCheck, TEMPLATE_VARS, templateVarsOf } from './checks.js';
 import type { RawIssue } from './issues.js';
+import { ROUTER_METRICS } from './schema/analysis.js';
 import type { Manifest } from './schema/index.js';
 
 export interface RuleResult {
@@ -24,6 +25,7 @@ export function crossFieldRules(m: Manifest): RuleResult {
   deploymentRules(m, err);
   runtimeRules(m, err, warn);
   hostRules(m, err);
+  analysisRules(m, err, warn);
   const checks = checkRules(m.health_checks, ['health_checks'], m, err);
   const smokeTests = checkRules(m.deployment.blue_green?.smoke_tests ?? [], ['deployment', 'blue_green', 'smoke_tests'], m, err);
   return { errors, warnings, checks, smokeTests };
@@ -71,6 +73,11 @@ function deploymentRules(m: Manifest, err: Push) {
     if (seed.length && c.stages) err(['deployment', 'canary', 'stages'], `use either \`stages\` or the seed form (${seed.join(', ')}), not both`);
     if (c.initial_percent !== undefined && c.final_percent !== undefined && c.initial_percent > c.final_percent)
       err(['deployment', 'canary', 'initial_percent'], 'must not be above final_percent');
+    if (c.step_percent === 0 && (c.initial_percent ?? 5) < (c.final_percent ?? 100)) err(['deployment', 'canary', 'step_percent'], 'must be above 0, or the canary never reaches final_percent');
+    if (c.instances !== undefined && c.instances > m.service.instances)
+      err(['deployment', 'canary', 'instances'], `must not be above service.instances (${m.service.instances}): the canary is scaled up to it before promotion`);
+    const hr = c.header_route;
+    if (hr && (hr.header === undefined) === (hr.cookie === undefined)) err(['deployment', 'canary', 'header_route'], 'give either `header` or `cookie`');
     let last = -1;
     c.stages?.forEach((st, i) => {
       if ('weight' in st) {
@@ -110,6 +117,32 @@ function runtimeRules(m: Manifest, err: Push, warn: Push) {
   }
   if (m.deployment.blue_green && strategy !== 'blue-green') warn(['deployment', 'blue_green'], `is used by strategy blue-green only (strategy is "${strategy}")`);
   if (m.deployment.rolling && strategy !== 'rolling') warn(['deployment', 'rolling'], `is used by strategy rolling only (strategy is "${strategy}")`);
+}
+
+/** Each analysis metric must name where its value comes from and how it is judged. */
+function analysisRules(m: Manifest, err: Push, warn: Push) {
+  const a = m.analysis;
+  const canary = m.deployment.strategy === 'canary';
+  // (a canary section beside another strategy is no mistake: `deploy --strategy canary` uses it)
+  if (canary && (!a || a.metrics.length === 0)) warn(['analysis', 'metrics'], 'none: the canary walks its stages on time alone, and nothing can abort it but `deployer abort`');
+  a?.metrics.forEach((x, i) => {
+    const at = (key?: string): (string | number)[] => ['analysis', 'metrics', i, ...(key ? [key] : [])];
+    const needs: Record<string, string[]> = { router: [], prometheus: ['address', 'query'], http: ['url', 'path'], command: ['command'] };
+    for (const key of needs[x.provider] ?? []) if (x[key as keyof typeof x] === undefined) err(at(key), `is required with provider ${x.provider}`);
+    for (const key of ['address', 'query', 'url', 'path', 'headers', 'command'] as const) {
+      if (x[key] !== undefined && !(needs[x.provider] ?? []).includes(key) && !(key === 'headers' && x.provider === 'http')) err(at(key), `is not used by provider ${x.provider}`);
+    }
+    if (x.provider === 'router' && !(ROUTER_METRICS as readonly string[]).includes(x.name))
+      err(at('name'), `"${x.name}" is not a router metric (known: ${ROUTER_METRICS.join(', ')})`);
+    if (x.address !== undefined && !/^https?:\/\//.test(x.address)) err(at('address'), 'expected an http(s) URL such as http://127.0.0.1:9090');
+    if (x.url !== undefined && !/^https?:\/\//.test(x.url)) err(at('url'), 'expected an http(s) URL');
+    if (x.judge === 'mann-whitney') {
+      if (x.provider !== 'router' || !x.name.startsWith('latency_')) err(at('judge'), 'mann-whitney compares latency samples: it needs provider router and a latency_* metric');
+    } else if (x.max === undefined && x.min === undefined && x.max_ratio_to_baseline === undefined) {
+      err(at(), 'has nothing to judge: give max, min or max_ratio_to_baseline (or judge: mann-whitney)');
+    }
+    if (x.max !== undefined && x.min !== undefined && x.min > x.max) err(at('min'), `must not be above max (${x.max})`);
+  });
 }
 
 function hostRules(m: Manifest, err: Push) {

@@ -8,9 +8,7 @@ import type { Manifest } from './schema/index.js';
 export function unsupportedFeatures(m: Manifest, strategy = m.deployment.strategy): RawIssue[] {
   const out: RawIssue[] = [];
   const no = (path: (string | number)[], what: string) => out.push({ path, message: `${what} is not supported yet` });
-  if (strategy === 'canary') no(['deployment', 'strategy'], `strategy "${strategy}"`);
-  if (m.deployment.canary) no(['deployment', 'canary'], 'the canary strategy');
-  if (strategy === 'rolling' || strategy === 'blue-green') {
+  if (strategy === 'rolling' || strategy === 'blue-green' || strategy === 'canary') {
     // both need instances of two versions side by side and a router to move traffic: for now,
     // Deployer's own runtime (systemd units or nginx/HAProxy routers come later)
     if (['script', 'signal', 'none'].includes(m.service.manager)) no(['service', 'manager'], `strategy ${strategy} with service manager "${m.service.manager}" (use \`manager: process\`)`);
@@ -23,7 +21,6 @@ export function unsupportedFeatures(m: Manifest, strategy = m.deployment.strateg
   if (['systemd', 'docker', 'supervisor'].includes(m.service.manager)) no(['service', 'manager'], `service manager "${m.service.manager}"`);
   if (m.router.type === 'nginx' || m.router.type === 'haproxy') no(['router', 'type'], `router "${m.router.type}"`);
   for (const key of ['nginx', 'haproxy'] as const) if (m.router[key] !== undefined) no(['router', key], `router.${key}`);
-  if (m.analysis) no(['analysis'], 'canary analysis');
   if (m.notifications) {
     for (const key of ['slack', 'webhook', 'email'] as const) if (m.notifications[key]) no(['notifications', key], `${key} notifications`);
   }

@@ -32,16 +32,35 @@ const stage = z.union([
   }),
 ]);
 
+const headerRoute = z
+  .strictObject({
+    header: z
+      .string()
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, { message: 'expected an HTTP header name' })
+      .optional()
+      .describe('Requests carrying this header go to the canary.'),
+    cookie: z
+      .string()
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, { message: 'expected a cookie name' })
+      .optional()
+      .describe('Requests carrying this cookie go to the canary.'),
+    value: text('Only when the header or cookie has exactly this value (default: any value).', 1024).optional(),
+  })
+  .describe('Send matching requests to the canary whatever the weights (testers, A/B splits), from its start until promotion or abort.');
+
 const canary = z
   .strictObject({
-    initial_percent: percent('Seed form: first canary weight.').optional(),
-    step_percent: percent('Seed form: weight added each step.').optional(),
-    step_interval: duration('Seed form: time between steps.').optional(),
-    final_percent: percent('Seed form: last weight before promotion.').optional(),
-    stages: z.array(stage).max(100).optional().describe('Stage list: `{weight, duration}`, `{pause: manual}` or `{pause: 5m}`.'),
-    auto_promote: z.boolean().default(true).describe('Promote automatically after the last stage.'),
+    initial_percent: percent('Seed form: first canary weight (default 5).').optional(),
+    step_percent: percent('Seed form: weight added each step (default 10).').optional(),
+    step_interval: duration('Seed form: how long each weight lasts (default 60s).').optional(),
+    final_percent: percent('Seed form: the walk stops below this weight and promotes (default 100).').optional(),
+    stages: z.array(stage).min(1).max(100).optional().describe('Stage list: `{weight, duration}`, `{pause: manual}` or `{pause: 5m}`. Promotion follows the last stage.'),
+    auto_promote: z.boolean().default(true).describe('Promote after the last stage; false waits for `deployer promote` first.'),
+    instances: int('Canary instances (default service.instances). Fewer are scaled up to service.instances before promotion.', 1, 100).optional(),
+    scale_down_delay: duration('How long the old version keeps running after promotion, for an instant rollback.').prefault('30s'),
+    header_route: headerRoute.optional(),
   })
-  .describe('Canary strategy settings: either the seed form (initial/step/interval/final) or `stages`.');
+  .describe('Canary strategy settings: either the seed form (initial/step/interval/final) or `stages`. Without either: the seed defaults 5% + 10% every 60s.');
 
 export const deploymentSchema = z
   .strictObject({
