@@ -1,0 +1,49 @@
+// One GET returning JSON, for the http and prometheus providers. Never rejects.
+import { tail } from './format.js';
+
+export type JsonAnswer = { ok: true; status: number; json: unknown } | { ok: false; status: number | null; reason: string; json?: unknown };
+
+/** Reads at most this much of a body. */
+const MAX_BODY_CHARS = 4 * 1024 * 1024;
+
+/** A URL for a reason: without its query string or credentials, which may hold secrets. */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return url.split('?')[0]!;
+  }
+}
+
+function describeError(e: unknown, timeoutMs: number): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  const cause = err?.cause?.code ?? err?.cause?.message;
+  return cause ? `${err.message}: ${cause}` : String(err?.message ?? e);
+}
+
+/** GET `url` with a timeout (AbortSignal); the body parsed as JSON whatever the status, when it is JSON. */
+export async function fetchJson(f: typeof fetch, url: string, o: { headers?: Record<string, string>; timeoutMs: number }): Promise<JsonAnswer> {
+  let status: number | null = null;
+  try {
+    const res = await f(url, { method: 'GET', headers: { accept: 'application/json', ...o.headers }, signal: AbortSignal.timeout(o.timeoutMs), redirect: 'follow' });
+    status = res.status;
+    const text = await res.text();
+    let json: unknown;
+    let parsed = true;
+    try {
+      json = JSON.parse(text.length > MAX_BODY_CHARS ? '' : text);
+    } catch {
+      parsed = false;
+    }
+    if (!res.ok) {
+      const body = tail(text.slice(0, 2000), 2, 200);
+      return { ok: false, status, reason: `HTTP ${status}${body ? `: ${body}` : ''}`, ...(parsed ? { json } : {}) };
+    }
+    if (!parsed) return { ok: false, status, reason: `HTTP ${status} but the body is not JSON${text.trim() ? `: ${tail(text.slice(0, 200), 1, 80)}` : ' (empty)'}` };
+    return { ok: true, status, json };
+  } catch (e) {
+    return { ok: false, status, reason: describeError(e, o.timeoutMs) };
+  }
+}
