@@ -98,20 +98,7 @@ export class CanaryAnalysis {
       : traffic.baseline && traffic.baseline.requests < gate
         ? `baseline ${traffic.baseline.requests} requests < min_requests ${gate}`
         : null;
-    const judged =
-      metric.judge === 'mann-whitney'
-        ? traffic.ok
-          ? judgeMannWhitney({ metric, canary: traffic.canary, baseline: traffic.baseline, baselineUnusable })
-          : { canary: null, baseline: null, verdict: 'inconclusive' as const, reason: `${metric.name}: ${traffic.reason}` }
-        : judgeThreshold({
-            name: metric.name,
-            max: metric.max,
-            min: metric.min,
-            maxRatio: metric.max_ratio_to_baseline,
-            ...(await this.measure(metric, iv)),
-            baselineUnusable,
-          });
-    const result: MetricResult = { name: metric.name, provider: metric.provider, judge: metric.judge, ...judged };
+    const result: MetricResult = { name: metric.name, provider: metric.provider, judge: metric.judge, ...(await this.judge(metric, iv, baselineUnusable)) };
     // a judge that cannot apply to this metric says so whatever the traffic
     if (metric.judge === 'mann-whitney' && !(metric.provider === 'router' && isLatencyMetric(metric.name))) return result;
     // the canary's request gate: too little traffic never passes (nor fails) a metric
@@ -119,6 +106,16 @@ export class CanaryAnalysis {
     if (!traffic.ok) return { ...result, verdict: 'inconclusive', reason: result.reason.includes(traffic.reason) ? result.reason : `${shown}: request count unknown (${traffic.reason})` };
     if (traffic.canary.requests < gate) return { ...result, verdict: 'inconclusive', reason: `${shown}: ${traffic.canary.requests} canary requests < min_requests ${gate}` };
     return result;
+  }
+
+  private async judge(metric: MetricConfig, iv: Interval, baselineUnusable: string | null): Promise<Omit<MetricResult, 'name' | 'provider' | 'judge'>> {
+    const t = iv.traffic;
+    if (metric.judge === 'mann-whitney') {
+      if (!t.ok) return { canary: null, baseline: null, verdict: 'inconclusive', reason: `${metric.name}: ${t.reason}` };
+      return judgeMannWhitney({ metric, canary: t.canary, baseline: t.baseline, baselineUnusable });
+    }
+    const measured = await this.measure(metric, iv);
+    return judgeThreshold({ name: metric.name, max: metric.max, min: metric.min, maxRatio: metric.max_ratio_to_baseline, ...measured, baselineUnusable });
   }
 
   /** The canary's measurement and, when it can be compared, the baseline's (in parallel). */

@@ -3,7 +3,7 @@ import { tail } from './format.js';
 
 export type JsonAnswer = { ok: true; status: number; json: unknown } | { ok: false; status: number | null; reason: string; json?: unknown };
 
-/** Reads at most this much of a body. */
+/** A larger body is refused (a metric endpoint answers a small document). */
 const MAX_BODY_CHARS = 4 * 1024 * 1024;
 
 /** A URL for a reason: without its query string or credentials, which may hold secrets. */
@@ -30,10 +30,11 @@ export async function fetchJson(f: typeof fetch, url: string, o: { headers?: Rec
     const res = await f(url, { method: 'GET', headers: { accept: 'application/json', ...o.headers }, signal: AbortSignal.timeout(o.timeoutMs), redirect: 'follow' });
     status = res.status;
     const text = await res.text();
+    if (text.length > MAX_BODY_CHARS) return { ok: false, status, reason: `HTTP ${status} with a body of ${text.length} characters (at most ${MAX_BODY_CHARS} are read)` };
     let json: unknown;
     let parsed = true;
     try {
-      json = JSON.parse(text.length > MAX_BODY_CHARS ? '' : text);
+      json = JSON.parse(text);
     } catch {
       parsed = false;
     }

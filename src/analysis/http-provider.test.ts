@@ -16,6 +16,8 @@ beforeAll(async () => {
       case '/html':
         res.setHeader('content-type', 'text/html');
         return res.end('<html>hello</html>');
+      case '/huge':
+        return sendJson(res, 200, { pad: 'x'.repeat(5 * 1024 * 1024) });
       case '/hang':
         return; // never answers
       default:
@@ -46,6 +48,7 @@ describe('http provider', () => {
   it('reports HTTP errors, bodies that are not JSON, refused connections and timeouts (the query string left out)', async () => {
     expect(await measureHttp(metric('x', `${server.url}/broken?token=secret`), vars, fetch)).toEqual({ ok: false, reason: `GET ${server.url}/broken: HTTP 503: overloaded, try later` });
     expect(await measureHttp(metric('x', `${server.url}/html`), vars, fetch)).toEqual({ ok: false, reason: `GET ${server.url}/html: HTTP 200 but the body is not JSON: <html>hello</html>` });
+    expect(await measureHttp(metric('x', `${server.url}/huge`), vars, fetch)).toMatchObject({ ok: false, reason: expect.stringMatching(/HTTP 200 with a body of \d+ characters \(at most 4194304 are read\)$/) });
     const closed = await httpServer(() => {});
     await closed.close();
     expect(await measureHttp(metric('x', `${closed.url}/stats`), vars, fetch)).toMatchObject({ ok: false, reason: expect.stringMatching(/ECONNREFUSED/) });
