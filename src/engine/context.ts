@@ -7,6 +7,7 @@ import type { ServiceManager } from '../services/index.js';
 import type { RuntimeClient } from '../runtime/client.js';
 import type { Redactor } from '../state/redact.js';
 import type { Clock } from '../util/clock.js';
+import type { CanarySession } from './canary/session.js';
 import type { Emit } from './events.js';
 
 /** Everything a step handler may use. One per operation on one host. */
@@ -32,5 +33,5 @@ export interface RunContext {
   /** the plan being run (set by the runner) */
   plan?: Plan;
   /** filled in as the operation goes */
-  data: { prepared?: PreparedRelease; version?: string; rollFailures?: string[] };
+  data: { prepared?: PreparedRelease; version?: string; rollFailures?: string[]; canary?: CanarySession };
 }

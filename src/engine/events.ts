@@ -1,3 +1,4 @@
+import type { IntervalResult } from '../analysis/types.js';
 import type { Plan } from '../plan/steps.js';
 
 export type Phase = 'main' | 'rollback' | 'failure';
@@ -10,6 +11,8 @@ export type RunEvent =
   | { type: 'undo_start'; index: number; title: string }
   | { type: 'undo_end'; index: number; title: string; ok: boolean; durationMs: number; error?: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; source?: string }
+  /** a canary analysis interval was judged */
+  | { type: 'analysis'; stage: number; stages: number; weight: number; result: IntervalResult; failures: number; failureLimit: number }
   | { type: 'check_attempt'; check: string; attempt: number; ok: boolean; detail: string; durationMs: number };
 
 export type Emit = (e: RunEvent) => void;

@@ -1,5 +1,6 @@
 import { DeployFailed, ManualInterventionRequired, StepFailed } from '../errors.js';
 import { describeStep, type Plan } from '../plan/steps.js';
+import { clearCanaryFiles } from '../state/canary.js';
 import { readJournal } from '../state/journal.js';
 import { DeployLock } from '../state/lock.js';
 import { appendHistory, readCurrent, writeLastDeploy, type HistoryEntry } from '../state/records.js';
@@ -80,6 +81,7 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
       finished: ctx.clock.now().toISOString(),
       duration_ms: Math.round(ctx.clock.monotonic() - startedMono),
       ...(o.error ? { error: ctx.redactor.redact(o.error) } : {}),
+      ...(ctx.data.canary ? { canary: ctx.redactor.redactValue(ctx.data.canary.record(o.result)) } : {}),
     });
     const runner = new Runner(ctx, {
       onCommit: () => writeLastDeploy(t, layout, entryFor({ result: 'succeeded', rolledBack: false })),
@@ -109,6 +111,7 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     }
     return report;
   } finally {
+    if (ctx.data.canary) await clearCanaryFiles(t, layout).catch(() => undefined);
     await lock.release();
   }
 }

@@ -1,4 +1,5 @@
 import type { HookEvent } from '../manifest/schema/hooks.js';
+import type { RouteRule } from '../runtime/model.js';
 
 /** Values of the pointer files in .deploy_state (null: the file is absent). */
 export interface Pointers {
@@ -78,7 +79,31 @@ export type Step =
       delayAfterMs: number;
     }
   /** point `current` at a release without restarting anything (rolling: the instances already run it) */
-  | { kind: 'set_current'; release: string; previous: string | null; pointers: Pointers; pointersBefore: Pointers };
+  | { kind: 'set_current'; release: string; previous: string | null; pointers: Pointers; pointersBefore: Pointers }
+  /**
+   * canary: one stage. Sets the weights (a pause keeps the last stage's), analyses every interval
+   * and ends after its duration with a passing interval, on `deployer promote`, or aborts
+   */
+  | {
+      kind: 'canary_stage';
+      /** 1-based, of `stages` */
+      stage: number;
+      stages: number;
+      release: string;
+      /** the canary's pool */
+      pool: string;
+      /** the pool serving the live release, the comparison for the analysis */
+      baseline: { pool: string; release: string | null };
+      /** percent of traffic to the canary */
+      weight: number;
+      durationMs: number;
+      /** manual: waits for `deployer promote`; timed: waits durationMs; null: a weight stage */
+      pause: 'manual' | 'timed' | null;
+      /** what the pause is for, when the planner added it (auto_promote: false) */
+      reason?: string;
+    }
+  /** header/cookie rules sending matching requests to a pool whatever the weights; undo clears them */
+  | { kind: 'set_routes'; routes: RouteRule[] };
 
 export type StepKind = Step['kind'];
 
@@ -135,7 +160,24 @@ export function describeStep(s: Step): string {
       return `roll batch ${s.batch}/${s.batches} to ${s.release}: ${s.instances.map((i) => i.id).join(', ')} (drain, stop, start, check)`;
     case 'set_current':
       return `current -> ${s.release}`;
+    case 'canary_stage':
+      return describeCanaryStage(s);
+    case 'set_routes':
+      return s.routes.length ? `route ${s.routes.map(describeRoute).join('; ')}` : 'remove the header/cookie routes';
   }
+}
+
+function describeCanaryStage(s: Extract<Step, { kind: 'canary_stage' }>): string {
+  const at = `canary ${s.stage}/${s.stages}`;
+  const secs = (ms: number) => (ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : `${Math.round(ms / 100) / 10}s`);
+  if (s.pause === 'manual') return `${at}: pause at ${s.weight}% until \`deployer promote\`${s.reason ? ` (${s.reason})` : ''}`;
+  if (s.pause === 'timed') return `${at}: pause at ${s.weight}% for ${secs(s.durationMs)}`;
+  return `${at}: ${s.weight}% of traffic to ${s.pool} (${s.release}), ${100 - s.weight}% to ${s.baseline.pool}${s.durationMs > 0 ? ` for ${secs(s.durationMs)}` : ''}`;
+}
+
+function describeRoute(r: RouteRule): string {
+  const what = r.header !== undefined ? `header ${r.header}` : `cookie ${r.cookie}`;
+  return `requests with ${what}${r.value !== undefined ? `=${r.value}` : ''} to ${r.pool}`;
 }
 
 function describeInstances(list: InstanceRef[]): string {

@@ -33,6 +33,14 @@ export class AppLayout {
   get history() {
     return join(this.state, 'history.jsonl');
   }
+  /** the canary in progress: stage, weights, last verdicts (written by the deploy, read by status/promote/abort) */
+  get canaryStatus() {
+    return join(this.state, 'canary.json');
+  }
+  /** `deployer promote|abort` asks the deploy in progress through this file */
+  get canaryCommand() {
+    return join(this.state, 'canary_command.json');
+  }
   get logs() {
     return join(this.state, 'logs');
   }

@@ -1,3 +1,4 @@
+import type { CanaryRecord } from '../engine/canary/session.js';
 import type { Transport } from '../hosts/transport.js';
 import type { AppLayout } from '../release/layout.js';
 import { isReleaseId } from '../release/id.js';
@@ -23,6 +24,8 @@ export interface HistoryEntry {
   error?: string;
   /** e.g. "recovered by doctor --repair" */
   note?: string;
+  /** a canary deploy: every analysis interval, and why it was promoted or aborted */
+  canary?: CanaryRecord;
 }
 
 export async function appendHistory(t: Transport, layout: AppLayout, e: HistoryEntry): Promise<void> {

@@ -19,15 +19,7 @@ export function slotSteps(loaded: LoadedManifest, observed: Observed, release: s
   const bg = loaded.manifest.deployment.blue_green;
   const instances = poolInstances(loaded, slot);
   const ports = instances.map((i) => i.port);
-  // whatever runs besides the live pool goes first: the slot's previous release kept warm, or a
-  // pool left by another strategy (recreate's `stable` holds blue's ports)
-  const live = livePool(observed);
-  const leftovers = (observed.runtime?.pools ?? []).filter((p) => p.name !== live?.name && p.instances.length > 0);
-  const steps: PlannedStep[] = [];
-  for (const p of leftovers) {
-    const from = [...new Set(p.instances.map((i) => i.release))].join(', ');
-    steps.push({ step: { kind: 'stop_instances', pool: p.name, release: from || null, instances: p.instances.map((i) => i.id), delayMs: 0 }, onError: 'abort' });
-  }
+  const steps = stopLeftovers(observed);
   steps.push({ step: { kind: 'start_instances', pool: slot, release, instances }, onError: 'abort' });
   steps.push(...poolHealthCheck(loaded, release, slot, ports));
   if (loaded.smokeTests.length > 0) {
@@ -38,6 +30,19 @@ export function slotSteps(loaded: LoadedManifest, observed: Observed, release: s
     steps.push({ step: { kind: 'warmup', pool: slot, ports, requests: bg.warmup_requests, path: loaded.manifest.router.health_path ?? '/' }, onError: 'abort' });
   }
   return steps;
+}
+
+/**
+ * Stops whatever runs besides the live pool, before a new slot starts: the slot's previous release
+ * kept warm, or a pool left by another strategy (recreate's `stable` holds blue's ports).
+ */
+export function stopLeftovers(observed: Observed): PlannedStep[] {
+  const live = livePool(observed);
+  const leftovers = (observed.runtime?.pools ?? []).filter((p) => p.name !== live?.name && p.instances.length > 0);
+  return leftovers.map((p) => ({
+    step: { kind: 'stop_instances', pool: p.name, release: [...new Set(p.instances.map((i) => i.release))].join(', ') || null, instances: p.instances.map((i) => i.id), delayMs: 0 },
+    onError: 'abort',
+  }));
 }
 
 /** Stopping the slot that served, after scale_down_delay: until then a rollback only moves traffic. */

@@ -1,8 +1,8 @@
-import { UsageError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/schema/index.js';
 import type { Plan } from '../plan/steps.js';
 import { planBlueGreen } from './blue-green.js';
+import { planCanary } from './canary.js';
 import type { Observed } from './observe.js';
 import { planRecreate, type PlanIds } from './recreate.js';
 import { planRolling } from './rolling.js';
@@ -17,6 +17,6 @@ export function planDeploy(strategy: Manifest['deployment']['strategy'], loaded:
     case 'rolling':
       return planRolling(loaded, observed, ids);
     case 'canary':
-      throw new UsageError('strategy canary is not built yet');
+      return planCanary(loaded, observed, ids);
   }
 }

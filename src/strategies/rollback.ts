@@ -83,7 +83,7 @@ function runtimeActivation(loaded: LoadedManifest, observed: Observed, target: s
     (p) => p.name !== live.name && p.weight === 0 && p.instances.length > 0 && p.instances.every((i) => i.release === target && i.state === 'running'),
   );
   const strategy = loaded.manifest.deployment.strategy;
-  if (warm || strategy === 'blue-green') {
+  if (warm || strategy === 'blue-green' || strategy === 'canary') {
     const slot = warm?.name ?? idleSlot(live.name);
     const ports = (warm?.instances ?? poolInstances(loaded, slot)).map((i) => i.port);
     return [

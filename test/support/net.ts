@@ -38,9 +38,9 @@ export interface HttpAnswer {
 }
 
 /** One GET on loopback with a fresh connection; rejects on a socket error. */
-export function get(port: number, path = '/', timeoutMs = 2000): Promise<HttpAnswer> {
+export function get(port: number, path = '/', timeoutMs = 2000, headers: Record<string, string> = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs, headers: { connection: 'close' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs, headers: { connection: 'close', ...headers } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));

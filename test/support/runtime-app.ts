@@ -14,7 +14,8 @@ import { freePort, get, waitFor } from './net.js';
  * "instance":...,"pid":...}`, GET /slow?ms=N the same N ms later; /health answers 200 "ok". Marker files in its directory change it:
  * UNHEALTHY: /health answers 503; EXIT_AT_ONCE: exits 1 at start (after a line on stderr)
  * (these two hold for every instance, or only for the instance ids the file lists);
- * SLOW_START_MS (a number): listens that much later; SMOKE_FAIL: GET / answers 500.
+ * SLOW_START_MS (a number): listens that much later; SMOKE_FAIL: GET / answers 500;
+ * FAIL_PERCENT (a number): that share of GET / answers 500, spread evenly; DELAY_MS: GET / answers that much later.
  * On SIGTERM it stops accepting, finishes what is in flight and exits.
  */
 export const RUNTIME_APP_SERVER = `const http = require('node:http');
@@ -32,6 +33,9 @@ const port = Number(process.env.PORT);
 const unhealthy = has('UNHEALTHY') && only('UNHEALTHY');
 const smokeFail = has('SMOKE_FAIL');
 const slowStart = has('SLOW_START_MS') ? Number(read('SLOW_START_MS')) : 0;
+const failPercent = has('FAIL_PERCENT') ? Number(read('FAIL_PERCENT')) : 0;
+const delayMs = has('DELAY_MS') ? Number(read('DELAY_MS')) : 0;
+let served = 0;
 const body = JSON.stringify({ ok: true, version, release: process.env.DEPLOY_RELEASE_ID || null, instance: process.env.DEPLOY_INSTANCE || null, pid: process.pid }) + '\\n';
 const server = http.createServer((req, res) => {
   if (req.url === '/health') {
@@ -44,8 +48,18 @@ const server = http.createServer((req, res) => {
     res.statusCode = 500;
     return res.end('broken\\n');
   }
-  res.setHeader('content-type', 'application/json');
-  res.end(body);
+  served++;
+  const fail = Math.floor((served * failPercent) / 100) !== Math.floor(((served - 1) * failPercent) / 100);
+  const answer = () => {
+    if (fail) {
+      res.statusCode = 500;
+      return res.end('injected failure\\n');
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(body);
+  };
+  if (delayMs > 0) setTimeout(answer, delayMs);
+  else answer();
 });
 server.keepAliveTimeout = 30000;
 setTimeout(() => server.listen(port, '127.0.0.1', () => console.log('version ' + version + ' listening on ' + port + ' as pid ' + process.pid)), slowStart);
@@ -61,12 +75,16 @@ export interface AppVariant {
   exitAtOnce?: boolean | string[];
   slowStartMs?: number;
   smokeFail?: boolean;
+  /** percent of GET / answering 500 */
+  failPercent?: number;
+  /** added to every GET / */
+  delayMs?: number;
 }
 
 const marker = (v: boolean | string[] | undefined): string | null => (v === true ? '1\n' : Array.isArray(v) ? `${v.join(' ')}\n` : null);
 
 export interface ManifestOptions {
-  strategy?: 'blue-green' | 'rolling' | 'recreate';
+  strategy?: 'blue-green' | 'rolling' | 'recreate' | 'canary';
   instances?: number;
   /** blue_green.scale_down_delay (default 60s) */
   scaleDownDelay?: string;
@@ -79,6 +97,10 @@ export interface ManifestOptions {
   /** service.command; null leaves it out */
   command?: string | null;
   stopTimeout?: string;
+  /** deployment.keep_failed_releases */
+  keepFailed?: boolean;
+  /** deployment.canary, as YAML lines under it (indented 4) */
+  canary?: string;
   /** appended at the end */
   extra?: string;
 }
@@ -247,6 +269,8 @@ export class RuntimeApp {
       ['EXIT_AT_ONCE', marker(v.exitAtOnce)],
       ['SLOW_START_MS', v.slowStartMs ? `${v.slowStartMs}\n` : null],
       ['SMOKE_FAIL', v.smokeFail ? '1\n' : null],
+      ['FAIL_PERCENT', v.failPercent ? `${v.failPercent}\n` : null],
+      ['DELAY_MS', v.delayMs ? `${v.delayMs}\n` : null],
     ];
     for (const [f, content] of markers) {
       if (content === null) rmSync(join(this.src, f), { force: true });
@@ -266,7 +290,7 @@ source: { type: local, path: ./app }
 deployment:
   strategy: ${strategy}
   keep_releases: 10
-${strategy === 'blue-green' ? bg : ''}${strategy === 'rolling' ? rolling : ''}service: { manager: process, ${command}instances: ${o.instances ?? 2}, base_port: ${this.basePort}, stop_timeout: ${o.stopTimeout ?? '5s'} }
+${o.keepFailed ? '  keep_failed_releases: true\n' : ''}${strategy === 'blue-green' ? bg : ''}${strategy === 'rolling' ? rolling : ''}${strategy === 'canary' && o.canary ? `  canary:\n${o.canary}\n` : ''}service: { manager: process, ${command}instances: ${o.instances ?? 2}, base_port: ${this.basePort}, stop_timeout: ${o.stopTimeout ?? '5s'} }
 router: { type: embedded, listen: ${this.routerPort}, health_interval: 200ms }
 health_checks: [{ url: "http://127.0.0.1:{port}/health", timeout: ${o.healthTimeout ?? '15s'}, interval: 100ms }]
 ${o.extra ?? ''}`;

@@ -21,7 +21,9 @@ export function registerHistory(program: Command): void {
       const s = out.style;
       for (const e of entries) {
         const result = e.result === 'succeeded' ? s.green(e.result) : s.red(e.result);
-        out.line(`${s.dim(e.finished)} ${e.operation.padEnd(8)} ${e.release} ${result.padEnd(12)} ${formatMs(e.duration_ms).padStart(6)} ${e.user}@${e.host}${e.version ? ` v${e.version}` : ''}${e.error ? ` ${s.dim(e.error)}` : ''}${e.note ? ` ${s.dim(`(${e.note})`)}` : ''}`);
+        const c = e.canary;
+        const canary = c ? ` ${s.dim(`canary ${c.outcome} after ${c.stages_done} stage(s), ${c.intervals.length} interval(s)${c.reason ? `: ${c.reason}` : ''}`)}` : '';
+        out.line(`${s.dim(e.finished)} ${e.operation.padEnd(8)} ${e.release} ${result.padEnd(12)} ${formatMs(e.duration_ms).padStart(6)} ${e.user}@${e.host}${e.version ? ` v${e.version}` : ''}${e.error ? ` ${s.dim(e.error)}` : ''}${e.note ? ` ${s.dim(`(${e.note})`)}` : ''}${canary}`);
       }
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Transport } from '../../hosts/transport.js';
 import type { AppLayout } from '../../release/layout.js';
 import { readMeta } from '../../release/meta.js';
+import { readCanaryStatus } from '../../state/canary.js';
 import { readJournal } from '../../state/journal.js';
 import { inspectLock } from '../../state/lock.js';
 import { readLastDeploy } from '../../state/records.js';
@@ -10,6 +11,7 @@ import { describeJournal } from '../../engine/recovery.js';
 import { usesRuntime } from '../../runtime/app-config.js';
 import { connectRuntime } from '../../runtime/client.js';
 import { deployerHome, openApp } from '../context.js';
+import { canaryStatusLines } from '../render/canary.js';
 import { printRuntimeApp } from './runtime-view.js';
 import { globals, output } from './common.js';
 
@@ -18,6 +20,7 @@ export async function collectStatus(t: Transport, layout: AppLayout) {
   const lock = await inspectLock(t, layout.lock);
   const journal = await readJournal(t, layout.journal);
   const live = observed.current ? await readMeta(t.fs, layout.release(observed.current)) : null;
+  const canary = await readCanaryStatus(t, layout);
   return {
     app_root: layout.root,
     current: observed.current,
@@ -31,6 +34,7 @@ export async function collectStatus(t: Transport, layout: AppLayout) {
     lock: lock.state === 'free' ? null : { state: lock.state, ...(lock.owner ? { owner: lock.owner } : {}), ...(lock.state === 'stale' ? { reason: lock.reason } : {}) },
     interrupted: journal === null ? null : journal === 'corrupt' ? 'journal.json is unreadable' : describeJournal(journal),
     last_deploy: await readLastDeploy(t, layout),
+    canary: canary ? { ...canary, running: lock.state === 'held' && lock.owner.deploy_id === canary.deploy_id } : null,
   };
 }
 
@@ -55,6 +59,7 @@ export function registerStatus(program: Command): void {
       const lock = st.lock;
       out.line(`  lock:            ${!lock ? 'free' : lock.state === 'held' ? s.yellow(`held by ${lock.owner?.command} ${lock.owner?.deploy_id} (pid ${lock.owner?.pid} on ${lock.owner?.host}, since ${lock.owner?.started})`) : s.yellow(`stale: ${lock.reason}`)}`);
       if (st.interrupted) out.line(`  ${s.red('interrupted:')}     ${st.interrupted} (run \`deployer doctor --repair\`)`);
+      if (st.canary) for (const l of canaryStatusLines(s, st.canary, st.canary.running)) out.line(l);
       const last = st.last_deploy;
       if (usesRuntime(loaded)) {
         if (runtime) printRuntimeApp(out, runtime);

@@ -1,5 +1,6 @@
 import type { RunEvent } from '../../engine/events.js';
 import { describeStep, type Plan } from '../../plan/steps.js';
+import { intervalLine } from './canary.js';
 import { formatMs, makeStyle, type Style } from './style.js';
 
 export interface RendererOptions {
@@ -57,6 +58,9 @@ export class ProgressRenderer {
         if (e.level === 'warn') this.line(`${s.yellow('warning:')} ${e.message}`);
         else if (e.level === 'error') this.line(`${s.red('error:')} ${e.message}`);
         else if (this.o.verbose) this.line(s.dim(`${e.source ? `  ${e.source} | ` : '  '}${e.message}`));
+        break;
+      case 'analysis':
+        this.line(intervalLine(s, e.result, e));
         break;
       case 'check_attempt':
         if (this.o.verbose) this.line(s.dim(`  check ${e.check}: attempt ${e.attempt} ${e.ok ? 'passed' : 'failed'}: ${e.detail} (${formatMs(e.durationMs)})`));

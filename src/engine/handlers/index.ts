@@ -1,4 +1,5 @@
 import { activateHandler } from './activate.js';
+import { canaryStageHandler, setRoutesHandler } from './canary-stage.js';
 import { cleanupHandler } from './cleanup.js';
 import { healthCheckHandler } from './health-check.js';
 import { hookHandler } from './hook.js';
@@ -24,4 +25,6 @@ export const defaultHandlers: Handlers = {
   stop_instances: stopInstancesHandler,
   roll_batch: rollBatchHandler,
   set_current: setCurrentHandler,
+  canary_stage: canaryStageHandler,
+  set_routes: setRoutesHandler,
 };

@@ -1,0 +1,38 @@
+import type { IntervalResult, MetricResult } from '../../analysis/types.js';
+import type { CanaryStatus } from '../../state/canary.js';
+import type { Style } from './style.js';
+
+const num = (v: number | null): string => (v === null ? '–' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+export function verdictMark(s: Style, v: IntervalResult['verdict']): string {
+  return v === 'pass' ? s.green('pass') : v === 'fail' ? s.red('FAIL') : s.yellow('inconclusive');
+}
+
+function metricText(s: Style, m: MetricResult): string {
+  const base = m.baseline !== null ? ` (baseline ${num(m.baseline)})` : '';
+  const text = `${m.name} ${num(m.canary)}${base}`;
+  if (m.verdict === 'pass') return text;
+  return `${m.verdict === 'fail' ? s.red(text) : s.yellow(text)}: ${m.reason}`;
+}
+
+/** One line per analysed interval: where the canary stands, its verdict and each metric. */
+export function intervalLine(s: Style, r: IntervalResult, at: { stage: number; stages: number; weight: number; failures: number; failureLimit: number }): string {
+  const head = `  analysis #${r.index} ${s.dim(`stage ${at.stage}/${at.stages} at ${at.weight}%`)} ${verdictMark(s, r.verdict)}`;
+  const counts = s.dim(`${r.canaryRequests} canary / ${r.baselineRequests ?? '–'} baseline requests`);
+  const fails = r.verdict === 'fail' ? ` ${s.red(`(${at.failures}/${at.failureLimit} failing in a row)`)}` : '';
+  return `${head}${fails} ${counts}: ${r.metrics.map((m) => metricText(s, m)).join('; ')}`;
+}
+
+/** The canary section of `deployer status`. */
+export function canaryStatusLines(s: Style, c: CanaryStatus, running: boolean): string[] {
+  const st = c.stage;
+  const wait = st.paused === 'manual' ? s.yellow('paused: waiting for `deployer promote` or `deployer abort`') : st.paused === 'inconclusive' ? s.yellow('paused: no passing interval yet (waiting for one, `deployer promote` or `abort`)') : st.ends_at ? `until ${st.ends_at}` : '';
+  const lines = [
+    `  canary:          ${c.release} in ${c.pool}, stage ${st.index}/${st.total} (${st.title}) ${wait}${running ? '' : s.red(' (the deploy is not running: `deployer doctor --repair`)')}`,
+    `  weights:         ${Object.entries(c.weights).map(([p, w]) => `${p} ${w}%`).join(', ')}`,
+    `  analysis:        ${c.intervals} interval(s), ${c.failures}/${c.failure_limit} failing in a row`,
+  ];
+  for (const r of c.last) lines.push(`    #${r.index} ${s.dim(r.at)} ${verdictMark(s, r.verdict)}: ${r.metrics.map((m) => metricText(s, m)).join('; ')}`);
+  if (c.acked) lines.push(`  last command:    ${c.acked.action} at ${c.acked.at}: ${c.acked.note}`);
+  return lines;
+}

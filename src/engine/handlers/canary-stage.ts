@@ -1,0 +1,128 @@
+import { summarize } from '../../analysis/analysis.js';
+import type { IntervalResult } from '../../analysis/types.js';
+import type { Step } from '../../plan/steps.js';
+import type { CanaryStatus } from '../../state/canary.js';
+import type { RunContext } from '../context.js';
+import { CanarySession } from '../canary/session.js';
+import { runtimeOf } from './runtime-ops.js';
+import type { StepHandler } from './types.js';
+
+type Stage = Extract<Step, { kind: 'canary_stage' }>;
+type SetRoutes = Extract<Step, { kind: 'set_routes' }>;
+
+/** How often the stage looks for `deployer promote|abort` and an interrupt. */
+const POLL_MS = 200;
+
+/** The canary was aborted (by the analysis, a user or an interrupt): its weight is already 0. */
+export class CanaryAborted extends Error {}
+
+/** Canary `weight`%, the baseline the rest: one weights update, atomic in the router. */
+async function setSplit(ctx: RunContext, step: Stage, weight: number): Promise<Record<string, number>> {
+  const rt = runtimeOf(ctx);
+  const app = ctx.loaded.manifest.name;
+  const weights = { [step.pool]: weight, [step.baseline.pool]: 100 - weight };
+  const view = await rt.app(app);
+  // the baseline can only be given traffic while it has instances (it always has, unless a human
+  // stopped them): then the canary keeps serving rather than nothing
+  const hasBaseline = (view?.instances ?? []).some((i) => i.pool === step.baseline.pool && !i.held);
+  if (!hasBaseline && weight < 100) throw new Error(`the baseline pool ${step.baseline.pool} has no instances to take traffic back`);
+  await rt.setWeights(app, weights);
+  return weights;
+}
+
+async function abort(ctx: RunContext, s: CanarySession, step: Stage, reason: string, then?: () => Promise<void>): Promise<never> {
+  // weight 0 first, before anything else (the runner's rollback hooks come after)
+  await setSplit(ctx, step, 0);
+  s.abortReason = reason;
+  await then?.();
+  ctx.emit({ type: 'log', level: 'error', message: `canary aborted: ${reason}; all traffic back on ${step.baseline.pool}` });
+  throw new CanaryAborted(`canary aborted: ${reason}`);
+}
+
+function lastReason(r: IntervalResult | null): string {
+  return r ? summarize(r) : 'no interval was analysed';
+}
+
+/**
+ * One stage of a canary: set the weights, then every analysis interval judge the canary against
+ * the baseline. The stage ends once its time is up and the last interval passed (a pause: once
+ * its time is up, or on `deployer promote`). `failure_limit` failing intervals in a row, or
+ * `deployer abort`, abort at once, whatever is left of the stage.
+ */
+export const canaryStageHandler: StepHandler<Stage> = {
+  async run(step, ctx) {
+    const s = await CanarySession.of(ctx, step);
+    if (s.full) return { status: 'skipped', detail: 'skipped by `deployer promote --full`' };
+    const weights = await setSplit(ctx, step, step.weight);
+    const clock = ctx.clock;
+    const started = clock.monotonic();
+    const startedAt = clock.now();
+    const gated = step.pause === null && s.analysis !== null;
+    const endsAt = step.pause === 'manual' ? null : new Date(startedAt.getTime() + step.durationMs).toISOString();
+    const stageInfo: CanaryStatus['stage'] = { index: step.stage, total: step.stages, title: `${step.weight}% to ${step.pool}`, weight: step.weight, started: startedAt.toISOString(), ends_at: endsAt, paused: step.pause === 'manual' ? 'manual' : null };
+    // a new weight starts a new interval, so no interval mixes two splits
+    if (s.analysis) await s.analysis.begin();
+    let nextTick = started + s.intervalMs;
+    let last: IntervalResult | null = null;
+    await s.publish(stageInfo, weights);
+    for (;;) {
+      const cmd = await s.takeCommand();
+      if (cmd?.action === 'abort') {
+        await abort(ctx, s, step, `\`deployer abort\` by ${cmd.by}`, () => s.ack(cmd, `weight 0 at stage ${step.stage}/${step.stages}; all traffic on ${step.baseline.pool}, the canary is being stopped`));
+      }
+      if (cmd?.action === 'promote') {
+        s.full = cmd.full === true;
+        await s.ack(cmd, s.full ? 'promoting now, skipping the remaining stages' : `ending stage ${step.stage}/${step.stages}`);
+        s.stagesDone++;
+        return { status: 'done', detail: `ended by \`deployer promote\` (${cmd.by})` };
+      }
+      if (ctx.signal?.aborted) await abort(ctx, s, step, `interrupted (${String(ctx.signal.reason ?? 'signal')})`);
+      const now = clock.monotonic();
+      if (s.analysis && now >= nextTick) {
+        last = await s.evaluate(step);
+        nextTick = Math.max(nextTick + s.intervalMs, clock.monotonic() + 1);
+        if (last.verdict === 'fail' && s.failures >= s.cfg!.failure_limit) {
+          await abort(ctx, s, step, `${s.failures} failing interval(s) in a row (failure_limit ${s.cfg!.failure_limit}): ${summarize(last)}`);
+        }
+        await s.publish(stageInfo, weights);
+      }
+      const timeUp = clock.monotonic() - started >= step.durationMs;
+      if (step.pause === 'timed' && timeUp) break;
+      if (step.pause === null && timeUp) {
+        if (!gated || last?.verdict === 'pass') break;
+        if (last?.verdict === 'inconclusive') {
+          const policy = s.cfg!.on_inconclusive;
+          if (policy === 'proceed') break;
+          if (policy === 'abort') await abort(ctx, s, step, `stage ${step.stage}/${step.stages} ended without a passing interval: ${lastReason(last)}`);
+          if (stageInfo.paused !== 'inconclusive') {
+            stageInfo.paused = 'inconclusive';
+            ctx.emit({ type: 'log', level: 'warn', message: `stage ${step.stage}/${step.stages} ended without a passing interval (${lastReason(last)}): waiting for one, or for \`deployer promote\` / \`deployer abort\`` });
+            await s.publish(stageInfo, weights);
+          }
+        }
+      }
+      const wait = Math.min(POLL_MS, s.analysis ? Math.max(1, nextTick - clock.monotonic()) : POLL_MS);
+      await clock.sleep(wait).catch(() => undefined);
+    }
+    s.stagesDone++;
+    const verdicts = last ? `; last interval ${last.verdict}` : '';
+    return { status: 'done', detail: `${step.weight}% to ${step.pool} for ${Math.round((clock.monotonic() - started) / 100) / 10}s${verdicts}` };
+  },
+  async undo(step, ctx) {
+    const rt = runtimeOf(ctx);
+    const app = ctx.loaded.manifest.name;
+    const view = await rt.app(app);
+    if (!(view?.instances ?? []).some((i) => i.pool === step.baseline.pool && !i.held)) return;
+    await rt.setWeights(app, { [step.pool]: 0, [step.baseline.pool]: 100 });
+  },
+};
+
+export const setRoutesHandler: StepHandler<SetRoutes> = {
+  async run(step, ctx) {
+    await runtimeOf(ctx).setRoutes(ctx.loaded.manifest.name, step.routes);
+    return { status: 'done' };
+  },
+  async undo(_step, ctx) {
+    await runtimeOf(ctx).setRoutes(ctx.loaded.manifest.name, []);
+  },
+};

@@ -1,0 +1,228 @@
+// Canary on Deployer's embedded runtime, with real processes, the real router and real traffic:
+// a bad canary is aborted by its measurements within failure_limit intervals while the stable
+// version keeps serving; a good one walks every stage without a failed request; a canary with no
+// traffic is never promoted on no evidence; `promote` and `abort` from a second process move it on.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeLoad, expectClean, underLoad } from './support/load.js';
+import { get, waitFor } from './support/net.js';
+import { parseAnswer, RuntimeApp, type ManifestOptions } from './support/runtime-app.js';
+
+let app: RuntimeApp | undefined;
+afterEach(async () => {
+  const a = app;
+  app = undefined;
+  if (a) expect(await a.cleanup(), 'processes left running after `deployer runtime stop`').toEqual([]);
+});
+
+interface Interval {
+  index: number;
+  verdict: string;
+  canaryRequests: number;
+  metrics: { name: string; judge: string; verdict: string; canary: number | null; baseline: number | null; reason: string }[];
+}
+interface CanaryRecord {
+  outcome: string;
+  reason?: string;
+  stages_done: number;
+  intervals: Interval[];
+}
+
+const analysis = (o: { interval: string; failureLimit: number; minRequests: number; metrics: string[]; onInconclusive?: string }) => `analysis:
+  interval: ${o.interval}
+  failure_limit: ${o.failureLimit}
+  min_requests: ${o.minRequests}
+${o.onInconclusive ? `  on_inconclusive: ${o.onInconclusive}\n` : ''}  metrics:
+${o.metrics.map((m) => `    - ${m}`).join('\n')}
+`;
+
+/** A workspace with `v1` live (2 instances in blue), and the canary manifest written for the next deploy. */
+async function liveV1(canary: string, extra: string, o: ManifestOptions = {}): Promise<RuntimeApp> {
+  app = await RuntimeApp.create('v1', 2);
+  const manifest: ManifestOptions = { strategy: 'canary', instances: 2, canary, extra, ...o };
+  app.writeManifest(manifest);
+  const first = await app.deploy();
+  expect(first.code, first.stderr).toBe(0);
+  // nothing to compare with yet: the first deploy goes in whole
+  expect(first.json).toMatchObject({ strategy: 'canary', result: 'succeeded' });
+  await app.waitServing('v1');
+  return app;
+}
+
+async function lastCanary(a: RuntimeApp): Promise<CanaryRecord> {
+  const h = await a.run(['history', '--json']);
+  expect(h.code, h.stderr).toBe(0);
+  const entries = h.json!.history as { canary?: CanaryRecord }[];
+  const c = entries.at(-1)!.canary;
+  expect(c, JSON.stringify(entries.at(-1))).toBeDefined();
+  return c!;
+}
+
+interface CanaryStatusJson {
+  deploy_id: string;
+  stage: { index: number; paused: string | null; weight: number };
+  weights: Record<string, number>;
+  last: Interval[];
+  running: boolean;
+}
+
+async function canaryStatus(a: RuntimeApp): Promise<CanaryStatusJson | null> {
+  return ((await a.status()).canary as CanaryStatusJson | null) ?? null;
+}
+
+
+describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
+  it('aborts a canary answering 500 on 20% of requests within failure_limit intervals; stable keeps serving', async () => {
+    const a = await liveV1(
+      '    stages: [{weight: 10, duration: 60s}, {weight: 50, duration: 60s}]',
+      analysis({ interval: '500ms', failureLimit: 2, minRequests: 10, metrics: ['{name: error_rate, max: 1, max_ratio_to_baseline: 2}', '{name: latency_p99_ms, max: 1000}'] }),
+    );
+    const v1Release = (await a.status()).current as string;
+    a.setVersion('v2', { failPercent: 20 });
+    const dep = await underLoad({ port: a.routerPort, connections: 6, minTotal: 200 }, () => a.deploy());
+    expect(dep.result.code, dep.result.stderr).toBe(1);
+    expect(dep.result.json).toMatchObject({ strategy: 'canary', result: 'rolled_back', release: expect.any(String) });
+    expect(dep.result.stderr).toMatch(/canary aborted: 2 failing interval\(s\) in a row \(failure_limit 2\)/);
+    // aborted long before the 60 s stage was over: within failure_limit intervals (and the start)
+    expect(dep.opMs, describeLoad(dep.report)).toBeLessThan(15_000);
+    // the only failures are the canary's injected 500s, a small share of all requests
+    expect(dep.report.errors, describeLoad(dep.report)).toBe(0);
+    expect(Object.keys(dep.report.statuses).sort()).toEqual(['200', '500']);
+    expect(dep.report.non2xx / dep.report.total, describeLoad(dep.report)).toBeLessThan(0.05);
+
+    const c = await lastCanary(a);
+    expect(c.outcome).toBe('aborted');
+    expect(c.reason).toMatch(/failure_limit 2/);
+    const judged = c.intervals.filter((i) => i.verdict !== 'inconclusive');
+    expect(judged.map((i) => i.verdict)).toEqual(['fail', 'fail']);
+    const errorRate = judged[0]!.metrics.find((m) => m.name === 'error_rate')!;
+    expect(errorRate.verdict).toBe('fail');
+    expect(errorRate.canary!).toBeGreaterThan(10);
+    expect(errorRate.baseline).toBe(0);
+
+    // after the abort: only v1 answers, with no error at all, and the canary is gone
+    const after = await underLoad({ port: a.routerPort, minTotal: 200 }, () => new Promise((r) => setTimeout(r, 500)));
+    expectClean(after.report);
+    expect(Object.keys(after.report.versions)).toEqual(['v1']);
+    const view = await a.view();
+    expect(view.weights).toMatchObject({ blue: 100 });
+    expect(view.instances.filter((i) => i.pool === 'green')).toEqual([]);
+    expect((await a.status()).current).toBe(v1Release);
+    const failed = dep.result.json!.release as string;
+    expect(existsSync(join(a.appRoot, 'releases', failed))).toBe(false);
+    expect(await canaryStatus(a)).toBeNull();
+  });
+
+  it('fails a canary 300 ms slower on both the p99 threshold and the Mann-Whitney judge, and keeps it as .failed', async () => {
+    const a = await liveV1(
+      '    stages: [{weight: 20, duration: 60s}]',
+      analysis({ interval: '1500ms', failureLimit: 1, minRequests: 8, metrics: ['{name: latency_p99_ms, max: 200}', '{name: latency_p50_ms, judge: mann-whitney, confidence: 0.95}'] }),
+      { keepFailed: true },
+    );
+    a.setVersion('v2', { delayMs: 300 });
+    const dep = await underLoad({ port: a.routerPort, connections: 8, minTotal: 100 }, () => a.deploy());
+    expect(dep.result.code, dep.result.stderr).toBe(1);
+    expectClean(dep.report, 100);
+    const c = await lastCanary(a);
+    expect(c.outcome).toBe('aborted');
+    const failing = c.intervals.find((i) => i.verdict === 'fail')!;
+    const p99 = failing.metrics.find((m) => m.name === 'latency_p99_ms')!;
+    const mw = failing.metrics.find((m) => m.judge === 'mann-whitney')!;
+    expect([p99.verdict, mw.verdict], JSON.stringify(failing)).toEqual(['fail', 'fail']);
+    expect(p99.canary!).toBeGreaterThan(290);
+    expect(mw.canary! - mw.baseline!).toBeGreaterThan(250);
+    const failed = dep.result.json!.release as string;
+    expect(existsSync(join(a.appRoot, 'releases', `${failed}.failed`))).toBe(true);
+    expect([...(await a.versions(20))]).toEqual(['v1']);
+  });
+
+  it('walks every stage of a healthy canary under load and promotes it, without one failed request', async () => {
+    const a = await liveV1(
+      '    stages: [{weight: 20, duration: 1s}, {weight: 50, duration: 1s}]',
+      analysis({ interval: '500ms', failureLimit: 2, minRequests: 10, metrics: ['{name: error_rate, max: 1, max_ratio_to_baseline: 2}', '{name: latency_p99_ms, max: 1000}', '{name: latency_p50_ms, judge: mann-whitney}'] }),
+    );
+    a.setVersion('v2');
+    const dep = await underLoad({ port: a.routerPort, connections: 6, minTotal: 300 }, () => a.deploy());
+    expect(dep.result.code, dep.result.stderr).toBe(0);
+    expect(dep.result.json).toMatchObject({ strategy: 'canary', result: 'succeeded' });
+    expectClean(dep.report, 300);
+    expect(Object.keys(dep.report.versions).sort()).toEqual(['v1', 'v2']);
+    expect(dep.result.stderr).toMatch(/analysis #1 stage 1\/2 at 20%/);
+    expect([...(await a.versions(30))]).toEqual(['v2']);
+    const c = await lastCanary(a);
+    expect(c.outcome).toBe('promoted');
+    expect(c.stages_done).toBe(2);
+    expect(c.intervals.filter((i) => i.verdict === 'fail')).toEqual([]);
+    expect(c.intervals.filter((i) => i.verdict === 'pass').length).toBeGreaterThanOrEqual(2);
+    // the old version stays warm for an instant rollback
+    const view = await a.view();
+    expect(view.weights).toMatchObject({ green: 100, blue: 0 });
+    const back = await underLoad({ port: a.routerPort, minTotal: 50 }, () => a.rollback());
+    expect(back.result.code, back.result.stderr).toBe(0);
+    expectClean(back.report, 50);
+    expect([...(await a.versions(20))]).toEqual(['v1']);
+  });
+
+  it('with almost no traffic the analysis is inconclusive: the canary waits instead of being promoted, and `deployer abort` ends it', async () => {
+    const a = await liveV1('    stages: [{weight: 10, duration: 500ms}]', analysis({ interval: '300ms', failureLimit: 2, minRequests: 50, metrics: ['{name: error_rate, max: 1}'] }));
+    const v1Release = (await a.status()).current as string;
+    a.setVersion('v2');
+    const deploy = a.deploy();
+    const paused = await waitFor(async () => {
+      const s = await canaryStatus(a);
+      return s?.stage.paused === 'inconclusive' ? s : undefined;
+    }, 'the canary to pause on inconclusive analysis', 30_000, 100);
+    expect(paused.running).toBe(true);
+    expect(paused.last.length).toBeGreaterThan(0);
+    expect(paused.last.every((i) => i.verdict === 'inconclusive')).toBe(true);
+    expect(paused.last[0]!.metrics[0]!.reason).toMatch(/min_requests 50/);
+    // it stays paused: more intervals, still not promoted
+    await waitFor(async () => ((await canaryStatus(a))!.last.at(-1)!.index >= paused.last.at(-1)!.index + 2 ? true : undefined), 'two more intervals', 20_000, 100);
+    expect((await a.status()).current).toBe(v1Release);
+
+    const abort = await a.run(['abort']);
+    expect(abort.code, abort.stderr).toBe(0);
+    expect(abort.stdout).toMatch(/aborted the canary .* weight 0/);
+    const r = await deploy;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json).toMatchObject({ result: 'rolled_back' });
+    expect((await lastCanary(a)).reason).toMatch(/`deployer abort` by /);
+    expect([...(await a.versions(20))]).toEqual(['v1']);
+    // nothing in progress any more
+    const again = await a.run(['abort']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/no canary deploy of rtapp is in progress/);
+  });
+
+  it('routes testers by header to a canary paused at 0%, and `deployer promote` from another process moves it on', async () => {
+    const a = await liveV1('    stages: [{pause: manual}, {weight: 30, duration: 300ms}]\n    header_route: {header: X-Canary, value: "on"}', '');
+    a.setVersion('v2');
+    const deploy = a.deploy();
+    const paused = await waitFor(async () => {
+      const s = await canaryStatus(a);
+      return s?.stage.paused === 'manual' ? s : undefined;
+    }, 'the canary to pause for promotion', 30_000, 100);
+    expect(paused.stage).toMatchObject({ index: 1, weight: 0 });
+    expect(paused.weights).toMatchObject({ green: 0, blue: 100 });
+    for (let i = 0; i < 10; i++) {
+      const tester = await get(a.routerPort, '/', 5000, { 'x-canary': 'on' });
+      expect(parseAnswer(tester.body)?.version).toBe('v2');
+      const other = await get(a.routerPort, '/', 5000, { 'x-canary': 'off' });
+      expect(parseAnswer(other.body)?.version).toBe('v1');
+    }
+    const promote = await a.run(['promote']);
+    expect(promote.code, promote.stderr).toBe(0);
+    expect(promote.stdout).toMatch(/ending stage 1\/2/);
+    const r = await deploy;
+    expect(r.code, r.stderr).toBe(0);
+    expect([...(await a.versions(20))]).toEqual(['v2']);
+    const c = await lastCanary(a);
+    expect([c.outcome, c.stages_done]).toEqual(['promoted', 2]);
+    // the route is gone with the canary: a tester header reaches the live version like anyone
+    expect((await a.view()).weights).toMatchObject({ green: 100 });
+    expect(parseAnswer((await get(a.routerPort, '/', 5000, { 'x-canary': 'on' })).body)?.version).toBe('v2');
+    const none = await a.run(['promote']);
+    expect(none.code).toBe(2);
+  });
+});
