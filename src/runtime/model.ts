@@ -61,6 +61,8 @@ export interface RouterTarget {
   initial?: 'healthy' | 'unknown';
   /** this target's health check path (null: TCP connect); absent: the app's health.path */
   healthPath?: string | null;
+  /** the release the instance runs (a Prometheus label) */
+  release?: string;
 }
 
 export interface RouterPool {
@@ -93,6 +95,8 @@ export interface RouterApp {
   drainTimeoutMs: number;
   /** how long a request waits for a target when none is available before a 503 */
   unavailableWaitMs: number;
+  /** header/cookie routes, first match wins (absent or empty: none, and no per-request cost) */
+  routes?: RouteRule[];
 }
 
 export interface TargetView {
@@ -102,6 +106,7 @@ export interface TargetView {
   state: TargetState;
   inFlight: number;
   lastError: string | null;
+  release?: string;
 }
 
 export interface RouterAppView {
@@ -137,4 +142,37 @@ export interface TrafficMetrics {
 export interface AppMetrics {
   app: string;
   pools: Record<string, TrafficMetrics & { targets: Record<string, TrafficMetrics> }>;
+}
+
+// ---- canary analysis and routing ----
+
+/** The most recent request latencies of a pool, for judges that compare distributions. */
+export interface PoolSamples {
+  /** requests sampled since the router started (the sequence number of the newest sample) */
+  seq: number;
+  /** the newest min(seq, capacity) latencies, oldest first: samples seq-len+1 ... seq */
+  latencyMs: number[];
+}
+
+/** One pool's cumulative counters and recent samples, read in one go so they agree. */
+export interface PoolTraffic extends TrafficMetrics {
+  samples: PoolSamples;
+}
+
+export interface AppTraffic {
+  app: string;
+  pools: Record<string, PoolTraffic>;
+}
+
+/**
+ * Sends matching requests to a pool whatever the weights (testers, A/B splits): a header (or a
+ * cookie) present, with `value` when given. Ignored while the pool has no healthy target.
+ */
+export interface RouteRule {
+  /** header name, lower case */
+  header?: string;
+  cookie?: string;
+  /** exact value to match; absent: any value */
+  value?: string;
+  pool: string;
 }
