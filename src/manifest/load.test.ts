@@ -381,6 +381,9 @@ describe('cross-field rules', () => {
     expect(oneIssue(`${base}    - {name: q, provider: prometheus, query: up, max: 1}\n`)).toBe('deploy.yml:7: analysis.metrics[0].address: is required with provider prometheus');
     expect(oneIssue(`${base}    - {name: q, provider: http, url: "http://x/m", path: a.b, command: "echo 1", max: 1}\n`)).toBe('deploy.yml:7: analysis.metrics[0].command: is not used by provider http');
     expect(oneIssue(`${base}    - {name: error_rate, judge: mann-whitney}\n`)).toBe('deploy.yml:7: analysis.metrics[0].judge: mann-whitney compares latency samples: it needs provider router and a latency_* metric');
+    expect(oneIssue(`${base}    - {name: latency_p99_ms, judge: mann-whitney, max: 100}\n`)).toBe(
+      'deploy.yml:7: analysis.metrics[0].max: is not used with judge: mann-whitney (add a second metric with judge: threshold for it)',
+    );
     expect(parse(`${base}    - {name: latency_p99_ms, judge: mann-whitney, confidence: 0.99}\n`).manifest.analysis!.metrics[0]).toMatchObject({ confidence: 0.99, tolerance: 0.25, min_effect: 1 });
   });
 

@@ -138,6 +138,9 @@ function analysisRules(m: Manifest, err: Push, warn: Push) {
     if (x.url !== undefined && !/^https?:\/\//.test(x.url)) err(at('url'), 'expected an http(s) URL');
     if (x.judge === 'mann-whitney') {
       if (x.provider !== 'router' || !x.name.startsWith('latency_')) err(at('judge'), 'mann-whitney compares latency samples: it needs provider router and a latency_* metric');
+      for (const key of ['max', 'min', 'max_ratio_to_baseline'] as const) {
+        if (x[key] !== undefined) err(at(key), 'is not used with judge: mann-whitney (add a second metric with judge: threshold for it)');
+      }
     } else if (x.max === undefined && x.min === undefined && x.max_ratio_to_baseline === undefined) {
       err(at(), 'has nothing to judge: give max, min or max_ratio_to_baseline (or judge: mann-whitney)');
     }

@@ -12,7 +12,7 @@ function metricText(s: Style, m: MetricResult): string {
   const base = m.baseline !== null ? ` (baseline ${num(m.baseline)})` : '';
   const text = `${m.name} ${num(m.canary)}${base}`;
   if (m.verdict === 'pass') return text;
-  return `${m.verdict === 'fail' ? s.red(text) : s.yellow(text)}: ${m.reason}`;
+  return m.verdict === 'fail' ? s.red(m.reason) : s.yellow(m.reason);
 }
 
 /** One line per analysed interval: where the canary stands, its verdict and each metric. */

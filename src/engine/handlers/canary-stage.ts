@@ -39,8 +39,11 @@ async function abort(ctx: RunContext, s: CanarySession, step: Stage, reason: str
   throw new CanaryAborted(`canary aborted: ${reason}`);
 }
 
+/** Why the last interval did not pass: the reasons of its metrics that did not. */
 function lastReason(r: IntervalResult | null): string {
-  return r ? summarize(r) : 'no interval was analysed';
+  if (!r) return 'no interval was analysed';
+  const why = r.metrics.filter((m) => m.verdict !== 'pass').map((m) => m.reason);
+  return why.length ? why.join('; ') : summarize(r);
 }
 
 /**
@@ -82,7 +85,8 @@ export const canaryStageHandler: StepHandler<Stage> = {
         last = await s.evaluate(step);
         nextTick = Math.max(nextTick + s.intervalMs, clock.monotonic() + 1);
         if (last.verdict === 'fail' && s.failures >= s.cfg!.failure_limit) {
-          await abort(ctx, s, step, `${s.failures} failing interval(s) in a row (failure_limit ${s.cfg!.failure_limit}): ${summarize(last)}`);
+          const why = last.metrics.filter((m) => m.verdict === 'fail').map((m) => m.reason);
+          await abort(ctx, s, step, `${s.failures} failing interval(s) in a row (failure_limit ${s.cfg!.failure_limit}); last: ${why.join('; ')}`);
         }
         await s.publish(stageInfo, weights);
       }

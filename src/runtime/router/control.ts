@@ -114,6 +114,8 @@ export async function handleControl(core: RouterCore, admin: AdminListener, req:
         const body = parse(WeightsSchema, await readBody(req));
         core.setWeights(app, body.weights);
         return send(res, 200, { ok: true });
+      case 'GET /apps/:/traffic':
+        return send(res, 200, core.traffic(app));
       }
       case 'POST /apps/:/targets/:/drain': {
         const body = parse(DrainSchema, await readBody(req));

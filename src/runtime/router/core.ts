@@ -1,5 +1,5 @@
 // RouterCore: the router's state and operations, usable in-process; control.ts serves it over HTTP.
-import type { AppMetrics, RouterApp, RouterAppView, TargetState, TargetView } from '../model.js';
+import type { AppMetrics, AppTraffic, RouterApp, RouterAppView, TargetState, TargetView } from '../model.js';
 import { RouterError, type LogFn } from './errors.js';
 import { nextHealthState, probe } from './health.js';
 import { renderPrometheus } from './prometheus.js';
@@ -316,6 +316,12 @@ export class RouterCore implements ProxyContext {
   prometheus(): string {
     return renderPrometheus(this.metrics(), this.view());
   }
+  /** One app's pool counters and latency samples, read in one go (they agree). */
+  traffic(name: string): AppTraffic {
+    const app = this.app(name);
+    return { app: name, pools: Object.fromEntries(app.pools.map((p) => [p.name, { ...p.traffic.toJSON(), samples: p.samples.toJSON() }])) };
+  }
+
 
   private app(name: string): AppRt {
     const app = this.apps.get(name);

@@ -3,8 +3,8 @@
 import type { RouterApp, TargetState } from '../model.js';
 import { UpstreamPool, type UpstreamOptions } from './http1/upstream-pool.js';
 import { Traffic } from './metrics.js';
+import { LatencySamples } from './samples.js';
 import type { Listener } from './server.js';
-
 
 export class TargetRt {
   state: TargetState;
@@ -52,6 +52,8 @@ export class PoolRt {
   targets: TargetRt[] = [];
   rr = 0;
   readonly traffic = new Traffic();
+  /** latencies of the requests counted in traffic's histogram, newest last */
+  readonly samples = new LatencySamples();
   constructor(readonly name: string) {}
 }
 

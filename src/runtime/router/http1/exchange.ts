@@ -336,7 +336,10 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
     this.finished = true;
     const ms = this.ctx.now() - this.t0;
     const pool = this.lastPool ?? this.app.pools[0] ?? null;
-    if (pool !== null) pool.traffic.record(cls, ms);
+    if (pool !== null) {
+      pool.traffic.record(cls, ms);
+      pool.samples.record(ms);
+    }
     if (this.lastTarget !== null) this.lastTarget.traffic.record(cls, ms);
   }
 }
