@@ -6,6 +6,7 @@ import type { AdminListener } from './admin.js';
 import type { RouterCore } from './core.js';
 import { RouterError } from './errors.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { RoutesSchema } from './route-schema.js';
 
 const port = z.number().int().min(1).max(65535);
 const ms = z.number().int().min(0);
@@ -34,6 +35,7 @@ export const RouterAppSchema = z.object({
     .nullable(),
   drainTimeoutMs: ms,
   unavailableWaitMs: ms,
+  routes: RoutesSchema.optional(),
 });
 
 const WeightsSchema = z.object({ weights: z.record(z.string(), z.number().min(0)) });
@@ -110,12 +112,12 @@ export async function handleControl(core: RouterCore, admin: AdminListener, req:
       case 'DELETE /apps/:':
         await core.removeApp(app);
         return send(res, 200, { ok: true });
+      case 'GET /apps/:/traffic':
+        return send(res, 200, core.traffic(app));
       case 'POST /apps/:/weights': {
         const body = parse(WeightsSchema, await readBody(req));
         core.setWeights(app, body.weights);
         return send(res, 200, { ok: true });
-      case 'GET /apps/:/traffic':
-        return send(res, 200, core.traffic(app));
       }
       case 'POST /apps/:/targets/:/drain': {
         const body = parse(DrainSchema, await readBody(req));

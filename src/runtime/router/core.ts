@@ -3,6 +3,7 @@ import type { AppMetrics, AppTraffic, RouterApp, RouterAppView, TargetState, Tar
 import { RouterError, type LogFn } from './errors.js';
 import { nextHealthState, probe } from './health.js';
 import { renderPrometheus } from './prometheus.js';
+import { compileRoutes, routesProblem } from './routes.js';
 import type { ProxyContext } from './http1/exchange.js';
 import { Listener, listenKey } from './server.js';
 import type { UpstreamOptions } from './http1/upstream-pool.js';
@@ -132,6 +133,7 @@ export class RouterCore implements ProxyContext {
     app.spec = spec;
     app.pools = pools;
     app.weights = weights;
+    app.routes = compileRoutes(spec.routes);
     for (const t of keep) if (t.healthTimer === null && !t.checking) void this.check(app, t);
   }
 
@@ -313,15 +315,15 @@ export class RouterCore implements ProxyContext {
     }));
   }
 
-  prometheus(): string {
-    return renderPrometheus(this.metrics(), this.view());
-  }
   /** One app's pool counters and latency samples, read in one go (they agree). */
   traffic(name: string): AppTraffic {
     const app = this.app(name);
     return { app: name, pools: Object.fromEntries(app.pools.map((p) => [p.name, { ...p.traffic.toJSON(), samples: p.samples.toJSON() }])) };
   }
 
+  prometheus(): string {
+    return renderPrometheus(this.metrics(), this.view());
+  }
 
   private app(name: string): AppRt {
     const app = this.apps.get(name);
@@ -357,6 +359,8 @@ export class RouterCore implements ProxyContext {
 
 /** Cross-field checks the schema cannot make: unique pool names and target ids. */
 function checkSpec(spec: RouterApp): void {
+  const routes = routesProblem(spec.routes);
+  if (routes !== null) throw new RouterError(400, routes);
   const pools = new Set<string>();
   const ids = new Set<string>();
   for (const [i, p] of spec.pools.entries()) {

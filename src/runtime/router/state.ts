@@ -3,6 +3,7 @@
 import type { RouterApp, TargetState } from '../model.js';
 import { UpstreamPool, type UpstreamOptions } from './http1/upstream-pool.js';
 import { Traffic } from './metrics.js';
+import type { CompiledRoute } from './routes.js';
 import { LatencySamples } from './samples.js';
 import type { Listener } from './server.js';
 
@@ -67,6 +68,8 @@ export class AppRt {
   pools: PoolRt[] = [];
   /** weight of pools[i]; replaced as a whole, never mutated, so a request sees old or new */
   weights: number[] = [];
+  /** header/cookie routes; null when the app has none (requests then skip them entirely) */
+  routes: CompiledRoute[] | null = null;
   readonly targets = new Map<string, TargetRt>();
   listener: Listener | null = null;
   /** deleted: held requests get 503 at once */

@@ -2,6 +2,7 @@
 // hands it to an Exchange and passes the body bytes on while tracking where the body ends.
 // Requests are handled one at a time, in order: bytes of a pipelined next request wait.
 import type { Socket } from 'node:net';
+import { matchRoute } from '../routes.js';
 import type { Listener } from '../server.js';
 import type { TargetRt } from '../state.js';
 import { CHUNK_BAD, CHUNK_MORE, ChunkedScanner } from './chunked.js';
@@ -213,6 +214,7 @@ export class ClientConn {
       // an Upgrade request is an exchange too: the client's further bytes wait in buf (St.Wait)
       // until the target answers; a 101 hands the connection to a Tunnel (upgraded())
       const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip), H.method, hasBody, H.cookie, H.http10, H.close || (this.ended && !this.moreHeads()), H.upgrade !== null);
+      if (app.routes !== null) ex.routePool = matchRoute(app.routes, H.fwd, H.cookie);
       this.ex = ex;
       if (hasBody) {
         this.st = St.Body;

@@ -3,6 +3,7 @@
 // connection hands it, and streams the response back raw (forward-response.ts), tracking where
 // it ends.
 import { CLASS_ERROR, statusClass } from '../metrics.js';
+import { routedPool } from '../routes.js';
 import { cookieValue, hasRoutable, pickPool, pickTarget, stickyCookie, weightedPools } from '../select.js';
 import type { AppRt, AvailabilityWaiter, PoolRt, TargetRt } from '../state.js';
 import type { ChunkedScanner } from './chunked.js';
@@ -58,6 +59,8 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
   private finished = false;
   private clientGone = false;
   setCookie: string | null = null;
+  /** the pool of the header/cookie route the request matched (set by the client connection), or null */
+  routePool: string | null = null;
   private waitUntil = -1;
   private waitTimer: NodeJS.Timeout | null = null;
   private readonly t0: number;
@@ -91,6 +94,12 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
   route(): void {
     if (this.finished) return;
     const app = this.app;
+    // a routed request goes to its pool whatever the weights and never touches the sticky cookie
+    const routed = this.routePool === null ? null : routedPool(app, this.routePool);
+    if (routed !== null) {
+      this.setCookie = null;
+      return this.dispatch(routed, pickTarget(routed, this.exclude) ?? pickTarget(routed, null)!);
+    }
     const weights = app.weights;
     const pools = app.pools;
     let pi: number;
@@ -119,6 +128,12 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
     // the only routable target is the one whose connection just broke: try it again
     this.exclude = null;
     return pickPool(pools, weights, this.ctx.random(), null);
+  }
+
+  /** Whether route() would find a target now (its routed pool, or one by weight). */
+  private anyRoutable(): boolean {
+    if (this.routePool !== null && routedPool(this.app, this.routePool) !== null) return true;
+    return this.pickPool(this.app.pools, this.app.weights) !== -1;
   }
 
   private dispatch(pool: PoolRt, t: TargetRt): void {
@@ -312,7 +327,7 @@ export class Exchange implements UpstreamOwner, AvailabilityWaiter {
         else this.exclude = t;
         if (this.attempts < this.ctx.maxAttempts) {
           // a non-idempotent request is not held for a target to come up: 502 when none is left
-          if (connectFailed && !this.retryable && this.pickPool(this.app.pools, this.app.weights) === -1) return this.respond(502);
+          if (connectFailed && !this.retryable && !this.anyRoutable()) return this.respond(502);
           this.sent = false;
           return this.route();
         }
