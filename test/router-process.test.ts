@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RouterApp } from '../src/runtime/model.js';
+import type { AppTraffic, RouterApp } from '../src/runtime/model.js';
 import { freePort, get, waitFor } from './support/net.js';
 
 const ROUTER = fileURLToPath(new URL('../dist/router.js', import.meta.url));
@@ -57,6 +57,21 @@ async function backend(handler: (url: string, end: (body: string) => void) => vo
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return (s.address() as { port: number }).port;
+}
+
+/** One GET through the router with these headers: the body. */
+function getWith(port: number, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function app(port: number, targetPort: number): RouterApp {
@@ -146,9 +161,9 @@ describe('router process', () => {
     const json = await ctl('GET', '/metrics');
     expect(json.body).toMatchObject({ apps: [{ app: 'shop', pools: { blue: { requests: { '2xx': 3 }, targets: { 'blue-0': { requests: { '2xx': 3 } } } } } }] });
     const prom = await ctl('GET', '/metrics?format=prometheus');
-    expect(prom.text).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",class="2xx"} 3');
+    expect(prom.text).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",release="",class="2xx"} 3');
     const scraped = await get(metricsPort, '/metrics');
-    expect(scraped.body).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",class="2xx"} 3');
+    expect(scraped.body).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",release="",class="2xx"} 3');
 
     // PUT /settings moves (or closes) the admin listener
     const other = await freePort();
@@ -157,6 +172,37 @@ describe('router process', () => {
     await waitFor(async () => ((await get(metricsPort, '/metrics').catch((e: NodeJS.ErrnoException) => e.code)) === 'ECONNREFUSED' ? true : undefined), 'the old admin listener to close');
     expect(await ctl('PUT', '/settings', { metricsListen: 'nonsense' })).toMatchObject({ status: 400 });
     expect(await ctl('PUT', '/settings', { metricsListen: null })).toMatchObject({ status: 200 });
+  });
+
+  it("serves an app's traffic and takes header routes (validated) over the control socket", async () => {
+    await startRouter();
+    const blue = await backend((url, end) => end(url === '/health' ? 'ok' : 'blue'));
+    const green = await backend((url, end) => end(url === '/health' ? 'ok' : 'green'));
+    const port = await freePort();
+    const base = app(port, blue);
+    const twoPools: RouterApp = { ...base, pools: [...base.pools, { name: 'green', weight: 0, targets: [{ id: 'green-0', host: '127.0.0.1', port: green, release: 'r2' }] }] };
+    expect(await ctl('PUT', '/apps/shop', { ...twoPools, routes: [{ header: 'x canary', pool: 'green' }] })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^routes\.0\.header: must be a header name/) } });
+    expect(await ctl('PUT', '/apps/shop', { ...twoPools, routes: [{ header: 'x-a', cookie: 'b', pool: 'green' }] })).toMatchObject({ status: 400, body: { error: 'routes.0: give exactly one of header and cookie' } });
+    expect(await ctl('PUT', '/apps/shop', { ...twoPools, routes: [{ header: 'Connection', pool: 'green' }] })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^routes\.0\.header: is not forwarded/) } });
+    expect(await ctl('GET', '/apps/shop/traffic')).toMatchObject({ status: 404, body: { error: 'router: no app shop' } });
+    // an upper-case header name is taken lower-cased
+    expect(await ctl('PUT', '/apps/shop', { ...twoPools, routes: [{ header: 'X-Canary', value: 'on', pool: 'green' }] })).toMatchObject({ status: 200 });
+    for (const id of ['blue-0', 'green-0']) await ctl('GET', `/apps/shop/targets/${id}/wait-healthy?timeoutMs=5000`);
+    const answers: string[] = [];
+    const variants: Record<string, string>[] = [{}, { 'x-canary': 'on' }, { 'x-canary': 'off' }, { 'X-CANARY': 'on' }];
+    for (const headers of variants) answers.push(await getWith(port, headers));
+    expect(answers).toEqual(['blue', 'green', 'blue', 'green']);
+
+    const traffic = await ctl('GET', '/apps/shop/traffic');
+    expect(traffic.status).toBe(200);
+    const body = traffic.body as AppTraffic;
+    expect(body.app).toBe('shop');
+    expect(body.pools.blue).toMatchObject({ requests: { '2xx': 2 }, latency: { count: 2 }, samples: { seq: 2 } });
+    expect(body.pools.green).toMatchObject({ requests: { '2xx': 2 }, latency: { count: 2 }, samples: { seq: 2 } });
+    expect(body.pools.green!.samples.latencyMs).toHaveLength(2);
+    expect(body.pools.green!.samples.latencyMs.reduce((a, b) => a + b, 0)).toBe(body.pools.green!.latency.sumMs);
+    // the target's release labels its series
+    expect((await ctl('GET', '/metrics?format=prometheus')).text).toContain('deployer_router_requests_total{app="shop",pool="green",target="green-0",release="r2",class="2xx"} 2');
   });
 
   it('on SIGTERM stops accepting, finishes the in-flight request and exits 0', async () => {

@@ -520,8 +520,10 @@ describe('router: config and metrics', () => {
     expect(m[0]!.pools.blue!.targets['blue-0']!.requests['4xx']).toBe(2);
     expect(m[0]!.pools.blue!.latency.count).toBe(7);
     const text = c.prometheus();
-    expect(text).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",class="2xx"} 3');
-    expect(text).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",class="5xx"} 1');
+    // no release given in this config: the label is there, empty
+    expect(text).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",release="",class="2xx"} 3');
+    expect(text).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",release="",class="5xx"} 1');
+    expect(text).toContain('deployer_router_pool_requests_total{app="shop",pool="blue",class="4xx"} 2');
     expect(text).toContain('deployer_router_request_duration_seconds_count{app="shop",pool="blue"} 7');
     expect(text).toContain('deployer_router_target_up{app="shop",pool="blue",target="blue-0"} 1');
     expect(text).toContain('deployer_router_pool_weight{app="shop",pool="blue"} 1');

@@ -19,7 +19,9 @@ export const RouterAppSchema = z.object({
     z.object({
       name: z.string().min(1),
       weight: z.number().min(0),
-      targets: z.array(z.object({ id: z.string().min(1), host: z.string().min(1), port, initial: z.enum(['healthy', 'unknown']).optional(), healthPath: z.string().startsWith('/').nullable().optional() })),
+      targets: z.array(
+        z.object({ id: z.string().min(1), host: z.string().min(1), port, initial: z.enum(['healthy', 'unknown']).optional(), healthPath: z.string().startsWith('/').nullable().optional(), release: z.string().optional() }),
+      ),
     }),
   ),
   health: z.object({

@@ -120,6 +120,7 @@ export class RouterCore implements ProxyContext {
           rt.addedAt = this.now();
         }
         rt.healthPath = t.healthPath;
+        rt.releaseName = t.release;
         keep.add(rt);
         targets.push(rt);
       }
@@ -303,7 +304,7 @@ export class RouterCore implements ProxyContext {
       pools: app.pools.map((p, i) => ({
         name: p.name,
         weight: app.weights[i] ?? 0,
-        targets: p.targets.map((t): TargetView => ({ id: t.id, pool: p.name, port: t.port, state: t.state, inFlight: t.inFlight, lastError: t.lastError })),
+        targets: p.targets.map((t): TargetView => ({ id: t.id, pool: p.name, port: t.port, state: t.state, inFlight: t.inFlight, lastError: t.lastError, ...(t.releaseName !== undefined ? { release: t.releaseName } : {}) })),
       })),
     }));
   }

@@ -36,7 +36,10 @@ describe('renderPrometheus', () => {
   t.record(1, 30);
   t.record(CLASS_ERROR, 2);
   const metrics: AppMetrics[] = [{ app: 'sh"op\\x\ny', pools: { blue: { ...t.toJSON(), targets: { 'blue-0': t.toJSON() } } } }];
-  const views: RouterAppView[] = [{ name: 'shop', listen: { host: '127.0.0.1', port: 1 }, pools: [{ name: 'blue', weight: 100, targets: [{ id: 'blue-0', pool: 'blue', port: 2, state: 'healthy', inFlight: 3, lastError: null }] }] }];
+  const views: RouterAppView[] = [
+    { name: 'shop', listen: { host: '127.0.0.1', port: 1 }, pools: [{ name: 'blue', weight: 100, targets: [{ id: 'blue-0', pool: 'blue', port: 2, state: 'healthy', inFlight: 3, lastError: null }] }] },
+    { name: 'sh"op\\x\ny', listen: { host: '127.0.0.1', port: 1 }, pools: [{ name: 'blue', weight: 100, targets: [{ id: 'blue-0', pool: 'blue', port: 2, state: 'healthy', inFlight: 0, lastError: null, release: '20240101-1' }] }] },
+  ];
   const text = renderPrometheus(metrics, views);
 
   it('writes only well-formed lines', () => {
@@ -52,14 +55,23 @@ describe('renderPrometheus', () => {
     expect(text).toContain('app="sh\\"op\\\\x\\ny"');
   });
 
+  it('labels a target without a known release with an empty release', () => {
+    const other = renderPrometheus([{ app: 'shop', pools: { blue: { ...t.toJSON(), targets: { 'blue-0': t.toJSON() } } } }], views);
+    expect(other).toContain('deployer_router_requests_total{app="shop",pool="blue",target="blue-0",release="",class="2xx"} 2');
+  });
+
   it('has the counters, a cumulative histogram and the gauges', () => {
-    expect(text).toContain('deployer_router_requests_total{app="sh\\"op\\\\x\\ny",pool="blue",target="blue-0",class="2xx"} 2');
-    expect(text).toContain('deployer_router_requests_total{app="sh\\"op\\\\x\\ny",pool="blue",target="blue-0",class="error"} 1');
+    expect(text).toContain('deployer_router_requests_total{app="sh\\"op\\\\x\\ny",pool="blue",target="blue-0",release="20240101-1",class="2xx"} 2');
+    expect(text).toContain('deployer_router_requests_total{app="sh\\"op\\\\x\\ny",pool="blue",target="blue-0",release="20240101-1",class="error"} 1');
+    expect(text).toContain('deployer_router_pool_requests_total{app="sh\\"op\\\\x\\ny",pool="blue",class="2xx"} 2');
+    expect(text).toContain('deployer_router_pool_requests_total{app="sh\\"op\\\\x\\ny",pool="blue",class="error"} 1');
+    expect(text).toContain('deployer_router_pool_requests_total{app="sh\\"op\\\\x\\ny",pool="blue",class="5xx"} 0');
+    expect(text).toContain('# TYPE deployer_router_pool_requests_total counter');
     expect(text).toContain('deployer_router_request_duration_seconds_bucket{app="sh\\"op\\\\x\\ny",pool="blue",le="0.005"} 2');
     expect(text).toContain('deployer_router_request_duration_seconds_bucket{app="sh\\"op\\\\x\\ny",pool="blue",le="+Inf"} 3');
     expect(text).toContain('deployer_router_request_duration_seconds_count{app="sh\\"op\\\\x\\ny",pool="blue"} 3');
     expect(text).toContain('deployer_router_request_duration_seconds_sum{app="sh\\"op\\\\x\\ny",pool="blue"} 0.035');
-    expect(text).toContain('deployer_router_target_request_duration_seconds_count{app="sh\\"op\\\\x\\ny",pool="blue",target="blue-0"} 3');
+    expect(text).toContain('deployer_router_target_request_duration_seconds_count{app="sh\\"op\\\\x\\ny",pool="blue",target="blue-0",release="20240101-1"} 3');
     expect(text).toContain('deployer_router_pool_weight{app="shop",pool="blue"} 100');
     expect(text).toContain('deployer_router_target_up{app="shop",pool="blue",target="blue-0"} 1');
     expect(text).toContain('deployer_router_in_flight{app="shop",pool="blue",target="blue-0"} 3');

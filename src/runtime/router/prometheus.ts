@@ -29,17 +29,22 @@ function histogram(out: string[], name: string, l: Record<string, string>, h: La
 }
 
 export function renderPrometheus(metrics: AppMetrics[], views: RouterAppView[]): string {
-  const req: string[] = ['# HELP deployer_router_requests_total Requests proxied, by status class (error: the router answered 502/503/504).', '# TYPE deployer_router_requests_total counter'];
+  const req: string[] = ['# HELP deployer_router_requests_total Requests proxied, per target, by status class (error: the router answered 502/503/504).', '# TYPE deployer_router_requests_total counter'];
+  const preq: string[] = ['# HELP deployer_router_pool_requests_total Requests per pool by status class, counting those the router answered with no target (error).', '# TYPE deployer_router_pool_requests_total counter'];
   const dur: string[] = ['# HELP deployer_router_request_duration_seconds Time from request received to response finished, per pool.', '# TYPE deployer_router_request_duration_seconds histogram'];
   const tdur: string[] = ['# HELP deployer_router_target_request_duration_seconds Time from request received to response finished, per target.', '# TYPE deployer_router_target_request_duration_seconds histogram'];
+  const releases = new Map<string, Map<string, string>>();
+  for (const app of views) releases.set(app.name, new Map(app.pools.flatMap((p) => p.targets.map((t) => [t.id, t.release ?? '']))));
   for (const app of metrics) {
     for (const [pool, pm] of Object.entries(app.pools)) {
+      for (const [cls, label] of Object.entries(CLASS_LABEL)) preq.push(`deployer_router_pool_requests_total${labels({ app: app.app, pool, class: label })} ${pm.requests[cls as keyof StatusCounts]}`);
       histogram(dur, 'deployer_router_request_duration_seconds', { app: app.app, pool }, pm.latency);
       for (const [target, tm] of Object.entries(pm.targets)) {
+        const release = releases.get(app.app)?.get(target) ?? '';
         for (const [cls, label] of Object.entries(CLASS_LABEL)) {
-          req.push(`deployer_router_requests_total${labels({ app: app.app, pool, target, class: label })} ${tm.requests[cls as keyof StatusCounts]}`);
+          req.push(`deployer_router_requests_total${labels({ app: app.app, pool, target, release, class: label })} ${tm.requests[cls as keyof StatusCounts]}`);
         }
-        histogram(tdur, 'deployer_router_target_request_duration_seconds', { app: app.app, pool, target }, tm.latency);
+        histogram(tdur, 'deployer_router_target_request_duration_seconds', { app: app.app, pool, target, release }, tm.latency);
       }
     }
   }
@@ -56,5 +61,5 @@ export function renderPrometheus(metrics: AppMetrics[], views: RouterAppView[]):
       }
     }
   }
-  return `${[...req, ...dur, ...tdur, ...weight, ...up, ...inFlight].join('\n')}\n`;
+  return `${[...req, ...preq, ...dur, ...tdur, ...weight, ...up, ...inFlight].join('\n')}\n`;
 }

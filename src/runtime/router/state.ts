@@ -23,6 +23,8 @@ export class TargetRt {
   readonly upstreams: UpstreamPool;
   /** this target's own health path (undefined: the app's) */
   healthPath: string | null | undefined;
+  /** the release it runs (a Prometheus label) */
+  releaseName: string | undefined;
   /** when the router first saw it (monotonic ms), and whether a check ever passed */
   addedAt = 0;
   seenHealthy = false;
