@@ -4,6 +4,7 @@ import { ControlApiError } from '../unix-json.js';
 import type { RouterProcess } from './router-process.js';
 import { routerAppOf, writeState, type AppRecord, type DaemonState } from './state.js';
 import { appView, type AppView } from './view.js';
+import { waitInstanceHealthy, type HealthWait } from './wait-healthy.js';
 
 export type { AppView, InstanceView } from './view.js';
 
@@ -17,8 +18,6 @@ export interface DaemonDeps {
 }
 
 export type AppConfig = Omit<RouterApp, 'pools' | 'name'>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The runtime's desired state and the operations on it. Every change is persisted before it is
@@ -240,29 +239,11 @@ export class Daemon {
   }
 
 
-  /**
-   * Waits until the router's checks find the instance healthy. Fails at once, with the end of its
-   * log, when the process exits before that (a command that dies at start needs no timeout).
-   */
-  async waitHealthy(app: string, id: string, timeoutMs: number): Promise<{ healthy: boolean; detail: string; logTail?: string }> {
+  /** Waits until the router's checks find the instance healthy, failing at once if its process exits first. */
+  async waitHealthy(app: string, id: string, timeoutMs: number): Promise<HealthWait> {
     const rec = this.app(app);
     if (!rec.instances[id]) throw new ControlApiError(404, `instance ${id} of ${app} is not known to the runtime`);
-    const deadline = this.now() + timeoutMs;
-    for (;;) {
-      const s = this.d.supervisor.get(app, id);
-      if (!s || s.state === 'failed' || (s.state === 'backoff' && s.lastExit)) {
-        const exit = s?.lastExit;
-        const how = exit ? (exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`) : 'is not running';
-        return { healthy: false, detail: `instance ${id} ${how} before it became healthy`, logTail: this.d.supervisor.logTail(app, id, 15) };
-      }
-      const left = deadline - this.now();
-      const r = await this.d.router
-        .call<{ healthy: boolean; state: string; lastError: string | null }>('GET', `/apps/${encodeURIComponent(app)}/targets/${encodeURIComponent(id)}/wait-healthy?timeoutMs=${Math.max(0, Math.min(250, left))}`)
-        .catch((e: Error) => ({ healthy: false, state: 'unknown', lastError: e.message }));
-      if (r.healthy) return { healthy: true, detail: 'healthy' };
-      if (this.now() >= deadline) return { healthy: false, detail: `instance ${id} not healthy after ${timeoutMs} ms: ${r.lastError ?? r.state}`, logTail: this.d.supervisor.logTail(app, id, 15) };
-      await sleep(20);
-    }
+    return waitInstanceHealthy(this.d.supervisor, this.d.router, this.now, app, id, timeoutMs);
   }
 
   /** Stops a pool's instances at a time (null: cancel). The deploy's scale_down_delay. */
