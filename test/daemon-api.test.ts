@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,21 @@ async function apiError(p: Promise<unknown>): Promise<ControlApiError> {
     throw e;
   }
   throw new Error('expected the call to fail');
+}
+
+/** One GET through the router with these headers: the body. */
+function getWith(port: number, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 const alive = (pid: number) => {
@@ -148,6 +164,65 @@ describe('the runtime control API', () => {
     expect((await get(listen, '/')).status).toBe(200);
   });
 
+  it('refuses bad routes with 400 naming the field, unknown apps with 404', async () => {
+    const cases: [unknown, string | RegExp][] = [
+      [[{ header: 'x canary', pool: 'green' }], /^routes\.0\.header: must be a header name/],
+      [[{ header: 'x-a', cookie: 'b', pool: 'green' }], 'routes.0: give exactly one of header and cookie'],
+      [[{ pool: 'green' }], 'routes.0: give exactly one of header and cookie'],
+      [[{ header: 'x-a', pool: 'no pool' }], /^routes\.0\.pool: must be a pool name/],
+      [[{ cookie: 'beta', value: 'a;b', pool: 'green' }], /^routes\.0\.value: must be a cookie value/],
+      [[{ header: 'x-a', value: ' padded', pool: 'green' }], /^routes\.0\.value: /],
+      [[{ header: 'x-a', pool: 'green', weight: 5 }], /^routes\.0: /],
+      [Array.from({ length: 17 }, () => ({ header: 'x-a', pool: 'green' })), 'routes: at most 16 rules'],
+    ];
+    for (const [routes, message] of cases) {
+      const e = await apiError(client.call('PUT', '/apps/api/routes', { routes }));
+      expect(e.status).toBe(400);
+      expect(e.message).toMatch(message);
+    }
+    expect((await client.app('api'))!.routes).toEqual([]);
+    expect((await apiError(client.setRoutes('nope', []))).status).toBe(404);
+    expect((await apiError(client.traffic('nope'))).status).toBe(404);
+  });
+
+  it('routes by header to a pool without weight, through putApp and a router restart; reports traffic and labelled metrics', async () => {
+    await client.startInstances('api', [{ ...spec('green-0', base + 2, 'green'), release: 'r2', env: { GREETING: 'canary' } }]);
+    expect((await client.waitHealthy('api', 'green-0', 10_000)).healthy).toBe(true);
+    const view = await client.setRoutes('api', [{ header: 'X-Canary', pool: 'green' }]);
+    expect(view.routes).toEqual([{ header: 'x-canary', pool: 'green' }]);
+    expect(view.weights).toEqual({ blue: 100 });
+    const canary = `canary ${base + 2}`;
+    expect(await getWith(listen, { 'x-canary': '1' })).toBe(canary);
+    for (let i = 0; i < 6; i++) expect(await getWith(listen, {})).toMatch(/^hi /);
+    // replacing the app's config keeps its routes
+    expect((await client.putApp('api', config(listen))).routes).toEqual([{ header: 'x-canary', pool: 'green' }]);
+    expect(await getWith(listen, { 'x-canary': '1' })).toBe(canary);
+
+    const t = await client.traffic('api');
+    expect(t.app).toBe('api');
+    expect(t.pools.green).toMatchObject({ requests: { '2xx': 2, '5xx': 0, errors: 0 }, latency: { count: 2 }, samples: { seq: 2 } });
+    expect(t.pools.green!.samples.latencyMs).toHaveLength(2);
+    const blue = t.pools.blue!;
+    expect(blue.samples.seq).toBe(blue.latency.count);
+    expect(blue.samples.latencyMs).toHaveLength(Math.min(blue.samples.seq, 4096));
+    expect(blue.requests['2xx']).toBeGreaterThanOrEqual(6);
+
+    const prom = (await client.metrics('prometheus')) as string;
+    expect(prom).toContain('deployer_router_requests_total{app="api",pool="green",target="green-0",release="r2",class="2xx"} 2');
+    expect(prom).toContain('deployer_router_target_request_duration_seconds_count{app="api",pool="green",target="green-0",release="r2"} 2');
+    expect(prom).toMatch(/deployer_router_requests_total\{app="api",pool="blue",target="blue-0",release="r1",class="2xx"\} \d+/);
+    expect(prom).toContain('deployer_router_pool_requests_total{app="api",pool="green",class="2xx"} 2');
+
+    // a router that dies is started again with the whole app config, routes included
+    const routerPid = (await client.status()).routerPid!;
+    process.kill(routerPid, 'SIGKILL');
+    await waitFor(async () => {
+      const pid = (await client.status()).routerPid;
+      return pid !== null && pid !== routerPid && (await getWith(listen, { 'x-canary': '1' })) === canary ? true : undefined;
+    }, 'a new router that routes the header', 20_000);
+    await client.stopInstances('api', ['green-0']);
+  });
+
   it('fails fast, with the log tail, for an instance that exits at once', async () => {
     const broken = { ...spec('green-0', base + 2, 'green'), command: 'echo "cannot open config" >&2; exit 3' };
     await client.startInstances('api', [broken]);
@@ -162,8 +237,9 @@ describe('the runtime control API', () => {
 
   it('persists the state atomically and a SIGKILLed daemon comes back with the same instances, traffic never stopping', async () => {
     const paths = runtimePaths(home);
-    const state = JSON.parse(readFileSync(paths.state, 'utf8')) as { apps: Record<string, { weights: Record<string, number>; instances: Record<string, { process: { pid: number } }> }> };
+    const state = JSON.parse(readFileSync(paths.state, 'utf8')) as { apps: Record<string, { weights: Record<string, number>; routes: unknown; instances: Record<string, { process: { pid: number } }> }> };
     expect(state.apps.api!.weights).toEqual({ blue: 100 });
+    expect(state.apps.api!.routes).toEqual([{ header: 'x-canary', pool: 'green' }]);
     const pids = Object.values(state.apps.api!.instances).map((i) => i.process.pid);
     expect(pids).toHaveLength(2);
     const daemonPid = (await client.status()).pid;
@@ -177,6 +253,7 @@ describe('the runtime control API', () => {
     const view = await again.client.app('api');
     expect(view!.instances.map((i) => i.pid).sort()).toEqual([...pids].sort());
     expect(view!.weights).toEqual({ blue: 100 });
+    expect(view!.routes).toEqual([{ header: 'x-canary', pool: 'green' }]);
     expect(existsSync(`${paths.state}.tmp`)).toBe(false);
     client = again.client;
   });

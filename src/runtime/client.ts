@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { DeployFailed, HealthCheckFailed, UsageError } from '../errors.js';
 import { localProcessAlive } from '../hosts/local.js';
 import type { AppConfig, AppView } from './daemon/daemon.js';
-import type { InstanceSpec, InstanceStatus } from './model.js';
+import type { AppTraffic, InstanceSpec, InstanceStatus, RouteRule } from './model.js';
 import { MAX_SOCKET_PATH, runtimePaths, type RuntimePaths } from './paths.js';
 import { callUnix, ControlApiError, type CallOptions } from './unix-json.js';
 
@@ -72,6 +72,14 @@ export class RuntimeClient {
   }
   setWeights(app: string, weights: Record<string, number>): Promise<AppView> {
     return this.call('POST', this.appPath(app, '/weights'), { weights });
+  }
+  /** Replaces the app's header/cookie routes (first match wins); kept when putApp replaces the config. */
+  setRoutes(app: string, routes: RouteRule[]): Promise<AppView> {
+    return this.call('PUT', this.appPath(app, '/routes'), { routes });
+  }
+  /** Each pool's cumulative request counters and latency histogram, with its newest latency samples (read together). */
+  traffic(app: string): Promise<AppTraffic> {
+    return this.call('GET', this.appPath(app, '/traffic'));
   }
   waitHealthy(app: string, id: string, timeoutMs: number): Promise<{ healthy: boolean; detail: string; logTail?: string }> {
     return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/wait-healthy`), { timeoutMs }, { timeoutMs: timeoutMs + 15_000 });

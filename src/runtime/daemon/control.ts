@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { z } from 'zod';
 import type { InstanceSpec } from '../model.js';
+import { RoutesSchema } from '../router/route-schema.js';
 import { ControlApiError, readJsonBody, sendJson } from '../unix-json.js';
 import type { AppConfig, Daemon } from './daemon.js';
 
@@ -74,6 +75,8 @@ const routes: [string, RegExp, Route][] = [
     await d.stopInstances(m[1]!, r.ids, r.drain);
     return d.view(m[1]!);
   }],
+  ['PUT', /^\/apps\/([^/]+)\/routes$/, (d, m, b) => d.setRoutes(m[1]!, parse(z.strictObject({ routes: RoutesSchema }), b).routes)],
+  ['GET', /^\/apps\/([^/]+)\/traffic$/, (d, m) => d.traffic(m[1]!)],
   ['POST', /^\/apps\/([^/]+)\/weights$/, (d, m, b) => d.setWeights(m[1]!, parse(z.strictObject({ weights: z.record(name, z.number().min(0).max(100)) }), b).weights)],
   ['POST', /^\/apps\/([^/]+)\/instances\/([^/]+)\/wait-healthy$/, (d, m, b) => d.waitHealthy(m[1]!, m[2]!, parse(z.strictObject({ timeoutMs: ms }), b).timeoutMs)],
   ['POST', /^\/apps\/([^/]+)\/pools\/([^/]+)\/stop-after$/, (d, m, b) => d.scheduleStop(m[1]!, m[2]!, parse(z.strictObject({ delayMs: ms.nullable() }), b).delayMs)],

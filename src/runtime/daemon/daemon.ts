@@ -1,4 +1,4 @@
-import type { InstanceSpec, InstanceStatus, RouterApp, RouterAppView } from '../model.js';
+import type { AppTraffic, InstanceSpec, InstanceStatus, RouteRule, RouterApp, RouterAppView } from '../model.js';
 import type { Supervisor } from '../supervisor/index.js';
 import { ControlApiError } from '../unix-json.js';
 import type { RouterProcess } from './router-process.js';
@@ -17,7 +17,8 @@ export interface DaemonDeps {
   now?: () => number;
 }
 
-export type AppConfig = Omit<RouterApp, 'pools' | 'name'>;
+/** The app's router settings; its pools come from the instances, its routes from setRoutes. */
+export type AppConfig = Omit<RouterApp, 'pools' | 'name' | 'routes'>;
 
 /**
  * The runtime's desired state and the operations on it. Every change is persisted before it is
@@ -244,6 +245,29 @@ export class Daemon {
     const rec = this.app(app);
     if (!rec.instances[id]) throw new ControlApiError(404, `instance ${id} of ${app} is not known to the runtime`);
     return waitInstanceHealthy(this.d.supervisor, this.d.router, this.now, app, id, timeoutMs);
+  }
+
+  /** Replaces the app's header/cookie routes; the router gets them with the rest of the app's config. */
+  setRoutes(app: string, routes: RouteRule[]): Promise<AppView> {
+    return this.exclusive(async () => {
+      const rec = this.app(app);
+      const before = rec.routes;
+      rec.routes = routes;
+      try {
+        await this.pushApp(app);
+      } catch (e) {
+        rec.routes = before;
+        throw e;
+      }
+      await this.persist();
+      return this.view(app);
+    });
+  }
+
+  /** The router's cumulative counters and recent latency samples of each of the app's pools. */
+  async traffic(app: string): Promise<AppTraffic> {
+    this.app(app);
+    return this.d.router.call<AppTraffic>('GET', `/apps/${encodeURIComponent(app)}/traffic`);
   }
 
   /** Stops a pool's instances at a time (null: cancel). The deploy's scale_down_delay. */

@@ -1,17 +1,19 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { localFs } from '../../hosts/local-fs.js';
-import type { InstanceSpec, ProcessRecord, RouterApp } from '../model.js';
+import type { InstanceSpec, ProcessRecord, RouteRule, RouterApp } from '../model.js';
 
-/** An app as the daemon keeps it: router settings, pool weights, instances, pending stops. */
+/** An app as the daemon keeps it: router settings, pool weights, routes, instances, pending stops. */
 export interface AppRecord {
-  config: Omit<RouterApp, 'pools'>;
+  config: Omit<RouterApp, 'pools' | 'routes'>;
   /** pool -> weight; a pool without an entry has weight 0 */
   weights: Record<string, number>;
   /** held: started and checked by the router, but no traffic until the deploy releases it */
   instances: Record<string, { spec: InstanceSpec; process: ProcessRecord | null; held?: boolean }>;
   /** pool -> epoch ms at which its instances stop (blue-green's scale_down_delay) */
   stopAt: Record<string, number>;
+  /** header/cookie routes (absent in a state written before they existed: none); kept when the config is replaced */
+  routes?: RouteRule[];
 }
 
 /** The desired state: written atomically after every change, read back when the daemon starts. */
@@ -54,8 +56,8 @@ export function routerAppOf(rec: AppRecord): RouterApp {
     const name = held ? `${spec.pool}-held` : spec.pool;
     let p = pools.get(name);
     if (!p) pools.set(name, (p = { name, weight: held ? 0 : (rec.weights[spec.pool] ?? 0), targets: [] }));
-    p.targets.push({ id: spec.id, host: '127.0.0.1', port: spec.port, ...(spec.healthPath !== undefined ? { healthPath: spec.healthPath } : {}) });
+    p.targets.push({ id: spec.id, host: '127.0.0.1', port: spec.port, release: spec.release, ...(spec.healthPath !== undefined ? { healthPath: spec.healthPath } : {}) });
   }
   for (const p of pools.values()) p.targets.sort((a, b) => a.port - b.port);
-  return { ...rec.config, pools: [...pools.values()] };
+  return { ...rec.config, pools: [...pools.values()], routes: rec.routes ?? [] };
 }

@@ -1,4 +1,4 @@
-import type { InstanceStatus, RouterApp, RouterAppView } from '../model.js';
+import type { InstanceStatus, RouteRule, RouterApp, RouterAppView } from '../model.js';
 import type { AppRecord } from './state.js';
 
 export interface InstanceView extends InstanceStatus {
@@ -15,6 +15,8 @@ export interface AppView {
   listen: RouterApp['listen'];
   hostnames: string[];
   weights: Record<string, number>;
+  /** header/cookie routes, first match wins */
+  routes: RouteRule[];
   stopAt: Record<string, string>;
   instances: InstanceView[];
 }
@@ -34,6 +36,7 @@ export function appView(name: string, rec: AppRecord, statuses: InstanceStatus[]
     listen: rec.config.listen,
     hostnames: rec.config.hostnames,
     weights: { ...rec.weights },
+    routes: rec.routes ?? [],
     stopAt: Object.fromEntries(Object.entries(rec.stopAt).map(([p, at]) => [p, new Date(at).toISOString()])),
     instances,
   };
