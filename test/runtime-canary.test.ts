@@ -61,6 +61,7 @@ async function lastCanary(a: RuntimeApp): Promise<CanaryRecord> {
 
 interface CanaryStatusJson {
   deploy_id: string;
+  pid: number;
   stage: { index: number; paused: string | null; weight: number };
   weights: Record<string, number>;
   last: Interval[];
@@ -224,5 +225,34 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     expect(parseAnswer((await get(a.routerPort, '/', 5000, { 'x-canary': 'on' })).body)?.version).toBe('v2');
     const none = await a.run(['promote']);
     expect(none.code).toBe(2);
+  });
+
+  it('a canary deploy killed mid-stage is undone by `doctor --repair`: weight 0, canary stopped, nothing left in progress', async () => {
+    const a = await liveV1('    stages: [{weight: 40, duration: 10m}]', '');
+    const v1Release = (await a.status()).current as string;
+    a.setVersion('v2');
+    const deploy = a.deploy();
+    const running = await waitFor(async () => {
+      const s = await canaryStatus(a);
+      return s?.weights.green === 40 ? s : undefined;
+    }, 'the canary to take 40%', 30_000, 100);
+    expect(new Set([...(await a.versions(40))])).toEqual(new Set(['v1', 'v2']));
+    process.kill(running.pid, 'SIGKILL');
+    const killed = await deploy;
+    expect(killed.signal).toBe('SIGKILL');
+    // the router keeps the split it had; status says the canary's deploy is gone
+    const stale = await canaryStatus(a);
+    expect(stale?.running).toBe(false);
+    const repair = await a.run(['doctor', '--repair']);
+    expect(repair.stderr + repair.stdout).toMatch(/undone/);
+    expect([...(await a.versions(30))]).toEqual(['v1']);
+    expect((await a.status()).current).toBe(v1Release);
+    expect(await canaryStatus(a)).toBeNull();
+    expect((await a.view()).instances.filter((i) => i.pool === 'green')).toEqual([]);
+    // and the next canary goes through
+    a.writeManifest({ strategy: 'canary', instances: 2, canary: '    stages: [{weight: 50, duration: 200ms}]' });
+    const next = await a.deploy();
+    expect(next.code, next.stderr).toBe(0);
+    expect([...(await a.versions(20))]).toEqual(['v2']);
   });
 });

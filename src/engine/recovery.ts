@@ -1,3 +1,4 @@
+import { clearCanaryFiles } from '../state/canary.js';
 import type { Journal } from '../state/journal.js';
 import type { Observed } from '../strategies/observe.js';
 import { appendHistory, readHistory, writeLastDeploy, type HistoryEntry } from '../state/records.js';
@@ -75,6 +76,8 @@ export async function recoverJournal(outer: RunContext, j: Journal, by: string, 
     if (action !== 'finished') await writeLastDeploy(ctx.transport, ctx.layout, entry);
   }
   if (action !== 'undo_failed') await ctx.transport.fs.remove(ctx.layout.journal);
+  // a canary it was running is over either way: its status and any pending promote/abort go
+  if (j.plan.steps.some((p) => p.step.kind === 'canary_stage')) await clearCanaryFiles(ctx.transport, ctx.layout);
   return { deployId: j.deploy_id, operation: j.operation, release: j.plan.release, action, steps: j.steps.map((s) => `${s.title}: ${s.status}`) };
 }
 
