@@ -197,7 +197,7 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
   });
 
   it('routes testers by header to a canary paused at 0%, and `deployer promote` from another process moves it on', async () => {
-    const a = await liveV1('    stages: [{pause: manual}, {weight: 30, duration: 300ms}]\n    header_route: {header: X-Canary, value: "on"}', '');
+    const a = await liveV1('    stages: [{pause: manual}, {weight: 30, duration: 300ms}, {pause: 300ms}]\n    header_route: {header: X-Canary, value: "on"}', '');
     a.setVersion('v2');
     const deploy = a.deploy();
     const paused = await waitFor(async () => {
@@ -214,12 +214,13 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     }
     const promote = await a.run(['promote']);
     expect(promote.code, promote.stderr).toBe(0);
-    expect(promote.stdout).toMatch(/ending stage 1\/2/);
+    expect(promote.stdout).toMatch(/ending stage 1\/3/);
     const r = await deploy;
     expect(r.code, r.stderr).toBe(0);
     expect([...(await a.versions(20))]).toEqual(['v2']);
     const c = await lastCanary(a);
-    expect([c.outcome, c.stages_done]).toEqual(['promoted', 2]);
+    expect([c.outcome, c.stages_done]).toEqual(['promoted', 3]);
+    expect(r.stderr).toMatch(/canary 3\/3: pause at 30% for 0\.3s/);
     // the route is gone with the canary: a tester header reaches the live version like anyone
     expect((await a.view()).weights).toMatchObject({ green: 100 });
     expect(parseAnswer((await get(a.routerPort, '/', 5000, { 'x-canary': 'on' })).body)?.version).toBe('v2');
@@ -254,5 +255,38 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     const next = await a.deploy();
     expect(next.code, next.stderr).toBe(0);
     expect([...(await a.versions(20))]).toEqual(['v2']);
+  });
+
+  it('on_inconclusive decides a stage without a passing interval: abort ends the deploy, proceed moves on', async () => {
+    const quiet = (policy: string) => analysis({ interval: '200ms', failureLimit: 2, minRequests: 1000, onInconclusive: policy, metrics: ['{name: error_rate, max: 1}'] });
+    const a = await liveV1('    stages: [{weight: 10, duration: 300ms}]', quiet('abort'));
+    a.setVersion('v2');
+    const aborted = await a.deploy();
+    expect(aborted.code, aborted.stderr).toBe(1);
+    expect(aborted.stderr).toMatch(/canary aborted: stage 1\/1 ended without a passing interval: .*min_requests 1000/);
+    expect([...(await a.versions(10))]).toEqual(['v1']);
+    a.writeManifest({ strategy: 'canary', instances: 2, canary: '    stages: [{weight: 10, duration: 300ms}]', extra: quiet('proceed') });
+    const proceeded = await a.deploy();
+    expect(proceeded.code, proceeded.stderr).toBe(0);
+    expect([...(await a.versions(10))]).toEqual(['v2']);
+    expect((await lastCanary(a)).intervals.every((i) => i.verdict === 'inconclusive')).toBe(true);
+  });
+
+  it('`deployer promote --full` skips the remaining stages and promotes at once', async () => {
+    const a = await liveV1('    stages: [{weight: 10, duration: 10m}, {weight: 50, duration: 10m}]', '');
+    a.setVersion('v2');
+    const started = Date.now();
+    const deploy = a.deploy();
+    await waitFor(async () => ((await canaryStatus(a))?.weights.green === 10 ? true : undefined), 'the canary to take 10%', 30_000, 100);
+    const promote = await a.run(['promote', '--full', '--json']);
+    expect(promote.code, promote.stderr).toBe(0);
+    expect(promote.json).toMatchObject({ action: 'promote', full: true, acknowledged: true });
+    const r = await deploy;
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect([...(await a.versions(20))]).toEqual(['v2']);
+    const c = await lastCanary(a);
+    expect([c.outcome, c.stages_done]).toEqual(['promoted', 1]);
+    expect(r.stderr).toMatch(/canary 2\/2: 50% .* skipped by `deployer promote --full`/);
   });
 });
