@@ -101,6 +101,12 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     expect(errorRate.verdict).toBe('fail');
     expect(errorRate.canary!).toBeGreaterThan(10);
     expect(errorRate.baseline).toBe(0);
+    // the same, for humans: `deployer history <deploy id>`
+    const detail = await a.run(['history', dep.result.json!.deploy_id as string]);
+    expect(detail.code, detail.stderr).toBe(0);
+    expect(detail.stdout).toMatch(/canary in green against blue \(\d{8}_\d{6}\): aborted after 0 stage\(s\): 2 failing interval\(s\) in a row/);
+    expect(detail.stdout).toMatch(/analysis #\d+ stage 1 at 10% FAIL .*error_rate \d+(\.\d+)?% > max 1/);
+    expect((await a.run(['history', 'dep_nope'])).code).toBe(2);
 
     // after the abort: only v1 answers, with no error at all, and the canary is gone
     const after = await underLoad({ port: a.routerPort, minTotal: 200 }, () => new Promise((r) => setTimeout(r, 500)));

@@ -16,10 +16,10 @@ function metricText(s: Style, m: MetricResult): string {
 }
 
 /** One line per analysed interval: where the canary stands, its verdict and each metric. */
-export function intervalLine(s: Style, r: IntervalResult, at: { stage: number; stages: number; weight: number; failures: number; failureLimit: number }): string {
-  const head = `  analysis #${r.index} ${s.dim(`stage ${at.stage}/${at.stages} at ${at.weight}%`)} ${verdictMark(s, r.verdict)}`;
+export function intervalLine(s: Style, r: IntervalResult, at: { stage: number; stages?: number; weight: number; failures?: number; failureLimit?: number }): string {
+  const head = `  analysis #${r.index} ${s.dim(`stage ${at.stage}${at.stages ? `/${at.stages}` : ''} at ${at.weight}%`)} ${verdictMark(s, r.verdict)}`;
   const counts = s.dim(`${r.canaryRequests} canary / ${r.baselineRequests ?? '–'} baseline requests`);
-  const fails = r.verdict === 'fail' ? ` ${s.red(`(${at.failures}/${at.failureLimit} failing in a row)`)}` : '';
+  const fails = r.verdict === 'fail' && at.failureLimit ? ` ${s.red(`(${at.failures}/${at.failureLimit} failing in a row)`)}` : '';
   return `${head}${fails} ${counts}: ${r.metrics.map((m) => metricText(s, m)).join('; ')}`;
 }
 

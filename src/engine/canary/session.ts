@@ -14,6 +14,9 @@ type Stage = Extract<Step, { kind: 'canary_stage' }>;
 const HISTORY_INTERVALS = 500;
 const STATUS_INTERVALS = 5;
 
+/** One analysed interval, with the stage it belonged to. */
+export type StagedInterval = IntervalResult & { stage: number; weight: number };
+
 /** What the history records about a canary: every interval's values and verdict, and its end. */
 export interface CanaryRecord {
   pool: string;
@@ -21,7 +24,7 @@ export interface CanaryRecord {
   outcome: 'promoted' | 'aborted' | 'failed' | 'in_progress';
   reason?: string;
   stages_done: number;
-  intervals: IntervalResult[];
+  intervals: StagedInterval[];
 }
 
 /**
@@ -32,7 +35,7 @@ export class CanarySession {
   readonly analysis: CanaryAnalysis | null;
   readonly cfg: AnalysisConfig | null;
   failures = 0;
-  intervals: IntervalResult[] = [];
+  intervals: StagedInterval[] = [];
   stagesDone = 0;
   /** `deployer promote --full`: the remaining stages are skipped */
   full = false;
@@ -96,7 +99,7 @@ export class CanarySession {
     const r = await this.analysis!.evaluate();
     if (r.verdict === 'fail') this.failures++;
     else if (r.verdict === 'pass') this.failures = 0;
-    this.intervals.push(r);
+    this.intervals.push({ ...r, stage: step.stage, weight: step.weight });
     if (this.intervals.length > HISTORY_INTERVALS) this.intervals.shift();
     this.ctx.emit({ type: 'analysis', stage: step.stage, stages: step.stages, weight: step.weight, result: r, failures: this.failures, failureLimit: this.cfg!.failure_limit });
     return r;
