@@ -2,10 +2,9 @@
 // the embedded runtime's metrics endpoint (router.metrics_listen) while real requests go through
 // the router: the query's value is the error rate that was sent, and a query without data is
 // inconclusive.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CanaryAnalysis, summarize } from '../src/analysis/analysis.js';
 import { runShellCommand } from '../src/analysis/command-provider.js';
@@ -15,65 +14,10 @@ import type { AppMetrics, PoolTraffic } from '../src/runtime/model.js';
 import { runtimePaths } from '../src/runtime/paths.js';
 import { callUnix } from '../src/runtime/unix-json.js';
 import { freePort, get, waitFor } from './support/net.js';
+import { PROMETHEUS, PROMETHEUS_MISSING as MISSING, PrometheusServer, skipWithoutPrometheus } from './support/prometheus.js';
+
+const skip = skipWithoutPrometheus('test/analysis-prometheus.test.ts');
 import { RuntimeApp } from './support/runtime-app.js';
-
-function onPath(bin: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    try {
-      accessSync(join(dir, bin), constants.X_OK);
-      return join(dir, bin);
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-const PROMETHEUS = onPath('prometheus');
-const MISSING = 'prometheus is not installed (Debian package `prometheus`; `sh scripts/setup.sh` installs it)';
-// in CI a missing component is a failure, elsewhere a loud skip
-const skip = PROMETHEUS === null && process.env.CI !== 'true';
-if (skip) console.warn(`\n*** SKIPPING test/analysis-prometheus.test.ts: ${MISSING} ***\n`);
-
-/** A Prometheus we started, by pid, with the tail of its log for failure messages. */
-class PrometheusServer {
-  log = '';
-  private constructor(
-    readonly child: ChildProcess,
-    readonly url: string,
-  ) {}
-
-  static start(bin: string, dir: string, port: number, scrape: string): PrometheusServer {
-    const config = join(dir, 'prometheus.yml');
-    writeFileSync(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: deployer\n    static_configs:\n      - targets: ['${scrape}']\n`);
-    const child = spawn(bin, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const p = new PrometheusServer(child, `http://127.0.0.1:${port}`);
-    const keep = (d: Buffer) => (p.log = (p.log + d.toString('utf8')).slice(-8000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    return p;
-  }
-
-  /** The value of an instant query's first sample, or undefined (no data yet, or not answering). */
-  async value(query: string): Promise<number | undefined> {
-    if (this.child.exitCode !== null) throw new Error(`prometheus exited (${this.child.exitCode}): ${this.log.slice(-2000)}`);
-    const res = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(query)}`, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
-    const v = body.data?.result?.[0]?.value[1];
-    return v === undefined ? undefined : Number(v);
-  }
-
-  /** SIGTERM to our pid, SIGKILL if it is still there after 10 s. */
-  async stop(): Promise<void> {
-    const { child } = this;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
 
 /** The runtime's per-pool counters as a RouterSource (its JSON metrics; no latency samples there). */
 function routerSource(home: string, app: string): RouterSource {
