@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../manifest/load.js';
-import { describeStep, type Plan, type Step } from '../plan/steps.js';
-import type { ReleaseInfo } from '../release/list.js';
+import { describeStep } from '../plan/steps.js';
 import { canaryStages, planCanary } from './canary.js';
 import type { Observed, ObservedPool } from './observe.js';
 import { planRollback } from './rollback.js';
+import { info, kinds, pool, stepOf } from './test-support.js';
 
 const manifest = (canary: string, extra = '') => `name: shop
 source: { type: local, path: ./app }
@@ -21,15 +21,7 @@ const load = (canary: string, extra = '') => parseManifest(manifest(canary, extr
 
 const R1 = '20240101_000001';
 const NEW = '20240102_000000';
-const info = (id: string): ReleaseInfo => ({ id, dir: `/srv/shop/releases/${id}`, complete: true, protected: false, failed: false, meta: null });
-const pool = (name: string, weight: number, release: string, base: number, n = 3): ObservedPool => ({
-  name,
-  weight,
-  instances: Array.from({ length: n }, (_, i) => ({ id: `${name}-${i}`, port: base + i, release, state: 'running' })),
-});
 const live = (pools: ObservedPool[] = [pool('blue', 100, R1, 4000)]): Observed => ({ current: R1, rollbackPoint: null, preRollback: null, releases: [info(R1)], runtime: { pools } });
-const kinds = (p: Plan) => p.steps.map((s) => (s.step.kind === 'hook' ? `hook:${s.step.event}` : s.step.kind));
-const stepOf = <K extends Step['kind']>(p: Plan, kind: K) => p.steps.filter((s) => s.step.kind === kind).map((s) => s.step as Extract<Step, { kind: K }>);
 
 describe('canary stages', () => {
   it('walks the seed form from initial_percent by step_percent while below final_percent', () => {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../manifest/load.js';
-import type { Plan, Step } from '../plan/steps.js';
-import type { ReleaseInfo } from '../release/list.js';
 import { idleSlot, planBlueGreen } from './blue-green.js';
-import type { Observed, ObservedPool } from './observe.js';
+import type { Observed } from './observe.js';
 import { planRollback } from './rollback.js';
+import { info, kinds, pool, stepOf } from './test-support.js';
 import { planRolling, resolveCount } from './rolling.js';
 
 const manifest = (strategy: string, extra = '') => `name: shop
@@ -23,15 +22,7 @@ const load = (strategy: string, extra = '') => parseManifest(manifest(strategy, 
 const R1 = '20240101_000001';
 const R2 = '20240101_000002';
 const NEW = '20240102_000000';
-const info = (id: string): ReleaseInfo => ({ id, dir: `/srv/shop/releases/${id}`, complete: true, protected: false, failed: false, meta: null });
-const pool = (name: string, weight: number, release: string, base: number, n = 3): ObservedPool => ({
-  name,
-  weight,
-  instances: Array.from({ length: n }, (_, i) => ({ id: `${name}-${i}`, port: base + i, release, state: 'running' })),
-});
 const observed = (o: Partial<Observed> = {}): Observed => ({ current: null, rollbackPoint: null, preRollback: null, releases: [], runtime: null, ...o });
-const kinds = (p: Plan) => p.steps.map((s) => (s.step.kind === 'hook' ? `hook:${s.step.event}` : s.step.kind));
-const stepOf = <K extends Step['kind']>(p: Plan, kind: K) => p.steps.filter((s) => s.step.kind === kind).map((s) => s.step as Extract<Step, { kind: K }>);
 
 describe('blue-green plan', () => {
   it('picks the slot that does not serve', () => {
