@@ -8,12 +8,9 @@
 //   (its failure rate) of the requests the goal window (failure_limit x interval + 1 s) carries at
 //   the measured rate; also the share of all requests of the run that failed.
 // No peer tool does metric-analysed canaries on plain servers, so there is nothing to run beside it.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { BIN, deployer, median, removeWorkspace, report, round, workspace, writeFileMkdir } from './lib.mjs';
+import { constantLoad, deployer, deployerTimed, freeBase, median, removeWorkspace, report, round, workspace, writeFileMkdir } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_CANARY_RUNS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -24,83 +21,34 @@ const FAIL_PERCENT = 20;
 /** no load phase runs longer than this, whatever happens */
 const MAX_LOAD_MS = 120_000;
 
-const canListen = (port) =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-async function freeBase() {
-  for (let i = 0; i < 100; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = [0, 1, 100, 101, 500].map((o) => base + o);
-    if ((await Promise.all(ports.map(canListen))).every(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
-
-/** Constant keep-alive load; per version, when it first and last answered; every failure's time. */
+/** Per version, when it first and last answered; every answer's and failure's time. */
 function load(port) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const s = { total: 0, failedAt: [], answeredAt: [], first: new Map(), last: new Map() };
-  let running = true;
-  const started = performance.now();
-  const one = () =>
-    new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: 15_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => {
-          const now = performance.now();
-          s.total++;
-          s.answeredAt.push(now);
-          const v = body.trim().split(' ').pop();
-          if (!s.first.has(v)) s.first.set(v, now);
-          s.last.set(v, now);
-          if (res.statusCode !== 200) s.failedAt.push(now);
-          resolve();
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => {
-        s.total++;
-        s.failedAt.push(performance.now());
-        resolve();
-      });
-    });
-  const loops = Array.from({ length: CONNECTIONS }, async () => {
-    while (running && performance.now() - started < MAX_LOAD_MS) await one();
+  const l = constantLoad(port, {
+    connections: CONNECTIONS,
+    maxMs: MAX_LOAD_MS,
+    onAnswer(status, body, now) {
+      s.total++;
+      s.answeredAt.push(now);
+      const v = body.trim().split(' ').pop();
+      if (!s.first.has(v)) s.first.set(v, now);
+      s.last.set(v, now);
+      if (status !== 200) s.failedAt.push(now);
+    },
+    onError(_e, now) {
+      s.total++;
+      s.failedAt.push(now);
+    },
   });
   return {
-    s,
     async stop() {
-      running = false;
-      await Promise.all(loops);
-      agent.destroy();
+      await l.stop();
       return s;
     },
   };
 }
 
-/** Runs the CLI; resolves when it exits, with the time the line matching `mark` appeared. */
-function deployerTimed(args, { cwd, env }, mark) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env } });
-    let markAt = null;
-    let err = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d) => {
-      err += d;
-      if (markAt === null && mark.test(err)) markAt = performance.now();
-    });
-    child.stdout.resume();
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, markAt, stderr: err }));
-  });
-}
-
-const base = await freeBase();
+const base = await freeBase([0, 1, 100, 101, 500]);
 const routerPort = base + 500;
 const ws = workspace('canary');
 const app = join(ws, 'app');

@@ -1,6 +1,8 @@
 // Shared helpers for the benchmarks: temp workspaces, the built CLI, timing, JSON results.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,4 +59,82 @@ export function report(name, figures) {
 export function writeFileMkdir(path, data) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, data);
+}
+
+const canListen = (port) =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+
+/** A base port such that base + each offset is free on loopback now. */
+export async function freeBase(offsets) {
+  for (let i = 0; i < 100; i++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    if ((await Promise.all(offsets.map((o) => canListen(base + o)))).every(Boolean)) return base;
+  }
+  throw new Error('no free port range');
+}
+
+/**
+ * Constant load through a router on loopback: `connections` keep-alive loops, each sending the
+ * next GET / when the last one ends, for at most `maxMs`. Every answer and error is handed to the
+ * caller with its time (performance.now()).
+ */
+export function constantLoad(port, { connections, maxMs = 120_000, onAnswer, onError }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  let running = true;
+  const started = performance.now();
+  const one = () =>
+    new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: 15_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => {
+          onAnswer(res.statusCode, body, performance.now());
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => {
+        onError(e, performance.now());
+        resolve();
+      });
+    });
+  const loops = Array.from({ length: connections }, async () => {
+    while (running && performance.now() - started < maxMs) await one();
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+    },
+  };
+}
+
+/** Runs the CLI with its progress on stderr; resolves when it exits: its code, and when a line matching `mark` appeared. */
+export function deployerTimed(args, { cwd, env }, mark) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env } });
+    let markAt = null;
+    let stderr = '';
+    let buf = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (markAt === null && mark && mark.test(line)) markAt = performance.now();
+      }
+    });
+    child.stdout.resume();
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, markAt, stderr }));
+  });
 }

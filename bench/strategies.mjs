@@ -2,106 +2,53 @@
 // - blue-green switch time: from the moment the CLI starts the switch step to the first response
 //   from the new version through the router (goal: under 50 ms);
 // - failed requests (non-2xx or socket errors) under constant load during each strategy's deploy
-//   and rollback (goal: 0).
-import { spawn } from 'node:child_process';
+//   and rollback, a promoted canary included (goal: 0).
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { BIN, deployer, median, removeWorkspace, report, round, workspace, writeFileMkdir } from './lib.mjs';
+import { constantLoad, deployer, deployerTimed, freeBase, median, removeWorkspace, report, round, workspace, writeFileMkdir } from './lib.mjs';
 
 const SWITCH_RUNS = Number(process.env.BENCH_SWITCH_RUNS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 /** no load phase runs longer than this, whatever happens */
 const MAX_LOAD_MS = 120_000;
 
-const canListen = (port) =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-async function freeBase() {
-  for (let i = 0; i < 100; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = [0, 1, 2, 100, 101, 102, 500].map((o) => base + o);
-    if ((await Promise.all(ports.map(canListen))).every(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
-
-/**
- * Constant load through the router: CONNECTIONS keep-alive loops, each sending the next request
- * when the last one ends. Records failures and, per version, the first time it answered.
- */
+/** Failures and, per version, the first time it answered. */
 function load(port) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const stats = { total: 0, non2xx: 0, errors: 0, firstSeen: new Map(), errorSamples: [] };
-  let running = true;
-  const started = performance.now();
-  const one = () =>
-    new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: 15_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => {
-          const now = performance.now();
-          stats.total++;
-          if (res.statusCode < 200 || res.statusCode >= 300) {
-            stats.non2xx++;
-            if (stats.errorSamples.length < 5) stats.errorSamples.push(`HTTP ${res.statusCode}: ${body.slice(0, 100)}`);
-          } else if (!stats.firstSeen.has(body)) stats.firstSeen.set(body, now);
-          resolve();
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (e) => {
-        stats.total++;
-        stats.errors++;
-        if (stats.errorSamples.length < 5) stats.errorSamples.push(e.message);
-        resolve();
-      });
-    });
-  const loops = Array.from({ length: CONNECTIONS }, async () => {
-    while (running && performance.now() - started < MAX_LOAD_MS) await one();
+  const l = constantLoad(port, {
+    connections: CONNECTIONS,
+    maxMs: MAX_LOAD_MS,
+    onAnswer(status, body, now) {
+      stats.total++;
+      if (status < 200 || status >= 300) {
+        stats.non2xx++;
+        if (stats.errorSamples.length < 5) stats.errorSamples.push(`HTTP ${status}: ${body.slice(0, 100)}`);
+      } else if (!stats.firstSeen.has(body)) stats.firstSeen.set(body, now);
+    },
+    onError(e) {
+      stats.total++;
+      stats.errors++;
+      if (stats.errorSamples.length < 5) stats.errorSamples.push(e.message);
+    },
   });
   return {
     stats,
     async stop() {
-      running = false;
-      await Promise.all(loops);
-      agent.destroy();
+      await l.stop();
       return stats;
     },
   };
 }
 
-/** Runs the CLI with its progress on stderr; resolves the time the line matching `mark` appeared. */
-function deployerTimed(args, { cwd, env }, mark) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env } });
-    let markAt = null;
-    let err = '';
-    let buf = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d) => {
-      err += d;
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (markAt === null && mark && mark.test(line)) markAt = performance.now();
-      }
-    });
-    child.stdout.resume();
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve({ markAt }) : reject(new Error(`deployer ${args.join(' ')} exited ${code}\n${err}`))));
-  });
+/** The CLI, which must succeed; the time the line matching `mark` appeared. */
+async function deployerOk(args, opts, mark) {
+  const r = await deployerTimed(args, opts, mark);
+  if (r.code !== 0) throw new Error(`deployer ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+  return r;
 }
 
-const base = await freeBase();
+const base = await freeBase([0, 1, 2, 100, 101, 102, 500]);
 const routerPort = base + 500;
 const ws = workspace('strategies');
 const app = join(ws, 'app');
@@ -121,11 +68,12 @@ deployment:
   keep_releases: 3
   blue_green: { scale_down_delay: 60s }
   rolling: { batch_size: 1, batch_delay: 0s, max_unavailable: 1, drain_timeout: 5s }
+  canary: { stages: [{ weight: 20, duration: 2s }, { weight: 50, duration: 2s }], scale_down_delay: 60s }
 service: { manager: process, command: node server.cjs, instances: ${strategy === 'rolling' ? 3 : 2}, base_port: ${base}, stop_timeout: 5s }
 router: { type: embedded, listen: ${routerPort}, health_interval: 200ms }
 health_checks:
   - { url: "http://127.0.0.1:{port}/health", timeout: 20s, interval: 20ms }
-`;
+${strategy === 'canary' ? 'analysis: { interval: 500ms, failure_limit: 2, min_requests: 50, metrics: [{ name: error_rate, max: 1 }, { name: latency_p99_ms, max: 500 }] }\n' : ''}`;
 const env = { DEPLOYER_HOME: join(ws, 'home') };
 let version = 0;
 const nextVersion = () => {
@@ -139,7 +87,7 @@ const useStrategy = (s) => writeFileSync(join(ws, 'deploy.yml'), manifest(s));
 async function underLoad(label, args, expectVersion) {
   const l = load(routerPort);
   await new Promise((r) => setTimeout(r, 300));
-  await deployerTimed(args, { cwd: ws, env });
+  await deployerOk(args, { cwd: ws, env });
   await new Promise((r) => setTimeout(r, 300));
   const s = await l.stop();
   const after = await new Promise((resolve) => http.get({ host: '127.0.0.1', port: routerPort, path: '/', agent: false }, (res) => {
@@ -161,7 +109,7 @@ try {
     const v = nextVersion();
     const l = load(routerPort);
     await new Promise((r) => setTimeout(r, 200));
-    const { markAt } = await deployerTimed(['deploy'], { cwd: ws, env }, /^\[\d+\/\d+\] switch traffic/);
+    const { markAt } = await deployerOk(['deploy'], { cwd: ws, env }, /^\[\d+\/\d+\] switch traffic/);
     const s = await l.stop();
     const first = s.firstSeen.get(v);
     if (markAt !== null && first !== undefined) switchMs.push(first - markAt);
@@ -177,6 +125,12 @@ try {
   failures.push(await underLoad('rolling rollback', ['rollback'], `v${version - 1}`));
 
   // recreate with the process manager: downtime allowed, the router holds requests meanwhile
+  // canary: a healthy release walks two stages, analysed every 500 ms, and is promoted
+  useStrategy('canary');
+  const beforeCanary = `v${version - 1}`; // the rolling rollback's
+  failures.push(await underLoad('canary deploy (20% then 50%, promoted)', ['deploy'], nextVersion()));
+  failures.push(await underLoad('canary rollback (warm slot)', ['rollback'], beforeCanary));
+
   useStrategy('recreate');
   failures.push(await underLoad('recreate deploy', ['deploy'], nextVersion()));
 } finally {
