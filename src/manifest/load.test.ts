@@ -1,44 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Loading a manifest: the seed manifest, durations, interpolation, environments, loadManifest.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManifestError, UsageError } from '../errors.js';
-import { formatPath, loadManifest, MAX_MANIFEST_BYTES, parseManifest, type LoadOptions } from './load.js';
+import { formatPath, loadManifest, MAX_MANIFEST_BYTES, parseManifest } from './load.js';
 import { unsupportedFeatures } from './support.js';
-
-const SEED = readFileSync(new URL('../../test/fixtures/seed-manifest.yml', import.meta.url), 'utf8');
-const SEED_ENV = { SLACK_WEBHOOK: 'https://hooks.slack.example/T000/B000/XXXX' };
-
-/** Parses with an empty environment unless one is given. */
-const parse = (text: string, opts: LoadOptions & { file?: string } = {}) => parseManifest(text, { env: {}, ...opts });
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, but it parsed');
-}
-
-function manifestError(fn: () => unknown): ManifestError {
-  const e = thrown(fn);
-  if (!(e instanceof ManifestError)) throw e;
-  return e;
-}
-
-function usageError(fn: () => unknown): UsageError {
-  const e = thrown(fn);
-  if (!(e instanceof UsageError)) throw e;
-  return e;
-}
-
-/** The only issue of a ManifestError, as `file:line: path: message`. */
-function oneIssue(text: string, opts: LoadOptions = {}): string {
-  const err = manifestError(() => parse(text, opts));
-  expect(err.issues).toHaveLength(1);
-  return err.message;
-}
+import { manifestError, oneIssue, parse, SEED, SEED_ENV, usageError } from './test-support.js';
 
 describe('the seed manifest', () => {
   it('validates with SLACK_WEBHOOK set', () => {
@@ -83,117 +51,6 @@ describe('the seed manifest', () => {
       'notifications.slack: slack notifications is not supported yet',
       'notifications.email: email notifications is not supported yet',
     ]);
-  });
-});
-
-describe('unsupportedFeatures', () => {
-  it('is empty for a local recreate deploy with a script manager', () => {
-    const m = parse('name: a\nservice: { manager: script, restart_command: ./restart }\n').manifest;
-    expect(unsupportedFeatures(m)).toEqual([]);
-    // the strategy can be overridden (deploy --strategy): canary needs the runtime
-    expect(unsupportedFeatures(m, 'canary').map((i) => i.message)).toEqual([
-      'strategy canary with service manager "script" (use `manager: process`) is not supported yet',
-      'strategy canary with router "none" (use `type: embedded`) is not supported yet',
-    ]);
-  });
-
-  it('names remote hosts, ssh and routers', () => {
-    const m = parse(`name: a
-hosts: [local, "ssh://deploy@web1:22", {host: web2}]
-ssh: { user: deploy }
-router: { type: nginx, listen: 8080 }
-analysis: { interval: 5s }
-notifications: { webhook: { url: "https://x.example/hook" } }
-`).manifest;
-    expect(unsupportedFeatures(m).map((i) => formatPath(i.path))).toEqual(['hosts[1]', 'hosts[2]', 'ssh', 'router.type', 'notifications.webhook']);
-    expect(unsupportedFeatures(m)[0]!.message).toBe('deploying to remote host "ssh://deploy@web1:22" is not supported yet');
-  });
-});
-
-describe('errors name the key path and the line', () => {
-  it('points at the line of a bad value in the seed manifest', () => {
-    const text = SEED.replace('keep_releases: 5', 'keep_releases: 0');
-    expect(oneIssue(text, { env: SEED_ENV })).toBe('deploy.yml:18: deployment.keep_releases: must be at least 1, got 0');
-  });
-
-  it('uses the file name it was given', () => {
-    const err = manifestError(() => parse('name: a\ndeployment:\n  keep_releases: -1\n', { file: '/somewhere/prod.yml' }));
-    expect(err.message).toBe('prod.yml:3: deployment.keep_releases: must be at least 1, got -1');
-  });
-
-  it('lists every problem at once', () => {
-    const err = manifestError(() => parse('name: a\ndeployment:\n  keep_releases: 0\n  auto_rollback: "yes"\n'));
-    expect(err.issues.map((i) => `${i.line} ${i.path}`).sort()).toEqual(['3 deployment.keep_releases', '4 deployment.auto_rollback']);
-    expect(err.message).toMatch(/^2 problems in the manifest:\n {2}- deploy\.yml:/);
-    expect(err.message).toContain('deploy.yml:4: deployment.auto_rollback: expected true or false, got "yes"');
-  });
-
-  it('reports a missing name', () => {
-    expect(oneIssue('version: "1"\n')).toBe('deploy.yml:1: name: is required');
-    expect(oneIssue('name: "has space"\n')).toMatch(/^deploy\.yml:1: name: expected 1-64 letters/);
-  });
-
-  it('reports unknown keys with "did you mean", at the key', () => {
-    const err = manifestError(() => parse('name: a\ndeployment:\n  keep_release: 3\nsorce: {}\nhooks:\n  biuld: [make]\n'));
-    expect([...err.issues].sort((a, b) => a.line! - b.line!)).toEqual([
-      { path: 'deployment.keep_release', file: 'deploy.yml', line: 3, message: 'unknown key "keep_release" (did you mean "keep_releases"?)' },
-      { path: 'sorce', file: 'deploy.yml', line: 4, message: 'unknown key "sorce" (did you mean "source"?)' },
-      { path: 'hooks.biuld', file: 'deploy.yml', line: 6, message: 'unknown key "biuld" (did you mean "build"?)' },
-    ]);
-    // nothing close: no suggestion
-    expect(oneIssue('name: a\nzzzzzzzz: 1\n')).toBe('deploy.yml:2: zzzzzzzz: unknown key "zzzzzzzz"');
-  });
-
-  it('suggests the right spelling of an enum value', () => {
-    expect(oneIssue('name: a\ndeployment:\n  strategy: blue_green\n')).toBe(
-      'deploy.yml:3: deployment.strategy: must be one of "recreate", "rolling", "blue-green", "canary", got "blue_green" (did you mean "blue-green"?)',
-    );
-    expect(oneIssue('name: a\nservice:\n  manager: systemdd\n')).toMatch(/^deploy\.yml:3: service\.manager: must be one of .*got "systemdd" \(did you mean "systemd"\?\)$/);
-  });
-
-  it('reports wrong types in hosts entries', () => {
-    const err = manifestError(() => parse('name: a\nhosts:\n  - local\n  - {host: h1, port: "x"}\n  - 5\n  - {host: h2, roles: web}\n'));
-    expect(err.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
-      '4 hosts[1].port: expected a number, got "x"',
-      '5 hosts[2]: expected a string or a map of keys, got 5',
-      '6 hosts[3].roles: expected a list, got "web"',
-    ]);
-    expect(oneIssue('name: a\nhosts: web1\n')).toBe('deploy.yml:2: hosts: expected a list, got "web1"');
-    expect(oneIssue('name: a\nhosts: []\n')).toBe('deploy.yml:2: hosts: must have at least 1 entry');
-  });
-
-  it('reports wrong types in health_checks entries', () => {
-    const err = manifestError(() => parse('name: a\nhealth_checks:\n  - {type: http, url: 5}\n  - {type: htp, url: "http://x"}\n  - 42\n  - {url: "http://x", expected_status: 99}\n'));
-    expect(err.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
-      '3 health_checks[0].url: expected a string, got 5',
-      '4 health_checks[1].type: must be one of "http", "tcp", "process", "command", got "htp" (did you mean "http"?)',
-      '5 health_checks[2]: expected a string or a map of keys, got 42',
-      '6 health_checks[3].expected_status: must be at least 100, got 99',
-    ]);
-  });
-
-  it('reports wrong types in hook lists', () => {
-    const err = manifestError(() => parse('name: a\nhooks:\n  build:\n    - make\n    - 5\n  pre_deploy: {a: 1}\n'));
-    expect(err.issues.map((i) => `${i.line} ${i.path}: ${i.message}`).sort()).toEqual([
-      '5 hooks.build[1]: expected a string, got 5',
-      '6 hooks.pre_deploy: expected a string or a list, got a map',
-    ]);
-    // a single string is a list of one command
-    expect(parse('name: a\nhooks:\n  build: make all\n').manifest.hooks.build).toEqual(['make all']);
-  });
-
-  it('reports a manifest that is not a map', () => {
-    expect(manifestError(() => parse('')).message).toBe('deploy.yml: the manifest must be a map of keys (name:, source:, deployment: ...), got an empty document');
-    expect(manifestError(() => parse('- a\n- b\n')).message).toMatch(/got a list$/);
-    expect(manifestError(() => parse('just text\n')).message).toMatch(/got a single value$/);
-  });
-
-  it('reports invalid YAML with its line', () => {
-    const err = manifestError(() => parse('name: a\nname: b\n'));
-    expect(err.issues).toEqual([{ path: '', file: 'deploy.yml', line: 2, message: 'invalid YAML: Map keys must be unique' }]);
-    const tabs = manifestError(() => parse('name: a\ndeployment:\n\tkeep_releases: 3\n'));
-    expect(tabs.issues[0]).toMatchObject({ line: 3 });
-    expect(tabs.issues[0]!.message).toMatch(/^invalid YAML: /);
   });
 });
 
@@ -355,109 +212,6 @@ environments:
   });
 });
 
-describe('cross-field rules', () => {
-  it('needs restart_command with the script manager, pid_file with the signal manager', () => {
-    expect(oneIssue('name: a\nservice:\n  manager: script\n')).toBe('deploy.yml:3: service.restart_command: is required with `manager: script`');
-    expect(oneIssue('name: a\nservice:\n  manager: signal\n')).toBe('deploy.yml:3: service.pid_file: is required with `manager: signal`');
-    expect(oneIssue('name: a\nservice:\n  restart_command: ./r\n')).toBe('deploy.yml:3: service.restart_command: is used by `manager: script` only (manager is "none")');
-  });
-
-  it('refuses source keys that do not apply to the source type', () => {
-    const sha = 'a'.repeat(64);
-    expect(oneIssue(`name: a\nsource:\n  type: local\n  path: ./x\n  sha256: ${sha}\n`)).toBe('deploy.yml:5: source.sha256: only applies to `type: archive`');
-    expect(oneIssue('name: a\nsource:\n  type: git\n  url: https://x/y.git\n  branch: main\n  ref: v1\n')).toBe('deploy.yml:6: source.ref: give either `branch` or `ref`, not both');
-    expect(oneIssue('name: a\nsource:\n  path: ./x\n  branch: main\n')).toBe('deploy.yml:4: source.branch: only applies to `type: git`');
-    expect(oneIssue('name: a\nsource:\n  type: archive\n  url: https://x/app.rar\n')).toMatch(/^deploy\.yml:4: source\.url: cannot tell the archive format of "https:\/\/x\/app\.rar"/);
-    expect(parse(`name: a\nsource:\n  type: archive\n  url: https://x/app.tar.gz\n  sha256: ${sha}\n`).manifest.source.sha256).toBe(sha);
-  });
-
-  it('checks that each analysis metric has its provider settings and something to judge', () => {
-    const base = 'name: a\ndeployment: {strategy: canary}\nservice: {manager: process, command: x}\nrouter: {type: embedded, listen: 8080}\nanalysis:\n  metrics:\n';
-    expect(parse(`${base}    - {name: error_rate, max: 1}\n`).manifest.analysis!.metrics[0]).toMatchObject({ provider: 'router', judge: 'threshold', timeout: 10_000 });
-    expect(oneIssue(`${base}    - {name: errors, max: 1}\n`)).toBe(
-      'deploy.yml:7: analysis.metrics[0].name: "errors" is not a router metric (known: error_rate, success_rate, request_count, request_rate, latency_mean_ms, latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms)',
-    );
-    expect(oneIssue(`${base}    - {name: latency_p99_ms}\n`)).toBe('deploy.yml:7: analysis.metrics[0]: has nothing to judge: give max, min or max_ratio_to_baseline (or judge: mann-whitney)');
-    expect(oneIssue(`${base}    - {name: q, provider: prometheus, query: up, max: 1}\n`)).toBe('deploy.yml:7: analysis.metrics[0].address: is required with provider prometheus');
-    expect(oneIssue(`${base}    - {name: q, provider: http, url: "http://x/m", path: a.b, command: "echo 1", max: 1}\n`)).toBe('deploy.yml:7: analysis.metrics[0].command: is not used by provider http');
-    expect(oneIssue(`${base}    - {name: error_rate, judge: mann-whitney}\n`)).toBe('deploy.yml:7: analysis.metrics[0].judge: mann-whitney compares latency samples: it needs provider router and a latency_* metric');
-    expect(oneIssue(`${base}    - {name: latency_p99_ms, judge: mann-whitney, max: 100}\n`)).toBe(
-      'deploy.yml:7: analysis.metrics[0].max: is not used with judge: mann-whitney (add a second metric with judge: threshold for it)',
-    );
-    expect(parse(`${base}    - {name: latency_p99_ms, judge: mann-whitney, confidence: 0.99}\n`).manifest.analysis!.metrics[0]).toMatchObject({ confidence: 0.99, tolerance: 0.25, min_effect: 1 });
-  });
-
-  it('checks the canary settings against each other and the service', () => {
-    const base = 'name: a\nservice: {manager: process, command: x, instances: 2}\nrouter: {type: embedded, listen: 8080}\ndeployment:\n  strategy: canary\n  canary:\n';
-    expect(oneIssue(`${base}    instances: 3\n`)).toBe('deploy.yml:7: deployment.canary.instances: must not be above service.instances (2): the canary is scaled up to it before promotion');
-    expect(oneIssue(`${base}    header_route: {value: x}\n`)).toBe('deploy.yml:7: deployment.canary.header_route: give either `header` or `cookie`');
-    expect(oneIssue(`${base}    step_percent: 0\n`)).toBe('deploy.yml:7: deployment.canary.step_percent: must be above 0, or the canary never reaches final_percent');
-    expect(oneIssue(`${base}    header_route: {header: "bad header"}\n`)).toMatch(/^deploy\.yml:7: deployment\.canary\.header_route\.header: expected an HTTP header name/);
-  });
-
-  it('refuses the canary seed form together with stages', () => {
-    expect(oneIssue('name: a\ndeployment:\n  canary:\n    initial_percent: 5\n    step_percent: 10\n    stages:\n      - {weight: 5}\n')).toBe(
-      'deploy.yml:7: deployment.canary.stages: use either `stages` or the seed form (initial_percent, step_percent), not both',
-    );
-    expect(oneIssue('name: a\ndeployment:\n  canary:\n    stages:\n      - {weight: 50}\n      - {pause: manual}\n      - {weight: 10}\n')).toBe(
-      'deploy.yml:7: deployment.canary.stages[2].weight: weights must not go down (10 after 50)',
-    );
-  });
-
-  it('refuses duplicate hosts', () => {
-    expect(oneIssue('name: a\nhosts:\n  - local\n  - web1\n  - web1\n')).toBe('deploy.yml:5: hosts[2]: duplicate of hosts[1]');
-    expect(oneIssue('name: a\nhosts:\n  - {host: w, port: 22}\n  - {host: w, port: 22}\n')).toBe('deploy.yml:4: hosts[1]: duplicate of hosts[0]');
-    expect(parse('name: a\nhosts:\n  - {host: w, port: 22}\n  - {host: w, port: 2222}\n').manifest.hosts).toHaveLength(2);
-  });
-
-  it('refuses a relative app_root', () => {
-    expect(oneIssue('name: a\ndeployment:\n  app_root: var/www\n')).toBe('deploy.yml:3: deployment.app_root: must be an absolute path or start with ~/ (got "var/www")');
-    expect(parse('name: a\ndeployment:\n  app_root: ~/apps/a\n').manifest.deployment.app_root).toBe('~/apps/a');
-  });
-
-  it('refuses {port} without base_port and unknown {templates}', () => {
-    expect(oneIssue('name: a\nservice:\n  manager: script\n  restart_command: ./r\nhealth_checks:\n  - http://127.0.0.1:{port}/h\n')).toBe(
-      'deploy.yml:6: health_checks[0]: uses {port}, but service.base_port is not set',
-    );
-    expect(oneIssue('name: a\nservice:\n  manager: script\n  restart_command: ./r\n  base_port: 3000\nhealth_checks:\n  - http://127.0.0.1:{port}/{nope}\n')).toBe(
-      'deploy.yml:7: health_checks[0]: unknown template {nope} (known: {port}, {host}, {release}, {pool})',
-    );
-    expect(oneIssue('name: a\nhealth_checks:\n  - ftp://x\n')).toBe('deploy.yml:3: health_checks[0]: "ftp://x" has no known scheme (expected http://, https://, tcp://, pid:// or cmd://)');
-  });
-
-  it('refuses a shared path listed twice', () => {
-    expect(oneIssue('name: a\ndeployment:\n  shared_dirs: [logs, logs/]\n')).toBe('deploy.yml:3: deployment.shared_dirs[1]: "logs/" is listed twice');
-    expect(oneIssue('name: a\ndeployment:\n  shared_dirs: ["../up"]\n')).toMatch(/^deploy\.yml:3: deployment\.shared_dirs\[0\]: must be a relative path inside the release/);
-  });
-
-  it('warns (not fails) about a reload_command with manager none, with its line', () => {
-    const loaded = parse('name: a\nservice:\n  reload_command: nginx -s reload\n');
-    expect(loaded.warnings).toEqual([{ path: 'service.reload_command', file: 'deploy.yml', line: 3, message: expect.stringMatching(/manager: none/) }]);
-  });
-});
-
-describe('hostile input', () => {
-  it('refuses huge numbers without overflowing', () => {
-    const err = manifestError(() => parse('name: a\ndeployment:\n  keep_releases: 1e308\n'));
-    expect(err.issues.length).toBeGreaterThanOrEqual(1);
-    for (const i of err.issues) expect(i).toMatchObject({ path: 'deployment.keep_releases', line: 3 });
-    expect(err.message).toContain('deployment.keep_releases: must be at most 1000, got 1e+308');
-  });
-
-  it('refuses an over-long string', () => {
-    expect(oneIssue(`name: a\nversion: ${'x'.repeat(2 * 1024 * 1024)}\n`)).toBe('deploy.yml:2: version: must be at most 256 characters long');
-  });
-
-  it('refuses a YAML alias bomb quickly instead of expanding it', () => {
-    const levels = 'abcdefghi'.split('');
-    const lines = levels.map((l, i) => (i === 0 ? `${l}: &${l} ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]` : `${l}: &${l} [${Array(9).fill(`*${levels[i - 1]}`).join(',')}]`));
-    const started = performance.now();
-    const err = manifestError(() => parse(`name: a\n${lines.join('\n')}\n`));
-    expect(performance.now() - started).toBeLessThan(5000);
-    expect(err.message).toMatch(/^deploy\.yml: invalid YAML: .*alias/i);
-  });
-});
-
 describe('loadManifest', () => {
   let dir: string;
   beforeEach(() => {
@@ -498,53 +252,6 @@ describe('loadManifest', () => {
     );
     expect(err).toBeInstanceOf(ManifestError);
     expect((err as ManifestError).message).toBe(`deploy.yml: the file is ${2 * 1024 * 1024 + 18} bytes; a manifest may be at most ${MAX_MANIFEST_BYTES}`);
-  });
-});
-
-/** mulberry32: a tiny deterministic PRNG, so a failing fuzz case can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-describe('fuzz', () => {
-  const FUZZ_SEED = 0x5eed2024;
-  const PIECES = [':', '-', '[', '{', ']', '}', '\t', '"', "'", '&', '*', '!', '|', '>', '#', '\n', ' ', '${', '$${', '%', '@'];
-
-  it(`300 random mutations of the seed manifest (seed ${FUZZ_SEED}) end in success or a ManifestError/UsageError`, () => {
-    const rnd = mulberry32(FUZZ_SEED);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-    const outcomes = { ok: 0, manifest: 0, usage: 0 };
-    for (let i = 0; i < 300; i++) {
-      let text = SEED;
-      const edits = 1 + Math.floor(rnd() * 3);
-      for (let k = 0; k < edits; k++) {
-        const at = Math.floor(rnd() * (text.length + 1));
-        const op = Math.floor(rnd() * 3);
-        if (op === 0) text = text.slice(0, at);
-        else if (op === 1) text = text.slice(0, at) + pick(PIECES) + text.slice(at + 1);
-        else text = text.slice(0, at) + pick(PIECES) + text.slice(at);
-      }
-      try {
-        parseManifest(text, { env: SEED_ENV });
-        outcomes.ok++;
-      } catch (e) {
-        if (e instanceof ManifestError) {
-          outcomes.manifest++;
-          expect(e.issues.length, `case ${i}`).toBeGreaterThan(0);
-        } else if (e instanceof UsageError) outcomes.usage++;
-        else throw new Error(`case ${i} (seed ${FUZZ_SEED}) threw ${String(e)} for:\n${text}`, { cause: e });
-      }
-    }
-    expect(outcomes.ok + outcomes.manifest + outcomes.usage).toBe(300);
-    // the mutations are not all harmless or all fatal
-    expect(outcomes.ok).toBeGreaterThan(0);
-    expect(outcomes.manifest).toBeGreaterThan(0);
   });
 });
 
@@ -591,59 +298,5 @@ environments:
       expect(issues).toHaveLength(1);
       expect(issues[0]!.message).toContain('at most 1000');
     }
-  });
-});
-
-describe('paths inside the release', () => {
-  it.each([
-    ['hooks:\n  dir: ../../../tmp/evil\n', 'hooks.dir'],
-    ['hooks:\n  dir: /tmp/evil\n', 'hooks.dir'],
-    ['deployment:\n  shared_dirs: ["."]\n', 'deployment.shared_dirs[0]'],
-    ['deployment:\n  shared_dirs: ["logs/./x"]\n', 'deployment.shared_dirs[0]'],
-    ['deployment:\n  shared_files: ["a//b"]\n', 'deployment.shared_files[0]'],
-  ])('refuses %j', (extra, path) => {
-    try {
-      parseManifest(`name: app\n${extra}`, { env: {} });
-      expect.unreachable();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ManifestError);
-      expect((e as ManifestError).issues[0]).toMatchObject({ path, message: expect.stringContaining('relative path inside the release') });
-    }
-  });
-
-  it('accepts nested relative paths and a trailing slash', () => {
-    const m = parseManifest('name: app\nhooks: { dir: scripts/hooks }\ndeployment: { shared_dirs: ["storage/app/", "logs"] }\n', { env: {} }).manifest;
-    expect(m.hooks.dir).toBe('scripts/hooks');
-    expect(m.deployment.shared_dirs).toEqual(['storage/app/', 'logs']);
-  });
-});
-
-describe('the embedded runtime settings', () => {
-  const base = 'name: a\nservice: { manager: process, command: node s.js, instances: 3 }\n';
-  it('an embedded router needs a port and the process manager', () => {
-    expect(oneIssue(`${base}router: { type: embedded }\n`)).toBe('deploy.yml:3: router.listen: is required with `type: embedded`: the port the router serves the app on');
-    expect(oneIssue('name: a\nservice: { manager: script, restart_command: ./r }\nrouter: { type: embedded, listen: 80 }\n')).toBe(
-      'deploy.yml:3: router.type: an embedded router sends traffic to the instances of `service.manager: process`; manager is "script"',
-    );
-    expect(oneIssue('name: a\nrouter: { listen: 8080 }\n')).toBe('deploy.yml:2: router.listen: is used by `type: embedded` only (router type is "none")');
-  });
-
-  it('rolling keeps at least one instance moving and one failure to stop at', () => {
-    expect(oneIssue(`${base}router: { type: embedded, listen: 80 }\ndeployment: { strategy: rolling, rolling: { max_unavailable: 0 } }\n`)).toBe(
-      'deploy.yml:4: deployment.rolling.max_unavailable: must be at least 1: instances are updated in place, so each one is out of service while it restarts',
-    );
-    expect(oneIssue(`${base}router: { type: embedded, listen: 80 }\ndeployment: { strategy: rolling, rolling: { max_failures: 0 } }\n`)).toBe(
-      'deploy.yml:4: deployment.rolling.max_failures: must be at least 1 (the number of failed instances that stops the deploy)',
-    );
-  });
-
-  it('deploy refuses blue-green and rolling without the runtime, naming what to use', () => {
-    const m = parse('name: a\ndeployment: { strategy: blue-green }\nservice: { manager: script, restart_command: ./r }\n').manifest;
-    expect(unsupportedFeatures(m).map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
-      'service.manager: strategy blue-green with service manager "script" (use `manager: process`) is not supported yet',
-      'router.type: strategy blue-green with router "none" (use `type: embedded`) is not supported yet',
-    ]);
-    const ok = parse(`${base}deployment: { strategy: blue-green }\nrouter: { type: embedded, listen: 8080 }\n`).manifest;
-    expect(unsupportedFeatures(ok)).toEqual([]);
   });
 });
