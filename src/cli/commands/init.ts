@@ -14,12 +14,14 @@ source:
   exclude: [.git, node_modules, "*.log"]
 
 deployment:
-  strategy: recreate          # recreate | blue-green | rolling (these two run on Deployer's runtime, below)
+  strategy: recreate          # recreate | blue-green | rolling | canary (the last three run on Deployer's runtime, below)
   # app_root: /srv/${name}    # default: ~/.deployer/apps/${name}
   keep_releases: 5
   shared_dirs: [logs]         # kept across releases, symlinked into each
   shared_files: []
   auto_rollback: true         # go back when a check after activation fails
+  # canary:                   # strategy canary: growing shares of traffic, each stage judged by analysis
+  #   stages: [{weight: 5, duration: 5m}, {pause: manual}, {weight: 50, duration: 10m}]
 
 # What restarts the app once \`current\` points at the new release.
 service:
@@ -36,6 +38,14 @@ service:
 # router:
 #   type: embedded
 #   listen: 8080
+
+# Canary judgement, every interval, against the live version (see the README).
+# analysis:
+#   interval: 30s
+#   failure_limit: 3          # failing intervals in a row abort the canary (its weight goes to 0 at once)
+#   metrics:
+#     - { name: error_rate, max: 1, max_ratio_to_baseline: 2 }   # percent
+#     - { name: latency_p99_ms, max: 500 }
 
 # All must pass after activation; {port} is service.base_port.
 health_checks: []
