@@ -212,6 +212,8 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     }, 'the canary to pause for promotion', 30_000, 100);
     expect(paused.stage).toMatchObject({ index: 1, weight: 0 });
     expect(paused.weights).toMatchObject({ green: 0, blue: 100 });
+    // a deploy in progress, not an interrupted one
+    expect(await a.status()).toMatchObject({ in_progress: expect.stringMatching(/^deploy dep_/), interrupted: null });
     for (let i = 0; i < 10; i++) {
       const tester = await get(a.routerPort, '/', 5000, { 'x-canary': 'on' });
       expect(parseAnswer(tester.body)?.version).toBe('v2');

@@ -32,7 +32,14 @@ export async function collectStatus(t: Transport, layout: AppLayout) {
     pre_rollback_release: observed.preRollback,
     releases: observed.releases.filter((r) => !r.failed).length,
     lock: lock.state === 'free' ? null : { state: lock.state, ...(lock.owner ? { owner: lock.owner } : {}), ...(lock.state === 'stale' ? { reason: lock.reason } : {}) },
-    interrupted: journal === null ? null : journal === 'corrupt' ? 'journal.json is unreadable' : describeJournal(journal),
+    // a journal whose deploy still holds the lock is an operation in progress, not an interrupted one
+    in_progress: journal && journal !== 'corrupt' && lock.state === 'held' && lock.owner.deploy_id === journal.deploy_id ? `${journal.operation} ${journal.deploy_id} of release ${journal.plan.release}` : null,
+    interrupted:
+      journal === null || (journal !== 'corrupt' && lock.state === 'held' && lock.owner.deploy_id === journal.deploy_id)
+        ? null
+        : journal === 'corrupt'
+          ? 'journal.json is unreadable'
+          : describeJournal(journal),
     last_deploy: await readLastDeploy(t, layout),
     canary: canary ? { ...canary, running: lock.state === 'held' && lock.owner.deploy_id === canary.deploy_id } : null,
   };
@@ -58,6 +65,7 @@ export function registerStatus(program: Command): void {
       out.line(`  releases:        ${st.releases}`);
       const lock = st.lock;
       out.line(`  lock:            ${!lock ? 'free' : lock.state === 'held' ? s.yellow(`held by ${lock.owner?.command} ${lock.owner?.deploy_id} (pid ${lock.owner?.pid} on ${lock.owner?.host}, since ${lock.owner?.started})`) : s.yellow(`stale: ${lock.reason}`)}`);
+      if (st.in_progress) out.line(`  in progress:     ${st.in_progress}`);
       if (st.interrupted) out.line(`  ${s.red('interrupted:')}     ${st.interrupted} (run \`deployer doctor --repair\`)`);
       if (st.canary) for (const l of canaryStatusLines(s, st.canary, st.canary.running)) out.line(l);
       const last = st.last_deploy;
