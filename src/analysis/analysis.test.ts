@@ -149,6 +149,28 @@ describe('CanaryAnalysis', () => {
     expect(small).toMatchObject({ verdict: 'pass', reason: expect.stringMatching(/< 0\.01 but median \+0\.\d+ ms ≤ [\d.]+ ms allowed$/) });
   });
 
+  it('leaves baseline comparisons out while the baseline takes no traffic by design (a stage at 100%)', async () => {
+    const w = new World();
+    const cfg = analysisConfig({ min_requests: 50, metrics: [{ name: 'error_rate', max: 1, max_ratio_to_baseline: 2 }, { name: 'latency_p50_ms', judge: 'mann-whitney' }] });
+    const a = new CanaryAnalysis(cfg, subjects(), w.deps());
+    a.setBaselineActive(false);
+    await a.begin();
+    w.traffic('canary', 200);
+    w.t += 10_000;
+    const r = await a.evaluate();
+    expect(r).toMatchObject({ canaryRequests: 200, baselineRequests: null, verdict: 'pass' });
+    const m = byName(r.metrics);
+    expect(m.error_rate).toMatchObject({ verdict: 'pass', baseline: null, reason: 'error_rate 0% ≤ max 1, (ratio not compared: the baseline takes no traffic at this weight)' });
+    expect(m.latency_p50_ms).toMatchObject({ verdict: 'pass', reason: expect.stringMatching(/^latency_p50_ms [\d.]+ ms: not compared: the baseline takes no traffic at this weight$/) });
+    // the canary's own limits still apply, and so does its request gate
+    w.traffic('canary', 100, { failEvery: 5 });
+    w.t += 10_000;
+    expect((await a.evaluate()).verdict).toBe('fail');
+    w.traffic('canary', 10);
+    w.t += 10_000;
+    expect((await a.evaluate()).verdict).toBe('inconclusive');
+  });
+
   it('is inconclusive with mann-whitney when it cannot compare', async () => {
     const w = new World();
     const cfg = analysisConfig({

@@ -34,15 +34,28 @@ interface Interval {
   traffic: Traffic;
 }
 
+/** Why baseline comparisons are left out while the baseline takes no traffic by design. */
+export const BASELINE_IDLE = 'not compared: the baseline takes no traffic at this weight';
+
 export class CanaryAnalysis {
   private start: Mark | null = null;
   private index = 0;
+  private baselineActive = true;
 
   constructor(
     private readonly cfg: AnalysisConfig,
     private readonly subjects: AnalysisSubjects,
     private readonly deps: AnalysisDeps,
   ) {}
+
+  /**
+   * Whether the baseline takes traffic now. At 100% it takes none by design: comparisons with it
+   * (max_ratio_to_baseline, mann-whitney) are left out rather than inconclusive, so a stage at
+   * 100% can pass on its absolute limits.
+   */
+  setBaselineActive(active: boolean): void {
+    this.baselineActive = active;
+  }
 
   /** Marks the start of the first interval. Never rejects: an unreadable router makes that interval inconclusive. */
   async begin(): Promise<void> {
@@ -87,7 +100,7 @@ export class CanaryAnalysis {
     if (!end.snapshot) return { ok: false, reason: `router counters unreadable: ${end.error}` };
     const window = (s: Subject) => poolWindow(start.snapshot![s.pool], end.snapshot![s.pool], durationMs);
     const { canary, baseline } = this.subjects;
-    return { ok: true, canary: window(canary), baseline: baseline ? window(baseline) : null };
+    return { ok: true, canary: window(canary), baseline: baseline && this.baselineActive ? window(baseline) : null };
   }
 
   private async evaluateMetric(metric: MetricConfig, iv: Interval): Promise<MetricResult> {
@@ -112,10 +125,22 @@ export class CanaryAnalysis {
     const t = iv.traffic;
     if (metric.judge === 'mann-whitney') {
       if (!t.ok) return { canary: null, baseline: null, verdict: 'inconclusive', reason: `${metric.name}: ${t.reason}` };
+      if (!this.baselineActive && isRouterMetric(metric.name)) {
+        const v = routerValue(metric.name, t.canary);
+        return { canary: v, baseline: null, verdict: 'pass', reason: `${metric.name}${v === null ? '' : ` ${withUnit(metric.name, v)}`}: ${BASELINE_IDLE}` };
+      }
       return judgeMannWhitney({ metric, canary: t.canary, baseline: t.baseline, baselineUnusable });
     }
     const measured = await this.measure(metric, iv);
-    return judgeThreshold({ name: metric.name, max: metric.max, min: metric.min, maxRatio: metric.max_ratio_to_baseline, ...measured, baselineUnusable });
+    return judgeThreshold({
+      name: metric.name,
+      max: metric.max,
+      min: metric.min,
+      maxRatio: metric.max_ratio_to_baseline,
+      ...measured,
+      baselineUnusable,
+      ...(this.baselineActive ? {} : { baselineIdle: BASELINE_IDLE }),
+    });
   }
 
   /** The canary's measurement and, when it can be compared, the baseline's (in parallel). */
@@ -132,7 +157,7 @@ export class CanaryAnalysis {
       };
       return { canary: value(t.canary), baseline: t.baseline ? value(t.baseline) : null };
     }
-    const compare = baseline !== null && metric.max_ratio_to_baseline !== undefined;
+    const compare = baseline !== null && this.baselineActive && metric.max_ratio_to_baseline !== undefined;
     const [c, b] = await Promise.all([this.external(metric, canary, iv.durationMs), compare ? this.external(metric, baseline, iv.durationMs) : null]);
     return { canary: c, baseline: b };
   }

@@ -12,6 +12,8 @@ export interface ThresholdInput {
   baseline: Measurement | null;
   /** why the baseline cannot be compared with (say too few requests), or null */
   baselineUnusable?: string | null;
+  /** set while the baseline takes no traffic by design: the ratio check is left out, saying so */
+  baselineIdle?: string;
 }
 
 export interface Judgement {
@@ -47,7 +49,8 @@ export function judgeThreshold(i: ThresholdInput): Judgement {
   const checks: Check[] = [];
   if (i.max !== undefined) checks.push(v > i.max ? { verdict: 'fail', text: `> max ${fmt(i.max)}` } : { verdict: 'pass', text: `≤ max ${fmt(i.max)}` });
   if (i.min !== undefined) checks.push(v < i.min ? { verdict: 'fail', text: `< min ${fmt(i.min)}` } : { verdict: 'pass', text: `≥ min ${fmt(i.min)}` });
-  if (i.maxRatio !== undefined && i.baseline !== null) checks.push(ratioCheck(i, v, i.maxRatio));
+  if (i.maxRatio !== undefined && i.baselineIdle !== undefined) checks.push({ verdict: 'pass', text: `(ratio ${i.baselineIdle})` });
+  else if (i.maxRatio !== undefined && i.baseline !== null) checks.push(ratioCheck(i, v, i.maxRatio));
   const value = `${i.name} ${withUnit(i.name, v)}`;
   const verdict: Verdict = checks.some((c) => c.verdict === 'fail') ? 'fail' : checks.some((c) => c.verdict === 'inconclusive') ? 'inconclusive' : 'pass';
   const shown = verdict === 'pass' ? checks : checks.filter((c) => c.verdict === verdict);
