@@ -4,74 +4,12 @@
 // traffic is never promoted on no evidence; `promote` and `abort` from a second process move it on.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeLoad, expectClean, underLoad } from './support/load.js';
-import { get, waitFor } from './support/net.js';
-import { parseAnswer, RuntimeApp, type ManifestOptions } from './support/runtime-app.js';
+import { waitFor } from './support/net.js';
+import { analysis, canaryStatus, lastCanary, useCanaryApp } from './support/canary.js';
 
-let app: RuntimeApp | undefined;
-afterEach(async () => {
-  const a = app;
-  app = undefined;
-  if (a) expect(await a.cleanup(), 'processes left running after `deployer runtime stop`').toEqual([]);
-});
-
-interface Interval {
-  index: number;
-  verdict: string;
-  canaryRequests: number;
-  metrics: { name: string; judge: string; verdict: string; canary: number | null; baseline: number | null; reason: string }[];
-}
-interface CanaryRecord {
-  outcome: string;
-  reason?: string;
-  stages_done: number;
-  intervals: Interval[];
-}
-
-const analysis = (o: { interval: string; failureLimit: number; minRequests: number; metrics: string[]; onInconclusive?: string }) => `analysis:
-  interval: ${o.interval}
-  failure_limit: ${o.failureLimit}
-  min_requests: ${o.minRequests}
-${o.onInconclusive ? `  on_inconclusive: ${o.onInconclusive}\n` : ''}  metrics:
-${o.metrics.map((m) => `    - ${m}`).join('\n')}
-`;
-
-/** A workspace with `v1` live (2 instances in blue), and the canary manifest written for the next deploy. */
-async function liveV1(canary: string, extra: string, o: ManifestOptions = {}): Promise<RuntimeApp> {
-  app = await RuntimeApp.create('v1', 2);
-  const manifest: ManifestOptions = { strategy: 'canary', instances: 2, canary, extra, ...o };
-  app.writeManifest(manifest);
-  const first = await app.deploy();
-  expect(first.code, first.stderr).toBe(0);
-  // nothing to compare with yet: the first deploy goes in whole
-  expect(first.json).toMatchObject({ strategy: 'canary', result: 'succeeded' });
-  await app.waitServing('v1');
-  return app;
-}
-
-async function lastCanary(a: RuntimeApp): Promise<CanaryRecord> {
-  const h = await a.run(['history', '--json']);
-  expect(h.code, h.stderr).toBe(0);
-  const entries = h.json!.history as { canary?: CanaryRecord }[];
-  const c = entries.at(-1)!.canary;
-  expect(c, JSON.stringify(entries.at(-1))).toBeDefined();
-  return c!;
-}
-
-interface CanaryStatusJson {
-  deploy_id: string;
-  pid: number;
-  stage: { index: number; paused: string | null; weight: number };
-  weights: Record<string, number>;
-  last: Interval[];
-  running: boolean;
-}
-
-async function canaryStatus(a: RuntimeApp): Promise<CanaryStatusJson | null> {
-  return ((await a.status()).canary as CanaryStatusJson | null) ?? null;
-}
-
+const liveV1 = useCanaryApp();
 
 describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
   it('aborts a canary answering 500 on 20% of requests within failure_limit intervals; stable keeps serving', async () => {
@@ -121,11 +59,11 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     expect(await canaryStatus(a)).toBeNull();
   });
 
-  it('fails a canary 300 ms slower on both the p99 threshold and the Mann-Whitney judge, and keeps it as .failed', async () => {
+  it('fails a canary 300 ms slower on both the p99 threshold and the Mann-Whitney judge, keeps it as .failed, and takes it back even with auto_rollback off', async () => {
     const a = await liveV1(
       '    stages: [{weight: 20, duration: 60s}]',
       analysis({ interval: '1500ms', failureLimit: 1, minRequests: 8, metrics: ['{name: latency_p99_ms, max: 200}', '{name: latency_p50_ms, judge: mann-whitney, confidence: 0.95}'] }),
-      { keepFailed: true },
+      { keepFailed: true, autoRollback: false },
     );
     a.setVersion('v2', { delayMs: 300 });
     const dep = await underLoad({ port: a.routerPort, connections: 8, minTotal: 100 }, () => a.deploy());
@@ -142,11 +80,16 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     const failed = dep.result.json!.release as string;
     expect(existsSync(join(a.appRoot, 'releases', `${failed}.failed`))).toBe(true);
     expect([...(await a.versions(20))]).toEqual(['v1']);
+    // auto_rollback: false keeps a release that became live, never a canary on trial: it is gone
+    const view = await a.view();
+    expect(view.weights).toMatchObject({ blue: 100, green: 0 });
+    expect(view.instances.filter((i) => i.pool === 'green')).toEqual([]);
+    expect(dep.result.json).toMatchObject({ result: 'rolled_back' });
   });
 
   it('walks every stage of a healthy canary under load and promotes it, without one failed request', async () => {
     const a = await liveV1(
-      '    stages: [{weight: 20, duration: 1s}, {weight: 50, duration: 1s}]',
+      '    stages: [{weight: 20, duration: 1s}, {weight: 50, duration: 1s}, {weight: 100, duration: 500ms}]',
       analysis({ interval: '500ms', failureLimit: 2, minRequests: 10, metrics: ['{name: error_rate, max: 1, max_ratio_to_baseline: 2}', '{name: latency_p99_ms, max: 1000}', '{name: latency_p50_ms, judge: mann-whitney}'] }),
     );
     a.setVersion('v2');
@@ -155,11 +98,16 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     expect(dep.result.json).toMatchObject({ strategy: 'canary', result: 'succeeded' });
     expectClean(dep.report, 300);
     expect(Object.keys(dep.report.versions).sort()).toEqual(['v1', 'v2']);
-    expect(dep.result.stderr).toMatch(/analysis #1 stage 1\/2 at 20%/);
+    expect(dep.result.stderr).toMatch(/analysis #1 stage 1\/3 at 20%/);
     expect([...(await a.versions(30))]).toEqual(['v2']);
     const c = await lastCanary(a);
     expect(c.outcome).toBe('promoted');
-    expect(c.stages_done).toBe(2);
+    expect(c.stages_done).toBe(3);
+    // at 100% the baseline takes no traffic: comparisons with it are left out, not inconclusive
+    const full = c.intervals.filter((i) => (i as { weight?: number }).weight === 100);
+    expect(full.length).toBeGreaterThan(0);
+    expect(full.at(-1)!.verdict).toBe('pass');
+    expect(full.at(-1)!.metrics.find((m) => m.judge === 'mann-whitney')!.reason).toMatch(/not compared: the baseline takes no traffic/);
     expect(c.intervals.filter((i) => i.verdict === 'fail')).toEqual([]);
     expect(c.intervals.filter((i) => i.verdict === 'pass').length).toBeGreaterThanOrEqual(2);
     // the old version stays warm for an instant rollback
@@ -178,7 +126,7 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     const deploy = a.deploy();
     const paused = await waitFor(async () => {
       const s = await canaryStatus(a);
-      return s?.stage.paused === 'inconclusive' ? s : undefined;
+      return s?.stage?.paused === 'inconclusive' ? s : undefined;
     }, 'the canary to pause on inconclusive analysis', 30_000, 100);
     expect(paused.running).toBe(true);
     expect(paused.last.length).toBeGreaterThan(0);
@@ -202,69 +150,6 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     expect(again.stderr).toMatch(/no canary deploy of rtapp is in progress/);
   });
 
-  it('routes testers by header to a canary paused at 0%, and `deployer promote` from another process moves it on', async () => {
-    const a = await liveV1('    stages: [{pause: manual}, {weight: 30, duration: 300ms}, {pause: 300ms}]\n    header_route: {header: X-Canary, value: "on"}', '');
-    a.setVersion('v2');
-    const deploy = a.deploy();
-    const paused = await waitFor(async () => {
-      const s = await canaryStatus(a);
-      return s?.stage.paused === 'manual' ? s : undefined;
-    }, 'the canary to pause for promotion', 30_000, 100);
-    expect(paused.stage).toMatchObject({ index: 1, weight: 0 });
-    expect(paused.weights).toMatchObject({ green: 0, blue: 100 });
-    // a deploy in progress, not an interrupted one
-    expect(await a.status()).toMatchObject({ in_progress: expect.stringMatching(/^deploy dep_/), interrupted: null });
-    for (let i = 0; i < 10; i++) {
-      const tester = await get(a.routerPort, '/', 5000, { 'x-canary': 'on' });
-      expect(parseAnswer(tester.body)?.version).toBe('v2');
-      const other = await get(a.routerPort, '/', 5000, { 'x-canary': 'off' });
-      expect(parseAnswer(other.body)?.version).toBe('v1');
-    }
-    const promote = await a.run(['promote']);
-    expect(promote.code, promote.stderr).toBe(0);
-    expect(promote.stdout).toMatch(/ending stage 1\/3/);
-    const r = await deploy;
-    expect(r.code, r.stderr).toBe(0);
-    expect([...(await a.versions(20))]).toEqual(['v2']);
-    const c = await lastCanary(a);
-    expect([c.outcome, c.stages_done]).toEqual(['promoted', 3]);
-    expect(r.stderr).toMatch(/canary 3\/3: pause at 30% for 0\.3s/);
-    // the route is gone with the canary: a tester header reaches the live version like anyone
-    expect((await a.view()).weights).toMatchObject({ green: 100 });
-    expect(parseAnswer((await get(a.routerPort, '/', 5000, { 'x-canary': 'on' })).body)?.version).toBe('v2');
-    const none = await a.run(['promote']);
-    expect(none.code).toBe(2);
-  });
-
-  it('a canary deploy killed mid-stage is undone by `doctor --repair`: weight 0, canary stopped, nothing left in progress', async () => {
-    const a = await liveV1('    stages: [{weight: 40, duration: 10m}]', '');
-    const v1Release = (await a.status()).current as string;
-    a.setVersion('v2');
-    const deploy = a.deploy();
-    const running = await waitFor(async () => {
-      const s = await canaryStatus(a);
-      return s?.weights.green === 40 ? s : undefined;
-    }, 'the canary to take 40%', 30_000, 100);
-    expect(new Set([...(await a.versions(40))])).toEqual(new Set(['v1', 'v2']));
-    process.kill(running.pid, 'SIGKILL');
-    const killed = await deploy;
-    expect(killed.signal).toBe('SIGKILL');
-    // the router keeps the split it had; status says the canary's deploy is gone
-    const stale = await canaryStatus(a);
-    expect(stale?.running).toBe(false);
-    const repair = await a.run(['doctor', '--repair']);
-    expect(repair.stderr + repair.stdout).toMatch(/undone/);
-    expect([...(await a.versions(30))]).toEqual(['v1']);
-    expect((await a.status()).current).toBe(v1Release);
-    expect(await canaryStatus(a)).toBeNull();
-    expect((await a.view()).instances.filter((i) => i.pool === 'green')).toEqual([]);
-    // and the next canary goes through
-    a.writeManifest({ strategy: 'canary', instances: 2, canary: '    stages: [{weight: 50, duration: 200ms}]' });
-    const next = await a.deploy();
-    expect(next.code, next.stderr).toBe(0);
-    expect([...(await a.versions(20))]).toEqual(['v2']);
-  });
-
   it('on_inconclusive decides a stage without a passing interval: abort ends the deploy, proceed moves on', async () => {
     const quiet = (policy: string) => analysis({ interval: '200ms', failureLimit: 2, minRequests: 1000, onInconclusive: policy, metrics: ['{name: error_rate, max: 1}'] });
     const a = await liveV1('    stages: [{weight: 10, duration: 300ms}]', quiet('abort'));
@@ -278,23 +163,5 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     expect(proceeded.code, proceeded.stderr).toBe(0);
     expect([...(await a.versions(10))]).toEqual(['v2']);
     expect((await lastCanary(a)).intervals.every((i) => i.verdict === 'inconclusive')).toBe(true);
-  });
-
-  it('`deployer promote --full` skips the remaining stages and promotes at once', async () => {
-    const a = await liveV1('    stages: [{weight: 10, duration: 10m}, {weight: 50, duration: 10m}]', '');
-    a.setVersion('v2');
-    const started = Date.now();
-    const deploy = a.deploy();
-    await waitFor(async () => ((await canaryStatus(a))?.weights.green === 10 ? true : undefined), 'the canary to take 10%', 30_000, 100);
-    const promote = await a.run(['promote', '--full', '--json']);
-    expect(promote.code, promote.stderr).toBe(0);
-    expect(promote.json).toMatchObject({ action: 'promote', full: true, acknowledged: true });
-    const r = await deploy;
-    expect(r.code, r.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(60_000);
-    expect([...(await a.versions(20))]).toEqual(['v2']);
-    const c = await lastCanary(a);
-    expect([c.outcome, c.stages_done]).toEqual(['promoted', 1]);
-    expect(r.stderr).toMatch(/canary 2\/2: 50% .* skipped by `deployer promote --full`/);
   });
 });

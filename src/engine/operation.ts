@@ -1,5 +1,5 @@
 import { DeployFailed, ManualInterventionRequired, StepFailed } from '../errors.js';
-import { describeStep, type Plan } from '../plan/steps.js';
+import { describeStep, type Plan, type PlannedStep } from '../plan/steps.js';
 import { clearCanaryFiles } from '../state/canary.js';
 import { readJournal } from '../state/journal.js';
 import { DeployLock } from '../state/lock.js';
@@ -9,6 +9,7 @@ import { observe } from '../strategies/observe.js';
 import { appConfig } from '../runtime/app-config.js';
 import { observeRuntime } from '../runtime/observe.js';
 import { ControlApiError } from '../runtime/unix-json.js';
+import { CanarySession } from './canary/session.js';
 import type { RunContext } from './context.js';
 import { DeployLog } from './deploy-log.js';
 import { describeJournal, recoverJournal } from './recovery.js';
@@ -83,8 +84,11 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
       ...(o.error ? { error: ctx.redactor.redact(o.error) } : {}),
       ...(ctx.data.canary ? { canary: ctx.redactor.redactValue(ctx.data.canary.record(o.result)) } : {}),
     });
+    // a canary answers promote/abort from its first step to its last, whichever step runs
+    const canary = await CanarySession.start(ctx, plan);
     const runner = new Runner(ctx, {
       onCommit: () => writeLastDeploy(t, layout, entryFor({ result: 'succeeded', rolledBack: false })),
+      ...(canary ? { beforeStep: (i: number, p: PlannedStep) => canary.beforeStep(i, p) } : {}),
     });
     const outcome = await runner.run(plan);
     const entry = entryFor(outcome);

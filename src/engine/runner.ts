@@ -26,6 +26,8 @@ export interface RunnerOptions {
   handlers?: Handlers;
   /** called once every abort step has passed: the operation has succeeded whatever follows */
   onCommit?: () => Promise<void>;
+  /** asked before each step until the commit: a reason fails the plan there (say a canary aborted between its stages) */
+  beforeStep?: (index: number, step: PlannedStep) => Promise<string | null>;
 }
 
 /**
@@ -76,6 +78,12 @@ export class Runner {
           break;
         }
         Object.assign(this.journal.steps[i]!, { status: 'failed', error: why });
+        await this.save();
+        return this.fail(plan, i);
+      }
+      const stop = this.journal.state === 'committed' ? null : await this.opts.beforeStep?.(i, plan.steps[i]!);
+      if (stop) {
+        Object.assign(this.journal.steps[i]!, { status: 'failed', error: stop });
         await this.save();
         return this.fail(plan, i);
       }
@@ -137,11 +145,14 @@ export class Runner {
     const error = this.journal.steps[failedAt]!.error ?? 'failed';
     const touched = (i: number) => ['done', 'failed', 'running', 'warned'].includes(this.journal.steps[i]!.status);
     const liveChanged = plan.steps.some((p, i) => p.live && touched(i));
+    // a trial (a canary's share of traffic) is always taken back: auto_rollback keeps a release
+    // that became the live one, never a canary still on trial
+    const onlyTrials = plan.steps.every((p, i) => !(p.live && touched(i)) || p.trial === true);
     let manual = plan.failureIsManual;
     let rolledBack = false;
 
     let undoFailed = false;
-    if (!liveChanged || plan.undoLive) {
+    if (!liveChanged || plan.undoLive || onlyTrials) {
       this.journal.state = 'undoing';
       await this.save();
       if (liveChanged) await this.sideSteps('rollback', plan.rollback.before);

@@ -113,6 +113,11 @@ export interface PlannedStep {
   onError: 'abort' | 'warn';
   /** the step changes what serves traffic (undoing it is a rollback) */
   live?: boolean;
+  /**
+   * the traffic it moves is a trial (a canary's share): undone on failure whatever
+   * deployment.auto_rollback says, since the release never became the live one
+   */
+  trial?: boolean;
 }
 
 export interface Plan {

@@ -37,9 +37,9 @@ export class AppLayout {
   get canaryStatus() {
     return join(this.state, 'canary.json');
   }
-  /** `deployer promote|abort` asks the deploy in progress through this file */
-  get canaryCommand() {
-    return join(this.state, 'canary_command.json');
+  /** `deployer promote|abort` ask the deploy in progress through files in this directory */
+  get canaryCommands() {
+    return join(this.state, 'canary_commands');
   }
   get logs() {
     return join(this.state, 'logs');

@@ -1,7 +1,9 @@
-// The canary in progress, as files in .deploy_state: the deploy writes canary.json (stage,
-// weights, last verdicts) for `status`, `promote` and `abort`; those write canary_command.json,
-// which the deploy reads, acts on and acknowledges in canary.json. Files rather than a socket, so
-// the same works on a remote host over SSH.
+// The canary in progress, as files in .deploy_state: the deploy writes canary.json (phase,
+// stage, weights, last verdicts) for `status`, `promote` and `abort`; each of those writes one
+// file in canary_commands/, which the deploy takes in order, acts on (or refuses) and
+// acknowledges in canary.json. Files rather than a socket, so the same works on a remote host
+// over SSH; one file per command, so two people acting at once never lose one.
+import { join } from 'node:path';
 import type { IntervalResult } from '../analysis/types.js';
 import type { Transport } from '../hosts/transport.js';
 import type { AppLayout } from '../release/layout.js';
@@ -15,6 +17,8 @@ export interface CanaryCommand {
   action: CanaryAction;
   /** promote: skip every remaining stage and promote now */
   full?: boolean;
+  /** the stage the requester saw: a plain promote for a stage that is already over does nothing */
+  stage?: number;
   /** user@host of who asked */
   by: string;
   at: string;
@@ -27,7 +31,9 @@ export interface CanaryStatus {
   pool: string;
   baseline: { pool: string; release: string | null };
   pid: number;
-  stage: {
+  /** starting: before the first stage; stage: in one; promoting: after the last (scale-up, switch); promoted: traffic has moved */
+  phase: 'starting' | 'stage' | 'promoting' | 'promoted';
+  stage: null | {
     index: number;
     total: number;
     title: string;
@@ -45,9 +51,18 @@ export interface CanaryStatus {
   intervals: number;
   /** the newest intervals, oldest first */
   last: IntervalResult[];
-  /** the command most recently acted on */
-  acked?: { id: string; action: CanaryAction; at: string; note: string };
+  /** the commands most recently answered, newest last: done, or refused and why */
+  acks: CanaryAck[];
   updated: string;
+}
+
+export interface CanaryAck {
+  id: string;
+  action: CanaryAction;
+  at: string;
+  /** false: refused (nothing was done) */
+  done: boolean;
+  note: string;
 }
 
 function parse<T>(text: string | null): T | null {
@@ -67,15 +82,29 @@ export async function writeCanaryStatus(t: Transport, layout: AppLayout, s: Cana
   await t.fs.writeAtomic(layout.canaryStatus, `${JSON.stringify(s, null, 2)}\n`);
 }
 
-export async function readCanaryCommand(t: Transport, layout: AppLayout): Promise<CanaryCommand | null> {
-  return parse<CanaryCommand>(await t.fs.readText(layout.canaryCommand));
+/** Leaves a command for the deploy (its own file, named so that listing sorts by time). */
+export async function writeCanaryCommand(t: Transport, layout: AppLayout, c: CanaryCommand): Promise<void> {
+  await t.fs.mkdirp(layout.canaryCommands);
+  await t.fs.writeAtomic(join(layout.canaryCommands, `${Date.parse(c.at)}-${c.id}.json`), `${JSON.stringify(c)}\n`);
 }
 
-export async function writeCanaryCommand(t: Transport, layout: AppLayout, c: CanaryCommand): Promise<void> {
-  await t.fs.writeAtomic(layout.canaryCommand, `${JSON.stringify(c)}\n`);
+/**
+ * Takes (reads and removes, one by one by name) the commands waiting, oldest first. Files that
+ * do not parse are removed too; temp files of a write in progress are left for the next call.
+ */
+export async function takeCanaryCommands(t: Transport, layout: AppLayout): Promise<CanaryCommand[]> {
+  const names = (await t.fs.list(layout.canaryCommands).catch(() => [] as string[])).filter((n) => /^\d+-[\w-]+\.json$/.test(n)).sort();
+  const out: CanaryCommand[] = [];
+  for (const n of names) {
+    const path = join(layout.canaryCommands, n);
+    const c = parse<CanaryCommand>(await t.fs.readText(path));
+    await t.fs.remove(path);
+    if (c && (c.action === 'promote' || c.action === 'abort')) out.push(c);
+  }
+  return out;
 }
 
 export async function clearCanaryFiles(t: Transport, layout: AppLayout): Promise<void> {
-  await t.fs.remove(layout.canaryCommand);
+  await t.fs.remove(layout.canaryCommands);
   await t.fs.remove(layout.canaryStatus);
 }

@@ -33,7 +33,7 @@ describe('Redactor', () => {
     expect(new Redactor(['no']).redactValue(value)).toBe(value);
   });
 
-  it('takes the environment values and notification secrets of a manifest', () => {
+  it('takes the environment values, notification secrets and analysis headers of a manifest', () => {
     const { manifest } = parseManifest(
       `name: a
 environment:
@@ -46,6 +46,9 @@ notifications:
   email:
     smtp: { host: smtp.example, user: smtp-user, pass: smtp-pass }
     recipients: [ops@example.com]
+analysis:
+  metrics:
+    - { name: queue, provider: http, url: "http://127.0.0.1:9000/q", path: depth, max: 1, headers: { Authorization: "Bearer analysis-token" } }
 `,
       { env: {} },
     );
@@ -57,8 +60,9 @@ notifications:
       'Bearer header-token',
       'smtp-pass',
       'smtp-user',
+      'Bearer analysis-token',
     ].join(' | ');
-    expect(r.redact(text)).toBe('*** | *** | *** | *** | *** | ***');
+    expect(r.redact(text)).toBe('*** | *** | *** | *** | *** | *** | ***');
     expect(r.redact('port 3000 debug true host smtp.example to ops@example.com')).toBe('port 3000 debug true host smtp.example to ops@example.com');
   });
 });

@@ -2,7 +2,8 @@ import type { Manifest } from '../manifest/schema/index.js';
 
 /**
  * Hides secret values in everything Deployer writes (logs, history, hook output it shows):
- * the values of `environment:` and the secrets of the notification settings. Values shorter
+ * the values of `environment:`, the secrets of the notification settings and the request
+ * headers of analysis metrics. Values shorter
  * than 4 characters, numbers and true/false are not treated as secrets: hiding every "3000"
  * or "true" would make logs unreadable without protecting anything.
  */
@@ -37,6 +38,8 @@ export class Redactor {
       ...(n?.webhook ? [n.webhook.url, ...Object.values(n.webhook.headers)] : []),
       ...(n?.email?.smtp?.pass ? [n.email.smtp.pass] : []),
       ...(n?.email?.smtp?.user ? [n.email.smtp.user] : []),
+      // an analysis metric's request headers (say Authorization) may end up in an error message
+      ...(m.analysis?.metrics ?? []).flatMap((x) => Object.values(x.headers ?? {})),
     ]);
   }
 }

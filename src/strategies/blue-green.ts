@@ -48,7 +48,8 @@ export function stopLeftovers(observed: Observed): PlannedStep[] {
 /** Stopping the slot that served, after scale_down_delay: until then a rollback only moves traffic. */
 export function scaleDown(loaded: LoadedManifest, pool: { name: string; instances: { id: string; release: string }[] } | null): PlannedStep[] {
   if (!pool) return [];
-  const delayMs = loaded.manifest.deployment.blue_green?.scale_down_delay ?? 30_000;
+  const d = loaded.manifest.deployment;
+  const delayMs = (d.strategy === 'canary' ? d.canary?.scale_down_delay : d.blue_green?.scale_down_delay) ?? 30_000;
   const release = [...new Set(pool.instances.map((i) => i.release))].join(', ') || null;
   return [{ step: { kind: 'stop_instances', pool: pool.name, release, instances: pool.instances.map((i) => i.id), delayMs }, onError: 'warn' }];
 }

@@ -59,6 +59,10 @@ describe('canary plan', () => {
     expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ to: 'blue', from: null });
   });
 
+  it('refuses a canary with nothing serving the live release on the runtime: no baseline to judge against', () => {
+    expect(() => planCanary(load('    stages: [{weight: 10}]'), live([]), { deployId: 'd1', release: NEW })).toThrow(/nothing serves 20240101_000001 on the runtime, so a canary has no baseline/);
+  });
+
   it('starts the canary in the idle slot, walks the stages, promotes by switching, keeps the old slot warm', () => {
     const plan = planCanary(load('    stages: [{weight: 10, duration: 20s}, {pause: manual}, {weight: 50, duration: 20s}]\n    scale_down_delay: 40s\n    header_route: {header: X-Canary, value: always}'), live(), { deployId: 'd2', release: NEW });
     expect(kinds(plan)).toEqual([
@@ -73,7 +77,9 @@ describe('canary plan', () => {
       [2, 3, 10, 'manual', 'green', { pool: 'blue', release: R1 }],
       [3, 3, 50, null, 'green', { pool: 'blue', release: R1 }],
     ]);
-    expect(plan.steps.filter((s) => s.step.kind === 'canary_stage').every((s) => s.live && s.onError === 'abort')).toBe(true);
+    expect(plan.steps.filter((s) => s.step.kind === 'canary_stage').every((s) => s.live && s.trial && s.onError === 'abort')).toBe(true);
+    expect(plan.steps.find((s) => s.step.kind === 'switch_traffic')).toMatchObject({ live: true });
+    expect(plan.steps.find((s) => s.step.kind === 'switch_traffic')!.trial).toBeUndefined();
     expect(stepOf(plan, 'set_routes')).toEqual([
       { kind: 'set_routes', routes: [{ header: 'x-canary', value: 'always', pool: 'green' }] },
       { kind: 'set_routes', routes: [] },
@@ -102,7 +108,8 @@ describe('canary plan', () => {
 
   it('a rollback after a canary moves traffic back to the warm slot, or starts the idle one', () => {
     const o: Observed = { current: NEW, rollbackPoint: R1, preRollback: null, releases: [info(R1), info(NEW)], runtime: { pools: [pool('green', 100, NEW, 4100), pool('blue', 0, R1, 4000)] } };
-    const warm = planRollback(load('    stages: [{weight: 10}]'), o, { deployId: 'r1' });
+    const warm = planRollback(load('    stages: [{weight: 10}]\n    scale_down_delay: 50s'), o, { deployId: 'r1' });
+    expect(stepOf(warm, 'stop_instances')[0]!.delayMs).toBe(50_000);
     expect(kinds(warm)).toEqual(['hook:pre_rollback', 'switch_traffic', 'health_check', 'stop_instances', 'hook:post_rollback', 'hook:on_rollback']);
     const cold = planRollback(load('    stages: [{weight: 10}]'), { ...o, runtime: { pools: [pool('green', 100, NEW, 4100)] } }, { deployId: 'r2' });
     expect(stepOf(cold, 'start_instances')[0]).toMatchObject({ pool: 'blue', release: R1 });

@@ -1,8 +1,9 @@
+import { UsageError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan, PlannedStep, Step } from '../plan/steps.js';
 import { poolInstances } from '../runtime/app-config.js';
 import type { RouteRule } from '../runtime/model.js';
-import { idleSlot, planBlueGreen, stopLeftovers } from './blue-green.js';
+import { idleSlot, planBlueGreen, scaleDown, stopLeftovers } from './blue-green.js';
 import { deployPlan, poolHealthCheck } from './common.js';
 import { livePool, type Observed } from './observe.js';
 import type { PlanIds } from './recreate.js';
@@ -59,7 +60,14 @@ export function canaryStages(loaded: LoadedManifest): StagePlan[] {
  */
 export function planCanary(loaded: LoadedManifest, observed: Observed, ids: PlanIds): Plan {
   const live = livePool(observed);
-  if (!live || !observed.current) return { ...planBlueGreen(loaded, observed, ids), strategy: 'canary' };
+  if (!observed.current) return { ...planBlueGreen(loaded, observed, ids), strategy: 'canary' };
+  if (!live) {
+    // a release is live, but nothing serves it on the runtime (a manager changed, state lost):
+    // going to 100% at once with nothing to judge against is not what a canary promises
+    throw new UsageError(`nothing serves ${observed.current} on the runtime, so a canary has no baseline to be judged against`, {
+      hint: 'deploy once with `--strategy blue-green` (or `deployer doctor --repair` if the runtime lost the app), then canary from there',
+    });
+  }
   const { release } = ids;
   const m = loaded.manifest;
   const c = m.deployment.canary;
@@ -71,7 +79,7 @@ export function planCanary(loaded: LoadedManifest, observed: Observed, ids: Plan
   const stages = canaryStages(loaded);
   const stageStep = (s: StagePlan, i: number): PlannedStep => {
     const step: Step = { kind: 'canary_stage', stage: i + 1, stages: stages.length, release, pool: slot, baseline, ...s };
-    return { step, onError: 'abort', live: true };
+    return { step, onError: 'abort', live: true, trial: true };
   };
   const routes: RouteRule[] = c?.header_route
     ? [{ ...(c.header_route.header !== undefined ? { header: c.header_route.header.toLowerCase() } : { cookie: c.header_route.cookie! }), ...(c.header_route.value !== undefined ? { value: c.header_route.value } : {}), pool: slot }]
@@ -96,12 +104,7 @@ export function planCanary(loaded: LoadedManifest, observed: Observed, ids: Plan
       ...poolHealthCheck(loaded, release, slot, all.map((i) => i.port)),
       ...(routes.length ? [{ step: { kind: 'set_routes', routes: [] }, onError: 'warn' } satisfies PlannedStep] : []),
     ],
-    afterPost: [
-      {
-        step: { kind: 'stop_instances', pool: live.name, release: observed.current, instances: live.instances.map((i) => i.id), delayMs: c?.scale_down_delay ?? 30_000 },
-        onError: 'warn',
-      },
-    ],
+    afterPost: scaleDown(loaded, live),
     verify: (previous) => poolHealthCheck(loaded, previous, live.name, live.instances.map((i) => i.port)),
   });
 }

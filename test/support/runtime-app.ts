@@ -42,6 +42,8 @@ export interface ManifestOptions {
   stopTimeout?: string;
   /** deployment.keep_failed_releases */
   keepFailed?: boolean;
+  /** deployment.auto_rollback (default true) */
+  autoRollback?: boolean;
   /** deployment.canary, as YAML lines under it (indented 4) */
   canary?: string;
   /** appended at the end */
@@ -233,7 +235,7 @@ source: { type: local, path: ./app }
 deployment:
   strategy: ${strategy}
   keep_releases: 10
-${o.keepFailed ? '  keep_failed_releases: true\n' : ''}${strategy === 'blue-green' ? bg : ''}${strategy === 'rolling' ? rolling : ''}${strategy === 'canary' && o.canary ? `  canary:\n${o.canary}\n` : ''}service: { manager: process, ${command}instances: ${o.instances ?? 2}, base_port: ${this.basePort}, stop_timeout: ${o.stopTimeout ?? '5s'} }
+${o.keepFailed ? '  keep_failed_releases: true\n' : ''}${o.autoRollback === false ? '  auto_rollback: false\n' : ''}${strategy === 'blue-green' ? bg : ''}${strategy === 'rolling' ? rolling : ''}${strategy === 'canary' && o.canary ? `  canary:\n${o.canary}\n` : ''}service: { manager: process, ${command}instances: ${o.instances ?? 2}, base_port: ${this.basePort}, stop_timeout: ${o.stopTimeout ?? '5s'} }
 router: { type: embedded, listen: ${this.routerPort}, health_interval: 200ms }
 health_checks: [{ url: "http://127.0.0.1:{port}/health", timeout: ${o.healthTimeout ?? '15s'}, interval: 100ms }]
 ${o.extra ?? ''}`;

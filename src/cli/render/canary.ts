@@ -26,13 +26,17 @@ export function intervalLine(s: Style, r: IntervalResult, at: { stage: number; s
 /** The canary section of `deployer status`. */
 export function canaryStatusLines(s: Style, c: CanaryStatus, running: boolean): string[] {
   const st = c.stage;
-  const wait = st.paused === 'manual' ? s.yellow('paused: waiting for `deployer promote` or `deployer abort`') : st.paused === 'inconclusive' ? s.yellow('paused: no passing interval yet (waiting for one, `deployer promote` or `abort`)') : st.ends_at ? `until ${st.ends_at}` : '';
+  const gone = running ? '' : s.red(' (the deploy is not running: `deployer doctor --repair`)');
+  const where = st
+    ? `stage ${st.index}/${st.total} (${st.title}) ${st.paused === 'manual' ? s.yellow('paused: waiting for `deployer promote` or `deployer abort`') : st.paused === 'inconclusive' ? s.yellow('paused: no passing interval yet (waiting for one, `deployer promote` or `abort`)') : st.ends_at ? `until ${st.ends_at}` : ''}`
+    : { starting: 'starting (before the first stage)', stage: '', promoting: 'promoting (after the last stage)', promoted: 'promoted: traffic has moved to it' }[c.phase];
   const lines = [
-    `  canary:          ${c.release} in ${c.pool}, stage ${st.index}/${st.total} (${st.title}) ${wait}${running ? '' : s.red(' (the deploy is not running: `deployer doctor --repair`)')}`,
+    `  canary:          ${c.release} in ${c.pool}, ${where}${gone}`,
     `  weights:         ${Object.entries(c.weights).map(([p, w]) => `${p} ${w}%`).join(', ')}`,
     `  analysis:        ${c.intervals} interval(s), ${c.failures}/${c.failure_limit} failing in a row`,
   ];
   for (const r of c.last) lines.push(`    #${r.index} ${s.dim(r.at)} ${verdictMark(s, r.verdict)}: ${r.metrics.map((m) => metricText(s, m)).join('; ')}`);
-  if (c.acked) lines.push(`  last command:    ${c.acked.action} at ${c.acked.at}: ${c.acked.note}`);
+  const ack = c.acks?.at(-1);
+  if (ack) lines.push(`  last command:    ${ack.action} at ${ack.at}: ${ack.done ? '' : 'refused: '}${ack.note}`);
   return lines;
 }

@@ -3,16 +3,18 @@ import { CanaryAnalysis } from '../../analysis/analysis.js';
 import { runShellCommand } from '../../analysis/command-provider.js';
 import type { IntervalResult } from '../../analysis/types.js';
 import type { AnalysisConfig } from '../../manifest/schema/analysis.js';
-import type { Step } from '../../plan/steps.js';
-import { clearCanaryFiles, readCanaryCommand, writeCanaryStatus, type CanaryCommand, type CanaryStatus } from '../../state/canary.js';
+import type { Plan, PlannedStep, Step } from '../../plan/steps.js';
+import { clearCanaryFiles, takeCanaryCommands, writeCanaryStatus, type CanaryAck, type CanaryCommand, type CanaryStatus } from '../../state/canary.js';
+import { errorMessage } from '../../errors.js';
 import type { RunContext } from '../context.js';
 import { runtimeOf } from '../handlers/runtime-ops.js';
 
 type Stage = Extract<Step, { kind: 'canary_stage' }>;
 
-/** Intervals kept for the history entry (the newest); a long canary keeps its summary bounded. */
-const HISTORY_INTERVALS = 500;
+/** Intervals kept for the history entry (the newest): a long canary keeps its entry bounded. */
+const HISTORY_INTERVALS = 200;
 const STATUS_INTERVALS = 5;
+const ACKS_KEPT = 10;
 
 /** One analysed interval, with the stage it belonged to. */
 export type StagedInterval = IntervalResult & { stage: number; weight: number };
@@ -24,53 +26,73 @@ export interface CanaryRecord {
   outcome: 'promoted' | 'aborted' | 'failed' | 'in_progress';
   reason?: string;
   stages_done: number;
+  /** the newest intervals (at most 200), and how many there were in all */
   intervals: StagedInterval[];
+  intervals_total: number;
 }
 
+/** What a stage does with a command (the session decides; the stage acts). */
+export type StageCommand = { action: 'abort'; reason: string; ack: () => Promise<void> } | { action: 'end'; note: string };
+
 /**
- * The state of one canary across its stages: the analysis (its interval continues from one
- * stage to the next), the consecutive failures, every interval's result, the commands acted on.
+ * The state of one canary deploy from its first step to its last: the analysis (its interval
+ * continues from one stage to the next), the consecutive failures, every interval's result, the
+ * status file others read, and the `promote`/`abort` commands, answered whichever step runs.
  */
 export class CanarySession {
   readonly analysis: CanaryAnalysis | null;
   readonly cfg: AnalysisConfig | null;
+  readonly pool: string;
+  readonly baseline: { pool: string; release: string | null };
+  readonly release: string;
   failures = 0;
   intervals: StagedInterval[] = [];
+  private intervalsTotal = 0;
   stagesDone = 0;
   /** `deployer promote --full`: the remaining stages are skipped */
   full = false;
   abortReason: string | undefined;
-  private acked: CanaryStatus['acked'];
-  private status: CanaryStatus | undefined;
+  private acks: CanaryAck[] = [];
+  private phase: CanaryStatus['phase'] = 'starting';
+  private stage: CanaryStatus['stage'] = null;
+  private weights: Record<string, number>;
+  private readonly firstStage: number;
+  private readonly switchAt: number;
 
   private constructor(
     private readonly ctx: RunContext,
-    readonly pool: string,
-    readonly baseline: { pool: string; release: string | null },
-    readonly release: string,
+    plan: Plan,
+    first: Stage,
   ) {
+    this.pool = first.pool;
+    this.baseline = first.baseline;
+    this.release = first.release;
+    this.weights = { [first.pool]: 0, [first.baseline.pool]: 100 };
+    this.firstStage = plan.steps.findIndex((p) => p.step.kind === 'canary_stage');
+    this.switchAt = plan.steps.findIndex((p) => p.step.kind === 'switch_traffic');
     const a = ctx.loaded.manifest.analysis;
     this.cfg = a && a.metrics.length > 0 ? a : null;
-    const rt = runtimeOf(ctx);
     const app = ctx.loaded.manifest.name;
     this.analysis = this.cfg
-      ? new CanaryAnalysis(this.cfg, { app, canary: { pool, release }, baseline: baseline.release ? { pool: baseline.pool, release: baseline.release } : null }, {
-          router: { snapshot: async () => (await rt.traffic(app)).pools },
+      ? new CanaryAnalysis(this.cfg, { app, canary: { pool: this.pool, release: this.release }, baseline: this.baseline.release ? { pool: this.baseline.pool, release: this.baseline.release } : null }, {
+          router: { snapshot: async () => (await runtimeOf(ctx).traffic(app)).pools },
           fetch: globalThis.fetch,
           runCommand: runShellCommand,
           now: () => ctx.clock.now().getTime(),
           env: ctx.loaded.manifest.environment,
-          cwd: ctx.layout.release(release),
+          cwd: ctx.layout.release(this.release),
         })
       : null;
   }
 
-  /** The session of this deploy, made at its first stage (a stale command file is dropped then). */
-  static async of(ctx: RunContext, step: Stage): Promise<CanarySession> {
-    if (ctx.data.canary) return ctx.data.canary;
-    const s = new CanarySession(ctx, step.pool, step.baseline, step.release);
+  /** The session of a plan with canary stages (null without), published as starting; stale commands are dropped. */
+  static async start(ctx: RunContext, plan: Plan): Promise<CanarySession | null> {
+    const first = plan.steps.find((p) => p.step.kind === 'canary_stage')?.step as Stage | undefined;
+    if (!first) return null;
+    const s = new CanarySession(ctx, plan, first);
     await clearCanaryFiles(ctx.transport, ctx.layout);
     ctx.data.canary = s;
+    await s.publish();
     return s;
   }
 
@@ -78,52 +100,129 @@ export class CanarySession {
     return this.cfg?.interval ?? 10_000;
   }
 
-  /** A command for this deploy, taken (removed) from the command file; others are dropped. */
-  async takeCommand(): Promise<CanaryCommand | null> {
-    const { transport: t, layout } = this.ctx;
-    const c = await readCanaryCommand(t, layout);
-    if (!c) return null;
-    await t.fs.remove(layout.canaryCommand);
-    if (c.deploy_id !== this.ctx.deployId || (c.action !== 'promote' && c.action !== 'abort')) return null;
-    return c;
+  /**
+   * Before each step of the plan (the runner asks): answers the commands that came while no stage
+   * runs. An abort before the switch fails the deploy at this step (its reason is returned);
+   * after the switch it is refused, the canary being promoted.
+   */
+  async beforeStep(index: number, p: PlannedStep): Promise<string | null> {
+    if (p.step.kind === 'canary_stage') return null;
+    const promoted = this.switchAt >= 0 && index > this.switchAt;
+    this.phase = promoted ? 'promoted' : index < this.firstStage ? 'starting' : 'promoting';
+    if (index >= this.firstStage) this.stage = null;
+    await this.publish().catch(() => undefined);
+    for (const c of await this.commands()) {
+      if (c.action === 'abort') {
+        if (promoted) {
+          await this.ack(c, false, 'the canary has been promoted: traffic has moved to it; `deployer rollback` takes it back');
+          continue;
+        }
+        const reason = `\`deployer abort\` by ${c.by}`;
+        this.abortReason = reason;
+        await this.zeroWeight();
+        await this.ack(c, true, `aborting ${this.phase === 'starting' ? 'before the first stage' : 'before promotion'}; all traffic on ${this.baseline.pool}`);
+        return reason;
+      }
+      if (c.full) {
+        this.full = true;
+        await this.ack(c, true, this.phase === 'starting' ? 'every stage will be skipped: promoting once the canary is up' : 'promoting now');
+      } else {
+        await this.ack(c, false, this.phase === 'starting' ? 'the canary is still starting: no stage to end yet (`promote --full` skips every stage)' : 'already promoting');
+      }
+    }
+    return null;
   }
 
-  async ack(c: CanaryCommand, note: string): Promise<void> {
-    this.acked = { id: c.id, action: c.action, at: this.ctx.clock.now().toISOString(), note };
-    this.ctx.emit({ type: 'log', level: 'warn', message: `${c.action}${c.full ? ' --full' : ''} by ${c.by}: ${note}` });
-    if (this.status) await this.publish(this.status.stage, this.status.weights);
+  /** During a stage: what to do about the commands that came (an abort wins over any promote). */
+  async stageCommand(step: Stage): Promise<StageCommand | null> {
+    const cmds = await this.commands();
+    const abort = cmds.find((c) => c.action === 'abort');
+    if (abort) {
+      for (const c of cmds) if (c !== abort) await this.ack(c, false, `an abort came at the same time and wins`);
+      return { action: 'abort', reason: `\`deployer abort\` by ${abort.by}`, ack: () => this.ack(abort, true, `weight 0 at stage ${step.stage}/${step.stages}; all traffic on ${step.baseline.pool}, the canary is being stopped`) };
+    }
+    let end: StageCommand | null = null;
+    for (const c of cmds) {
+      if (!c.full && c.stage !== undefined && c.stage !== step.stage) {
+        await this.ack(c, false, `stage ${c.stage} is over (now at stage ${step.stage}/${step.stages}): nothing done`);
+      } else if (end) {
+        if (c.full) this.full = true;
+        await this.ack(c, true, c.full ? 'promoting now, skipping the remaining stages' : 'done by an earlier promote');
+      } else {
+        if (c.full) this.full = true;
+        await this.ack(c, true, c.full ? 'promoting now, skipping the remaining stages' : `ending stage ${step.stage}/${step.stages}`);
+        end = { action: 'end', note: `ended by \`deployer promote${c.full ? ' --full' : ''}\` (${c.by})` };
+      }
+    }
+    return end;
+  }
+
+  private async commands(): Promise<CanaryCommand[]> {
+    return (await takeCanaryCommands(this.ctx.transport, this.ctx.layout)).filter((c) => c.deploy_id === this.ctx.deployId);
+  }
+
+  async ack(c: CanaryCommand, done: boolean, note: string): Promise<void> {
+    this.acks = [...this.acks, { id: c.id, action: c.action, at: this.ctx.clock.now().toISOString(), done, note }].slice(-ACKS_KEPT);
+    this.ctx.emit({ type: 'log', level: 'warn', message: `${c.action}${c.full ? ' --full' : ''} by ${c.by}: ${done ? '' : 'refused: '}${note}` });
+    await this.publish();
+  }
+
+  /** The canary's weight to 0 now, best effort (the undo of its stages does it again). */
+  async zeroWeight(): Promise<void> {
+    try {
+      await runtimeOf(this.ctx).setWeights(this.ctx.loaded.manifest.name, { [this.pool]: 0, [this.baseline.pool]: 100 });
+      this.weights = { [this.pool]: 0, [this.baseline.pool]: 100 };
+    } catch (e) {
+      this.ctx.emit({ type: 'log', level: 'error', message: `could not put the canary's weight to 0 at once (${errorMessage(e)}); undoing the deploy does it` });
+    }
   }
 
   /** Ends the interval in progress and judges it; the failure count follows the verdict. */
   async evaluate(step: Stage): Promise<IntervalResult> {
     const r = await this.analysis!.evaluate();
+    // judged after an abort (it raced the command): nothing to count any more
+    if (this.abortReason) return r;
     if (r.verdict === 'fail') this.failures++;
     else if (r.verdict === 'pass') this.failures = 0;
     this.intervals.push({ ...r, stage: step.stage, weight: step.weight });
+    this.intervalsTotal++;
     if (this.intervals.length > HISTORY_INTERVALS) this.intervals.shift();
     this.ctx.emit({ type: 'analysis', stage: step.stage, stages: step.stages, weight: step.weight, result: r, failures: this.failures, failureLimit: this.cfg!.failure_limit });
     return r;
   }
 
-  async publish(stage: CanaryStatus['stage'], weights: Record<string, number>): Promise<void> {
+  enterStage(stage: NonNullable<CanaryStatus['stage']>, weights: Record<string, number>): Promise<void> {
+    this.phase = 'stage';
+    this.stage = stage;
+    this.weights = weights;
+    return this.publish();
+  }
+
+  /** Writes canary.json. A failure to write it only warns: the canary goes on (or aborts) whatever the file. */
+  async publish(): Promise<void> {
     const { ctx } = this;
-    this.status = {
+    const status: CanaryStatus = {
       deploy_id: ctx.deployId,
       app: ctx.loaded.manifest.name,
       release: this.release,
       pool: this.pool,
       baseline: this.baseline,
       pid: process.pid,
-      stage,
-      weights,
+      phase: this.phase,
+      stage: this.stage,
+      weights: this.weights,
       failures: this.failures,
       failure_limit: this.cfg?.failure_limit ?? 0,
-      intervals: this.intervals.length,
+      intervals: this.intervalsTotal,
       last: this.intervals.slice(-STATUS_INTERVALS),
-      ...(this.acked ? { acked: this.acked } : {}),
+      acks: this.acks,
       updated: ctx.clock.now().toISOString(),
     };
-    await writeCanaryStatus(ctx.transport, ctx.layout, ctx.redactor.redactValue(this.status));
+    try {
+      await writeCanaryStatus(ctx.transport, ctx.layout, ctx.redactor.redactValue(status));
+    } catch (e) {
+      ctx.emit({ type: 'log', level: 'warn', message: `could not write ${ctx.layout.canaryStatus}: ${errorMessage(e)}` });
+    }
   }
 
   record(result: 'succeeded' | 'failed' | 'rolled_back'): CanaryRecord {
@@ -135,6 +234,7 @@ export class CanarySession {
       ...(this.abortReason ? { reason: this.abortReason } : {}),
       stages_done: this.stagesDone,
       intervals: this.intervals,
+      intervals_total: this.intervalsTotal,
     };
   }
 }

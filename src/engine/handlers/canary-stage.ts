@@ -3,7 +3,7 @@ import type { IntervalResult } from '../../analysis/types.js';
 import type { Step } from '../../plan/steps.js';
 import type { CanaryStatus } from '../../state/canary.js';
 import type { RunContext } from '../context.js';
-import { CanarySession } from '../canary/session.js';
+import { CanarySession, type StageCommand } from '../canary/session.js';
 import { runtimeOf } from './runtime-ops.js';
 import type { StepHandler } from './types.js';
 
@@ -30,10 +30,10 @@ async function setSplit(ctx: RunContext, step: Stage, weight: number): Promise<R
   return weights;
 }
 
+/** Records why, puts the canary's weight to 0 (before anything else: the runner's rollback hooks come after), says so, throws. */
 async function abort(ctx: RunContext, s: CanarySession, step: Stage, reason: string, then?: () => Promise<void>): Promise<never> {
-  // weight 0 first, before anything else (the runner's rollback hooks come after)
-  await setSplit(ctx, step, 0);
   s.abortReason = reason;
+  await s.zeroWeight();
   await then?.();
   ctx.emit({ type: 'log', level: 'error', message: `canary aborted: ${reason}; all traffic back on ${step.baseline.pool}` });
   throw new CanaryAborted(`canary aborted: ${reason}`);
@@ -47,70 +47,107 @@ function lastReason(r: IntervalResult | null): string {
 }
 
 /**
+ * Judges the interval in progress while still answering `abort` and Ctrl-C at once (a metric
+ * may take up to its timeout). A promote that comes meanwhile ends the stage after it.
+ */
+async function evaluateWatching(ctx: RunContext, s: CanarySession, step: Stage): Promise<{ result: IntervalResult; end: StageCommand | null }> {
+  let done = false;
+  const judging = s.evaluate(step).finally(() => (done = true));
+  judging.catch(() => undefined);
+  let end: StageCommand | null = null;
+  while (!done) {
+    await Promise.race([judging.catch(() => undefined), ctx.clock.sleep(POLL_MS)]);
+    if (done) break;
+    const cmd = await s.stageCommand(step);
+    if (cmd?.action === 'abort') await abort(ctx, s, step, cmd.reason, cmd.ack);
+    if (cmd?.action === 'end') end = cmd;
+    if (ctx.signal?.aborted) await abort(ctx, s, step, `interrupted (${String(ctx.signal.reason ?? 'signal')})`);
+  }
+  return { result: await judging, end };
+}
+
+async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise<string> {
+  const weights = await setSplit(ctx, step, step.weight);
+  const clock = ctx.clock;
+  const started = clock.monotonic();
+  const startedAt = clock.now();
+  const gated = step.pause === null && s.analysis !== null;
+  const stageInfo: NonNullable<CanaryStatus['stage']> = {
+    index: step.stage,
+    total: step.stages,
+    title: `${step.weight}% to ${step.pool}`,
+    weight: step.weight,
+    started: startedAt.toISOString(),
+    ends_at: step.pause === 'manual' ? null : new Date(startedAt.getTime() + step.durationMs).toISOString(),
+    paused: step.pause === 'manual' ? 'manual' : null,
+  };
+  // a new weight starts a new interval, so no interval mixes two splits; at 100% the baseline
+  // takes no traffic, so comparisons with it are left out
+  s.analysis?.setBaselineActive(step.weight < 100);
+  if (s.analysis) await s.analysis.begin();
+  let nextTick = started + s.intervalMs;
+  let last: IntervalResult | null = null;
+  await s.enterStage(stageInfo, weights);
+  for (;;) {
+    const cmd = await s.stageCommand(step);
+    if (cmd?.action === 'abort') await abort(ctx, s, step, cmd.reason, cmd.ack);
+    if (cmd?.action === 'end') return cmd.note;
+    if (ctx.signal?.aborted) await abort(ctx, s, step, `interrupted (${String(ctx.signal.reason ?? 'signal')})`);
+    let judged = false;
+    if (s.analysis && clock.monotonic() >= nextTick) {
+      const { result, end } = await evaluateWatching(ctx, s, step);
+      last = result;
+      judged = true;
+      nextTick = Math.max(nextTick + s.intervalMs, clock.monotonic() + 1);
+      if (last.verdict === 'fail' && s.failures >= s.cfg!.failure_limit) {
+        const why = last.metrics.filter((m) => m.verdict === 'fail').map((m) => m.reason);
+        await abort(ctx, s, step, `${s.failures} failing interval(s) in a row (failure_limit ${s.cfg!.failure_limit}); last: ${why.join('; ')}`);
+      }
+      await s.publish();
+      if (end?.action === 'end') return end.note;
+    }
+    const timeUp = clock.monotonic() - started >= step.durationMs;
+    if (step.pause === 'timed' && timeUp) break;
+    if (step.pause === null && timeUp) {
+      if (!gated) break;
+      // a stage ends on a judged interval, so its last part at this weight is judged too
+      if (judged && last?.verdict === 'pass') break;
+      if (judged && last?.verdict === 'inconclusive') {
+        const policy = s.cfg!.on_inconclusive;
+        if (policy === 'proceed') break;
+        if (policy === 'abort') await abort(ctx, s, step, `stage ${step.stage}/${step.stages} ended without a passing interval: ${lastReason(last)}`);
+        if (stageInfo.paused !== 'inconclusive') {
+          stageInfo.paused = 'inconclusive';
+          ctx.emit({ type: 'log', level: 'warn', message: `stage ${step.stage}/${step.stages} ended without a passing interval (${lastReason(last)}): waiting for one, or for \`deployer promote\` / \`deployer abort\`` });
+          await s.enterStage(stageInfo, weights);
+        }
+      }
+    }
+    const wait = Math.min(POLL_MS, s.analysis ? Math.max(1, nextTick - clock.monotonic()) : POLL_MS);
+    await clock.sleep(wait).catch(() => undefined);
+  }
+  return `${step.weight}% to ${step.pool} for ${Math.round((clock.monotonic() - started) / 100) / 10}s${last ? `; last interval ${last.verdict}` : ''}`;
+}
+
+/**
  * One stage of a canary: set the weights, then every analysis interval judge the canary against
- * the baseline. The stage ends once its time is up and the last interval passed (a pause: once
- * its time is up, or on `deployer promote`). `failure_limit` failing intervals in a row, or
- * `deployer abort`, abort at once, whatever is left of the stage.
+ * the baseline. The stage ends once its time is up and an interval judged then passed (a pause:
+ * once its time is up, or on `deployer promote`). `failure_limit` failing intervals in a row,
+ * `deployer abort` or Ctrl-C abort at once, whatever is left of the stage. Any other failure
+ * also puts the canary's weight to 0 before the deploy is undone.
  */
 export const canaryStageHandler: StepHandler<Stage> = {
   async run(step, ctx) {
-    const s = await CanarySession.of(ctx, step);
+    const s = ctx.data.canary ?? (await CanarySession.start(ctx, ctx.plan!))!;
     if (s.full) return { status: 'skipped', detail: 'skipped by `deployer promote --full`' };
-    const weights = await setSplit(ctx, step, step.weight);
-    const clock = ctx.clock;
-    const started = clock.monotonic();
-    const startedAt = clock.now();
-    const gated = step.pause === null && s.analysis !== null;
-    const endsAt = step.pause === 'manual' ? null : new Date(startedAt.getTime() + step.durationMs).toISOString();
-    const stageInfo: CanaryStatus['stage'] = { index: step.stage, total: step.stages, title: `${step.weight}% to ${step.pool}`, weight: step.weight, started: startedAt.toISOString(), ends_at: endsAt, paused: step.pause === 'manual' ? 'manual' : null };
-    // a new weight starts a new interval, so no interval mixes two splits
-    if (s.analysis) await s.analysis.begin();
-    let nextTick = started + s.intervalMs;
-    let last: IntervalResult | null = null;
-    await s.publish(stageInfo, weights);
-    for (;;) {
-      const cmd = await s.takeCommand();
-      if (cmd?.action === 'abort') {
-        await abort(ctx, s, step, `\`deployer abort\` by ${cmd.by}`, () => s.ack(cmd, `weight 0 at stage ${step.stage}/${step.stages}; all traffic on ${step.baseline.pool}, the canary is being stopped`));
-      }
-      if (cmd?.action === 'promote') {
-        s.full = cmd.full === true;
-        await s.ack(cmd, s.full ? 'promoting now, skipping the remaining stages' : `ending stage ${step.stage}/${step.stages}`);
-        s.stagesDone++;
-        return { status: 'done', detail: `ended by \`deployer promote\` (${cmd.by})` };
-      }
-      if (ctx.signal?.aborted) await abort(ctx, s, step, `interrupted (${String(ctx.signal.reason ?? 'signal')})`);
-      const now = clock.monotonic();
-      if (s.analysis && now >= nextTick) {
-        last = await s.evaluate(step);
-        nextTick = Math.max(nextTick + s.intervalMs, clock.monotonic() + 1);
-        if (last.verdict === 'fail' && s.failures >= s.cfg!.failure_limit) {
-          const why = last.metrics.filter((m) => m.verdict === 'fail').map((m) => m.reason);
-          await abort(ctx, s, step, `${s.failures} failing interval(s) in a row (failure_limit ${s.cfg!.failure_limit}); last: ${why.join('; ')}`);
-        }
-        await s.publish(stageInfo, weights);
-      }
-      const timeUp = clock.monotonic() - started >= step.durationMs;
-      if (step.pause === 'timed' && timeUp) break;
-      if (step.pause === null && timeUp) {
-        if (!gated || last?.verdict === 'pass') break;
-        if (last?.verdict === 'inconclusive') {
-          const policy = s.cfg!.on_inconclusive;
-          if (policy === 'proceed') break;
-          if (policy === 'abort') await abort(ctx, s, step, `stage ${step.stage}/${step.stages} ended without a passing interval: ${lastReason(last)}`);
-          if (stageInfo.paused !== 'inconclusive') {
-            stageInfo.paused = 'inconclusive';
-            ctx.emit({ type: 'log', level: 'warn', message: `stage ${step.stage}/${step.stages} ended without a passing interval (${lastReason(last)}): waiting for one, or for \`deployer promote\` / \`deployer abort\`` });
-            await s.publish(stageInfo, weights);
-          }
-        }
-      }
-      const wait = Math.min(POLL_MS, s.analysis ? Math.max(1, nextTick - clock.monotonic()) : POLL_MS);
-      await clock.sleep(wait).catch(() => undefined);
+    try {
+      const detail = await runStage(step, ctx, s);
+      s.stagesDone++;
+      return { status: 'done', detail };
+    } catch (e) {
+      if (!(e instanceof CanaryAborted)) await s.zeroWeight();
+      throw e;
     }
-    s.stagesDone++;
-    const verdicts = last ? `; last interval ${last.verdict}` : '';
-    return { status: 'done', detail: `${step.weight}% to ${step.pool} for ${Math.round((clock.monotonic() - started) / 100) / 10}s${verdicts}` };
   },
   async undo(step, ctx) {
     const rt = runtimeOf(ctx);
