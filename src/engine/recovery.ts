@@ -77,7 +77,8 @@ export async function recoverJournal(outer: RunContext, j: Journal, by: string, 
   }
   if (action !== 'undo_failed') await ctx.transport.fs.remove(ctx.layout.journal);
   // a canary it was running is over either way: its status and any pending promote/abort go
-  if (j.plan.steps.some((p) => p.step.kind === 'canary_stage')) await clearCanaryFiles(ctx.transport, ctx.layout);
+  // (kept while undoing failed: it still says where the canary stands)
+  if (action !== 'undo_failed' && j.plan.steps.some((p) => p.step.kind === 'canary_stage')) await clearCanaryFiles(ctx.transport, ctx.layout);
   return { deployId: j.deploy_id, operation: j.operation, release: j.plan.release, action, steps: j.steps.map((s) => `${s.title}: ${s.status}`) };
 }
 
