@@ -60,19 +60,7 @@ async function backend(handler: (url: string, end: (body: string) => void) => vo
 }
 
 /** One GET through the router with these headers: the body. */
-function getWith(port: number, headers: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers, agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const getWith = async (port: number, headers: Record<string, string>): Promise<string> => (await get(port, '/', 5000, headers)).body;
 
 function app(port: number, targetPort: number): RouterApp {
   return {
