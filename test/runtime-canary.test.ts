@@ -21,7 +21,7 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     a.setVersion('v2', { failPercent: 20 });
     const dep = await underLoad({ port: a.routerPort, connections: 6, minTotal: 200 }, () => a.deploy());
     expect(dep.result.code, dep.result.stderr).toBe(1);
-    expect(dep.result.json).toMatchObject({ strategy: 'canary', result: 'rolled_back', release: expect.any(String) });
+    expect(dep.result.json).toMatchObject({ strategy: 'canary', result: 'rolled_back', release: expect.any(String), canary: { outcome: 'aborted', stages_done: 0, reason: expect.stringMatching(/failure_limit 2/) } });
     expect(dep.result.stderr).toMatch(/canary aborted: 2 failing interval\(s\) in a row \(failure_limit 2\)/);
     // aborted long before the 60 s stage was over: within failure_limit intervals (and the start)
     expect(dep.opMs, describeLoad(dep.report)).toBeLessThan(15_000);

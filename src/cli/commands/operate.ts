@@ -110,6 +110,8 @@ function resultJson(r: OperationReport, started: number) {
     hosts: [{ host: e.host, release: r.live, result: e.result }],
     duration_ms: Math.round(systemClock.monotonic() - started),
     ...(e.error ? { error: e.error } : {}),
+    // a canary: how it ended and why (every interval: `deployer history <deploy_id> --json`)
+    ...(e.canary ? { canary: { outcome: e.canary.outcome, ...(e.canary.reason ? { reason: e.canary.reason } : {}), stages_done: e.canary.stages_done, intervals: e.canary.intervals_total } } : {}),
     warnings: r.outcome.warnings,
     log: r.logPath,
   };
