@@ -1,7 +1,7 @@
 // Controlling a canary on Deployer's embedded runtime from outside the deploy, with real
 // processes and the real router: `promote` and `abort` from a second process (in a stage, a
 // pause, or between them), header routing for testers, Ctrl-C and kill -9 of the deploy.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { get, waitFor } from './support/net.js';
@@ -67,6 +67,13 @@ describe('canary control', { timeout: 180_000 }, () => {
     expect((await a.status()).current).toBe(v1Release);
     expect(await canaryStatus(a)).toBeNull();
     expect((await a.view()).instances.filter((i) => i.pool === 'green')).toEqual([]);
+    // a canary status with no deploy and no journal behind it (say copied back by hand) is stale
+    const statusFile = join(a.appRoot, '.deploy_state', 'canary.json');
+    writeFileSync(statusFile, JSON.stringify({ ...running, deploy_id: 'dep_gone' }));
+    const doc = await a.run(['doctor', '--json']);
+    expect(JSON.stringify(doc.json)).toMatch(/stale canary status of deploy dep_gone/);
+    await a.run(['doctor', '--repair']);
+    expect(existsSync(statusFile)).toBe(false);
     // and the next canary goes through
     a.writeManifest({ strategy: 'canary', instances: 2, canary: '    stages: [{weight: 50, duration: 200ms}]' });
     const next = await a.deploy();

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { isReleaseId, compareReleaseIds } from '../release/id.js';
 import { listReleases } from '../release/list.js';
+import { clearCanaryFiles, readCanaryStatus } from '../state/canary.js';
 import { readJournal } from '../state/journal.js';
 import { inspectLock } from '../state/lock.js';
 import { readCurrent, readHistory, readLastDeploy, readPointer, writePointer } from '../state/records.js';
@@ -56,6 +57,12 @@ export async function diagnose(ctx: RunContext, repair: boolean): Promise<Findin
       const r = await recoverJournal({ ...ctx }, journal, 'doctor --repair');
       if (r.action === 'undo_failed') throw new Error('undoing failed; see the journal');
     });
+  }
+
+  // a canary's status and commands outlive its deploy only when that died without a journal to recover
+  const canary = await readCanaryStatus(t, layout);
+  if (canary && lock.state !== 'held' && !(journal && journal !== 'corrupt' && journal.deploy_id === canary.deploy_id)) {
+    add({ severity: 'warn', message: `stale canary status of deploy ${canary.deploy_id} (it is not running)`, repair: 'removed' }, () => clearCanaryFiles(t, layout));
   }
 
   for (const name of await t.fs.list(layout.root)) {
