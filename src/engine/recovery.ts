@@ -45,7 +45,7 @@ export async function recoverJournal(outer: RunContext, j: Journal, by: string, 
   if (j.state === 'committed') action = 'finished';
   else if (j.state === 'finished') action = 'recorded';
   else {
-    const touched = (i: number) => ['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.steps[i]!.status);
+    const touched = (i: number) => ['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.steps[i]!.status) && !j.steps[i]!.unchanged;
     const liveChanged = j.plan.steps.some((p, i) => p.live && touched(i));
     j.state = 'undoing';
     const ok = await undoSteps(ctx, j, handlers, { liveChanged }, () => writeJournal(ctx.transport, ctx.layout.journal, j));

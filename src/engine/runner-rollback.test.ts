@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Journal, StepStatus } from '../state/journal.js';
 import { writeJournal } from '../state/journal.js';
-import { undoSteps } from './runner.js';
+import { Runner, undoSteps } from './runner.js';
 import { activate, check, cleanup, context, events, fake, hook, journal, layout, livePlan, NEW, OLD, plan, prepare, run, statuses, useRunnerSandbox } from './test-support.js';
 
 useRunnerSandbox();
@@ -157,5 +157,42 @@ describe('undoSteps', () => {
     expect(fake.log).toEqual(['undo check:new', 'undo activate', 'undo hook:build']);
     expect(j.steps.map((s) => s.status)).toEqual(['done', 'undo_failed', 'undone', 'undone', 'pending']);
     expect(j.steps[1]!.error).toBe('undo of hook:build broke');
+  });
+});
+
+describe('Runner: trials and stops between steps', () => {
+  it('always takes a trial back (a canary share of traffic), even with undoLive off', async () => {
+    fake.failRun.add('check:new');
+    const trial = { ...activate(), trial: true };
+    const outcome = await run(plan([prepare(), trial, check()], { undoLive: false }));
+    expect(outcome).toMatchObject({ result: 'rolled_back', rolledBack: true });
+    expect(fake.log).toEqual(['run prepare_release', 'run activate', 'run check:new', 'undo check:new', 'undo activate', 'undo prepare_release']);
+  });
+
+  it('keeps a release that became live when a non-trial live step ran, with undoLive off', async () => {
+    fake.failRun.add('check:new');
+    const outcome = await run(plan([prepare(), { ...activate(), trial: true }, activate(), check()], { undoLive: false }));
+    expect(outcome).toMatchObject({ result: 'failed', rolledBack: false });
+    expect(fake.log.filter((l) => l.startsWith('undo'))).toEqual([]);
+  });
+
+  it('stops before a step when beforeStep gives a reason: that step is skipped, never undone, and counts as untouched', async () => {
+    const p = plan([prepare(), { ...activate(), trial: true }, activate(), check()], { undoLive: false });
+    const runner = new Runner(context(), { handlers: fake.handlers, beforeStep: async (i) => (i === 2 ? 'aborted by someone' : null) });
+    const outcome = await runner.run(p);
+    expect(outcome).toMatchObject({ result: 'rolled_back', stoppedBefore: true, failedStep: 2, error: 'aborted by someone' });
+    // the live step that never ran does not make the failure "after activation": the trial is taken back
+    expect(fake.log).toEqual(['run prepare_release', 'run activate', 'undo activate', 'undo prepare_release']);
+    expect(statuses()).toEqual(['undone', 'undone', 'skipped', 'pending']);
+  });
+
+  it('treats a beforeStep that throws as a reason to stop', async () => {
+    const runner = new Runner(context(), { handlers: fake.handlers, beforeStep: async (i) => {
+      if (i === 1) throw new Error('cannot read the commands');
+      return null;
+    } });
+    const outcome = await runner.run(plan([prepare(), check()]));
+    expect(outcome).toMatchObject({ result: 'failed', stoppedBefore: true, error: 'cannot read the commands' });
+    expect(fake.log).toEqual(['run prepare_release', 'undo prepare_release']);
   });
 });

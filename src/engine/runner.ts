@@ -5,7 +5,7 @@ import type { RunContext } from './context.js';
 import { crashPoint } from './crash.js';
 import type { Phase } from './events.js';
 import { defaultHandlers } from './handlers/index.js';
-import type { Handlers, StepHandler } from './handlers/types.js';
+import { changedNothing, type Handlers, type StepHandler } from './handlers/types.js';
 
 export type RunResult = 'succeeded' | 'failed' | 'rolled_back';
 
@@ -17,6 +17,8 @@ export interface RunOutcome {
   error?: string;
   /** index of the step that failed */
   failedStep?: number;
+  /** the plan stopped before that step ran (an interrupt, a canary abort between steps) */
+  stoppedBefore?: boolean;
   /** an undo failed: the journal stays, so the undo can be finished later */
   undoFailed?: boolean;
   warnings: string[];
@@ -77,22 +79,33 @@ export class Runner {
           await this.save();
           break;
         }
-        Object.assign(this.journal.steps[i]!, { status: 'failed', error: why });
-        await this.save();
-        return this.fail(plan, i);
+        return this.stopBefore(plan, i, why);
       }
-      const stop = this.journal.state === 'committed' ? null : await this.opts.beforeStep?.(i, plan.steps[i]!);
-      if (stop) {
-        Object.assign(this.journal.steps[i]!, { status: 'failed', error: stop });
-        await this.save();
-        return this.fail(plan, i);
-      }
+      const stop = this.journal.state === 'committed' ? null : await this.askBeforeStep(i, plan.steps[i]!);
+      if (stop) return this.stopBefore(plan, i, stop);
       const ok = await this.runStep('main', i, plan.steps[i]!, this.journal.steps[i]!);
       crashPoint(`step:${i}:after`);
       if (!ok) return this.fail(plan, i);
       if (i === lastAbort) await this.commit();
     }
     return { result: 'succeeded', manual: false, rolledBack: false, warnings: this.warnings };
+  }
+
+  /** The beforeStep hook's verdict; a hook that throws stops the plan too, with its error. */
+  private async askBeforeStep(i: number, p: PlannedStep): Promise<string | null> {
+    if (!this.opts.beforeStep) return null;
+    try {
+      return await this.opts.beforeStep(i, p);
+    } catch (e) {
+      return this.ctx.redactor.redact(errorMessage(e));
+    }
+  }
+
+  /** Stops the plan before step i ran (an interrupt, an abort): that step is skipped, not failed, so it counts as untouched. */
+  private async stopBefore(plan: Plan, i: number, why: string): Promise<RunOutcome> {
+    Object.assign(this.journal.steps[i]!, { status: 'skipped', error: why });
+    await this.save();
+    return { ...(await this.fail(plan, i)), stoppedBefore: true };
   }
 
   private async commit(): Promise<void> {
@@ -132,6 +145,8 @@ export class Runner {
         return true;
       }
       j.status = 'failed';
+      // a step that failed before changing anything (it says so) is not undone, nor counted as live
+      if (changedNothing(e)) j.unchanged = true;
       ctx.emit({ type: 'step_end', phase, index, title, status: 'failed', durationMs, error });
       if (phase === 'main') await this.save();
       return false;
@@ -143,7 +158,10 @@ export class Runner {
     this.ctx = { ...this.ctx, signal: undefined };
     const ctx = this.ctx;
     const error = this.journal.steps[failedAt]!.error ?? 'failed';
-    const touched = (i: number) => ['done', 'failed', 'running', 'warned'].includes(this.journal.steps[i]!.status);
+    const touched = (i: number) => {
+      const j = this.journal.steps[i]!;
+      return ['done', 'failed', 'running', 'warned'].includes(j.status) && !j.unchanged;
+    };
     const liveChanged = plan.steps.some((p, i) => p.live && touched(i));
     // a trial (a canary's share of traffic) is always taken back: auto_rollback keeps a release
     // that became the live one, never a canary still on trial
@@ -205,7 +223,7 @@ export class Runner {
 export async function undoSteps(ctx: RunContext, journal: Journal, handlers: Handlers, info: { liveChanged: boolean }, save: () => Promise<void>): Promise<boolean> {
   for (let i = journal.steps.length - 1; i >= 0; i--) {
     const j = journal.steps[i]!;
-    if (!['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.status)) continue;
+    if (!['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.status) || j.unchanged) continue;
     const p = journal.plan.steps[i]!;
     const handler = handlers[p.step.kind] as StepHandler;
     if (!handler.undo) continue;

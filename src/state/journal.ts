@@ -9,6 +9,8 @@ export interface JournalStep {
   started?: string;
   finished?: string;
   error?: string;
+  /** it failed before changing anything: nothing to undo */
+  unchanged?: boolean;
 }
 
 /**

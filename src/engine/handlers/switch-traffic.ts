@@ -4,7 +4,7 @@ import type { RunContext } from '../context.js';
 import { crashPoint } from '../crash.js';
 import { setPointers, switchTo } from './activate.js';
 import { runtimeOf, waitAllHealthy } from './runtime-ops.js';
-import type { StepHandler } from './types.js';
+import { nothingChanged, type StepHandler } from './types.js';
 
 type Switch = Extract<Step, { kind: 'switch_traffic' }>;
 type SetCurrent = Extract<Step, { kind: 'set_current' }>;
@@ -28,7 +28,19 @@ async function route(ctx: RunContext, to: string | null, others: (string | null)
     if (ids.length === 0) throw new Error(`pool ${to} has no instances to take the traffic`);
     await waitAllHealthy(ctx, ids);
   }
-  await rt.setWeights(app, weights);
+  try {
+    await rt.setWeights(app, weights);
+  } catch (e) {
+    // the daemon may have applied it before failing to answer: count it as moved
+    throw new WeightsSet(e);
+  }
+}
+
+/** A failure at or after the weights update: the traffic may have moved. */
+class WeightsSet extends Error {
+  constructor(readonly reason: unknown) {
+    super(String(reason));
+  }
 }
 
 async function links(ctx: RunContext, slot: string | null, release: string | null): Promise<void> {
@@ -45,7 +57,15 @@ async function links(ctx: RunContext, slot: string | null, release: string | nul
 export const switchTrafficHandler: StepHandler<Switch> = {
   async run(step, ctx) {
     await setPointers(ctx, step.pointers);
-    await route(ctx, step.to, [step.from]);
+    try {
+      await route(ctx, step.to, [step.from]);
+    } catch (e) {
+      if (e instanceof WeightsSet) throw e.reason;
+      // no weight moved (the target pool was not there or not healthy): put the pointers back
+      // and say nothing changed, so the step is neither undone nor counted as live
+      await setPointers(ctx, step.pointersBefore);
+      throw nothingChanged(e instanceof Error ? e : new Error(String(e)));
+    }
     crashPoint('switch:routed');
     await links(ctx, step.to, step.release);
     return { status: 'done', detail: `100% of traffic to ${step.to}` };

@@ -18,3 +18,15 @@ export interface StepHandler<S extends Step = Step> {
 }
 
 export type Handlers = { [K in StepKind]: StepHandler<Extract<Step, { kind: K }>> };
+
+const UNCHANGED = Symbol('changed nothing');
+
+/** Marks an error thrown before the step changed anything, so the runner neither undoes it nor counts it as live. */
+export function nothingChanged<E extends Error>(e: E): E {
+  (e as E & { [UNCHANGED]?: true })[UNCHANGED] = true;
+  return e;
+}
+
+export function changedNothing(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { [UNCHANGED]?: true })[UNCHANGED] === true;
+}
