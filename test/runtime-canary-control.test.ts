@@ -31,7 +31,7 @@ describe('canary control', { timeout: 180_000 }, () => {
     }
     const promote = await a.run(['promote']);
     expect(promote.code, promote.stderr).toBe(0);
-    expect(promote.stdout).toMatch(/ending stage 1\/3/);
+    expect(promote.stdout).toMatch(/ended stage 1\/3/);
     const r = await deploy;
     expect(r.code, r.stderr).toBe(0);
     expect([...(await a.versions(20))]).toEqual(['v2']);
@@ -99,7 +99,7 @@ describe('canary control', { timeout: 180_000 }, () => {
     expect(r.stderr).toMatch(/canary 2\/2: 50% .* skipped by `deployer promote --full`/);
   });
 
-  it('answers promote and abort before the first stage: a plain promote is refused, an abort ends the deploy there', async () => {
+  it('answers promote and abort sent before the first stage: the abort wins and ends the deploy there', async () => {
     const a = await liveV1('    stages: [{weight: 30, duration: 10m}]', '');
     // the canary takes 5 s to listen: the deploy sits in "start instances", before any stage, and
     // answers what came meanwhile before its next step, in order
@@ -110,7 +110,8 @@ describe('canary control', { timeout: 180_000 }, () => {
     await waitFor(() => (readdirSync(join(a.appRoot, '.deploy_state', 'canary_commands')).length > 0 ? true : undefined), 'the promote request to be queued', 10_000, 20);
     const [promote, abort] = await Promise.all([promoting, a.run(['abort', '--json'])]);
     expect(promote.code, promote.stdout + promote.stderr).toBe(1);
-    expect(promote.stderr).toMatch(/promote refused by the canary .*: the canary is still starting: no stage to end yet/);
+    // both were waiting when the start ended: the abort wins and the promote is refused, saying so
+    expect(promote.stderr).toMatch(/promote refused by the canary .*: an abort came at the same time and wins/);
     expect(abort.code, abort.stderr).toBe(0);
     expect(abort.json).toMatchObject({ action: 'abort', acknowledged: true, done: true, note: expect.stringMatching(/^aborting before the first stage/) });
     const r = await deploy;
@@ -118,8 +119,9 @@ describe('canary control', { timeout: 180_000 }, () => {
     expect(r.stderr).toMatch(/`deployer abort` by /);
     expect([...(await a.versions(20))]).toEqual(['v1']);
     expect((await a.view()).instances.filter((i) => i.pool === 'green')).toEqual([]);
-    // it never took traffic
-    expect((await lastCanary(a)).stages_done).toBe(0);
+    // it never took traffic: aborted before any stage ran
+    const c = await lastCanary(a);
+    expect([c.outcome, c.stages_done]).toEqual(['aborted', 0]);
   });
 
   it('Ctrl-C (SIGINT) during a stage aborts the canary at once and undoes the deploy', async () => {
@@ -140,5 +142,25 @@ describe('canary control', { timeout: 180_000 }, () => {
     expect([...(await a.versions(20))]).toEqual(['v1']);
     expect((await a.view()).weights).toMatchObject({ blue: 100, green: 0 });
     expect(await canaryStatus(a)).toBeNull();
+  });
+
+  it('an abort between the last stage and the switch takes the canary back, even with auto_rollback off', async () => {
+    // one canary instance, scaled up to two after its only stage: the deploy sits in that start
+    const a = await liveV1('    instances: 1\n    stages: [{weight: 30, duration: 300ms}]', '', { autoRollback: false });
+    a.setVersion('v2', { slowStartMs: 2500 });
+    const deploy = a.deploy();
+    await waitFor(async () => ((await canaryStatus(a))?.phase === 'promoting' ? true : undefined), 'the canary to finish its stage', 30_000, 50);
+    const abort = await a.run(['abort']);
+    expect(abort.code, abort.stderr).toBe(0);
+    expect(abort.stdout).toMatch(/aborting before promotion/);
+    const r = await deploy;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/failed before "/);
+    expect(r.stderr).not.toMatch(/stays live/);
+    expect(r.json).toMatchObject({ result: 'rolled_back', canary: { outcome: 'aborted', stages_done: 1 } });
+    expect([...(await a.versions(20))]).toEqual(['v1']);
+    const view = await a.view();
+    expect(view.weights).toMatchObject({ blue: 100, green: 0 });
+    expect(view.instances.filter((i) => i.pool === 'green')).toEqual([]);
   });
 });

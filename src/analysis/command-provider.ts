@@ -56,6 +56,7 @@ export async function runShellCommand(command: string, opts: CommandOptions): Pr
     killGraceMs: 1000,
     maxBuffer: 256 * 1024,
     ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   if (r.code === 0 && !r.timedOut) return { code: 0, stdout: r.stdout, stderr: r.stderr };
   const failed = r.spawnError !== undefined || r.timedOut || r.code === null;

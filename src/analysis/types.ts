@@ -18,6 +18,8 @@ export interface CommandOptions {
   env: Record<string, string>;
   timeoutMs: number;
   cwd?: string;
+  /** stops the command (and what it started) early, say when the canary was aborted */
+  signal?: AbortSignal;
 }
 
 export interface CommandResult {

@@ -61,7 +61,7 @@ export async function diagnose(ctx: RunContext, repair: boolean): Promise<Findin
 
   // a canary's status and commands outlive its deploy only when that died without a journal to recover
   const canary = await readCanaryStatus(t, layout);
-  if (canary && lock.state !== 'held' && !(journal && journal !== 'corrupt' && journal.deploy_id === canary.deploy_id)) {
+  if (canary && canary.phase !== 'ended' && lock.state !== 'held' && !(journal && journal !== 'corrupt' && journal.deploy_id === canary.deploy_id)) {
     add({ severity: 'warn', message: `stale canary status of deploy ${canary.deploy_id} (it is not running)`, repair: 'removed' }, () => clearCanaryFiles(t, layout));
   }
 

@@ -1,6 +1,5 @@
 import { DeployFailed, ManualInterventionRequired, StepFailed } from '../errors.js';
 import { describeStep, type Plan, type PlannedStep } from '../plan/steps.js';
-import { clearCanaryFiles } from '../state/canary.js';
 import { readJournal } from '../state/journal.js';
 import { DeployLock } from '../state/lock.js';
 import { appendHistory, readCurrent, writeLastDeploy, type HistoryEntry } from '../state/records.js';
@@ -91,6 +90,9 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
       ...(canary ? { beforeStep: (i: number, p: PlannedStep) => canary.beforeStep(i, p) } : {}),
     });
     const outcome = await runner.run(plan);
+    // the canary's answers stay readable once it is over; while an undo is unfinished its
+    // status stays as it is, saying where it stands
+    if (canary && !outcome.undoFailed) await canary.finish().catch(() => undefined);
     const entry = entryFor(outcome);
     await writeLastDeploy(t, layout, entry);
     await appendHistory(t, layout, entry);
@@ -103,7 +105,7 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     const report: OperationReport = { plan, outcome, entry, logPath: log.path, live };
     if (outcome.result !== 'succeeded') {
       const failed = outcome.failedStep !== undefined ? plan.steps[outcome.failedStep] : undefined;
-      const what = `${plan.operation} of ${plan.release} failed${failed ? ` at "${describeStep(failed.step)}"` : ''}: ${outcome.error ?? 'unknown error'}`;
+      const what = `${plan.operation} of ${plan.release} failed${failed ? ` ${outcome.stoppedBefore ? 'before' : 'at'} "${describeStep(failed.step)}"` : ''}: ${outcome.error ?? 'unknown error'}`;
       const now = live ? `${live} is live` : 'nothing is live';
       const err = outcome.manual
         ? new ManualInterventionRequired(`${what}; ${now}; manual intervention required`, {
@@ -115,7 +117,6 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     }
     return report;
   } finally {
-    if (ctx.data.canary) await clearCanaryFiles(t, layout).catch(() => undefined);
     await lock.release();
   }
 }

@@ -31,8 +31,11 @@ export interface CanaryStatus {
   pool: string;
   baseline: { pool: string; release: string | null };
   pid: number;
-  /** starting: before the first stage; stage: in one; promoting: after the last (scale-up, switch); promoted: traffic has moved */
-  phase: 'starting' | 'stage' | 'promoting' | 'promoted';
+  /**
+   * starting: before the first stage; stage: in one; between: between two (a scale-up);
+   * promoting: after the last (scale-up, switch); promoted: traffic has moved; ended: the deploy is over
+   */
+  phase: 'starting' | 'stage' | 'between' | 'promoting' | 'promoted' | 'ended';
   stage: null | {
     index: number;
     total: number;
@@ -41,8 +44,8 @@ export interface CanaryStatus {
     started: string;
     /** when the stage can end (null: it waits for `deployer promote`) */
     ends_at: string | null;
-    /** why it waits beyond its time: manual, or no passing interval yet */
-    paused: null | 'manual' | 'inconclusive';
+    /** why it waits beyond its time: manual, no passing interval yet, or its last interval failed */
+    paused: null | 'manual' | 'inconclusive' | 'failing';
   };
   weights: Record<string, number>;
   /** consecutive failing intervals, and the limit that aborts */
@@ -59,6 +62,9 @@ export interface CanaryStatus {
 export interface CanaryAck {
   id: string;
   action: CanaryAction;
+  full?: boolean;
+  /** user@host of who asked */
+  by: string;
   at: string;
   /** false: refused (nothing was done) */
   done: boolean;
@@ -82,24 +88,50 @@ export async function writeCanaryStatus(t: Transport, layout: AppLayout, s: Cana
   await t.fs.writeAtomic(layout.canaryStatus, `${JSON.stringify(s, null, 2)}\n`);
 }
 
-/** Leaves a command for the deploy (its own file, named so that listing sorts by time). */
+/** Where command `c` waits: its own file, named so that listing sorts by time. */
+export const canaryCommandFile = (layout: AppLayout, c: CanaryCommand): string => join(layout.canaryCommands, `${Date.parse(c.at)}-${c.id}.json`);
+
+/** Leaves a command for the deploy. */
 export async function writeCanaryCommand(t: Transport, layout: AppLayout, c: CanaryCommand): Promise<void> {
   await t.fs.mkdirp(layout.canaryCommands);
-  await t.fs.writeAtomic(join(layout.canaryCommands, `${Date.parse(c.at)}-${c.id}.json`), `${JSON.stringify(c)}\n`);
+  await t.fs.writeAtomic(canaryCommandFile(layout, c), `${JSON.stringify(c)}\n`);
+}
+
+/** Takes command `c` back if the deploy has not taken it yet; false when it has. */
+export async function withdrawCanaryCommand(t: Transport, layout: AppLayout, c: CanaryCommand): Promise<boolean> {
+  const file = canaryCommandFile(layout, c);
+  try {
+    await t.fs.rename(file, `${file}.withdrawn`);
+  } catch {
+    return false;
+  }
+  await t.fs.remove(`${file}.withdrawn`);
+  return true;
 }
 
 /**
- * Takes (reads and removes, one by one by name) the commands waiting, oldest first. Files that
- * do not parse are removed too; temp files of a write in progress are left for the next call.
+ * Takes (claims by a rename, reads, removes) the commands waiting, oldest first. Files that do
+ * not parse are dropped too; temp files of a write in progress are left for the next call.
  */
 export async function takeCanaryCommands(t: Transport, layout: AppLayout): Promise<CanaryCommand[]> {
   const names = (await t.fs.list(layout.canaryCommands).catch(() => [] as string[])).filter((n) => /^\d+-[\w-]+\.json$/.test(n)).sort();
   const out: CanaryCommand[] = [];
   for (const n of names) {
     const path = join(layout.canaryCommands, n);
-    const c = parse<CanaryCommand>(await t.fs.readText(path));
-    await t.fs.remove(path);
-    if (c && (c.action === 'promote' || c.action === 'abort')) out.push(c);
+    const taken = `${path}.taken`;
+    try {
+      // claimed by a rename, so a requester withdrawing it at the same moment cannot have it both ways
+      await t.fs.rename(path, taken);
+    } catch {
+      continue; // withdrawn meanwhile, or not ours to move
+    }
+    try {
+      const c = parse<CanaryCommand>(await t.fs.readText(taken));
+      if (c && (c.action === 'promote' || c.action === 'abort')) out.push(c);
+    } catch {
+      // not a file we can read (a directory, another user's): not a command
+    }
+    await t.fs.remove(taken).catch(() => undefined);
   }
   return out;
 }

@@ -41,7 +41,7 @@ export async function collectStatus(t: Transport, layout: AppLayout) {
           ? 'journal.json is unreadable'
           : describeJournal(journal),
     last_deploy: await readLastDeploy(t, layout),
-    canary: canary ? { ...canary, running: lock.state === 'held' && lock.owner.deploy_id === canary.deploy_id } : null,
+    canary: canary && canary.phase !== 'ended' ? { ...canary, running: lock.state === 'held' && lock.owner.deploy_id === canary.deploy_id } : null,
   };
 }
 

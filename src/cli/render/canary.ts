@@ -28,8 +28,8 @@ export function canaryStatusLines(s: Style, c: CanaryStatus, running: boolean): 
   const st = c.stage;
   const gone = running ? '' : s.red(' (the deploy is not running: `deployer doctor --repair`)');
   const where = st
-    ? `stage ${st.index}/${st.total} (${st.title}) ${st.paused === 'manual' ? s.yellow('paused: waiting for `deployer promote` or `deployer abort`') : st.paused === 'inconclusive' ? s.yellow('paused: no passing interval yet (waiting for one, `deployer promote` or `abort`)') : st.ends_at ? `until ${st.ends_at}` : ''}`
-    : { starting: 'starting (before the first stage)', stage: '', promoting: 'promoting (after the last stage)', promoted: 'promoted: traffic has moved to it' }[c.phase];
+    ? `stage ${st.index}/${st.total} (${st.title}) ${st.paused === 'manual' ? s.yellow('paused: waiting for `deployer promote` or `deployer abort`') : st.paused === 'inconclusive' ? s.yellow('paused: no passing interval yet (waiting for one, `deployer promote` or `abort`)') : st.paused === 'failing' ? s.yellow('over its time, its last interval failed: waiting for a passing one') : st.ends_at ? `until ${st.ends_at}` : ''}`
+    : { starting: 'starting (before the first stage)', stage: '', between: 'between stages', promoting: 'promoting (after the last stage)', promoted: 'promoted: traffic has moved to it', ended: 'ended' }[c.phase];
   const lines = [
     `  canary:          ${c.release} in ${c.pool}, ${where}${gone}`,
     `  weights:         ${Object.entries(c.weights).map(([p, w]) => `${p} ${w}%`).join(', ')}`,

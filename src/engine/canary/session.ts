@@ -29,10 +29,16 @@ export interface CanaryRecord {
   /** the newest intervals (at most 200), and how many there were in all */
   intervals: StagedInterval[];
   intervals_total: number;
+  /** the promote/abort requests it answered: who, when, what was done or why not */
+  commands: CanaryAck[];
 }
 
-/** What a stage does with a command (the session decides; the stage acts). */
-export type StageCommand = { action: 'abort'; reason: string; ack: () => Promise<void> } | { action: 'end'; note: string };
+/**
+ * What a stage does with the commands that came (the session decides; the stage acts and then
+ * answers: an end is only confirmed once the stage has really ended, since an interval judged
+ * meanwhile may abort the canary instead).
+ */
+export type StageCommand = { action: 'abort'; reason: string; ack: () => Promise<void> } | { action: 'end'; note: string; ack: (done: boolean, note?: string) => Promise<void> };
 
 /**
  * The state of one canary deploy from its first step to its last: the analysis (its interval
@@ -53,10 +59,14 @@ export class CanarySession {
   full = false;
   abortReason: string | undefined;
   private acks: CanaryAck[] = [];
+  private answered: CanaryAck[] = [];
+  /** the stage failed or was aborted: late results are not counted, measurements are stopped */
+  private readonly closing = new AbortController();
   private phase: CanaryStatus['phase'] = 'starting';
   private stage: CanaryStatus['stage'] = null;
   private weights: Record<string, number>;
   private readonly firstStage: number;
+  private readonly lastStage: number;
   private readonly switchAt: number;
 
   private constructor(
@@ -69,6 +79,7 @@ export class CanarySession {
     this.release = first.release;
     this.weights = { [first.pool]: 0, [first.baseline.pool]: 100 };
     this.firstStage = plan.steps.findIndex((p) => p.step.kind === 'canary_stage');
+    this.lastStage = plan.steps.map((p) => p.step.kind).lastIndexOf('canary_stage');
     this.switchAt = plan.steps.findIndex((p) => p.step.kind === 'switch_traffic');
     const a = ctx.loaded.manifest.analysis;
     this.cfg = a && a.metrics.length > 0 ? a : null;
@@ -76,8 +87,9 @@ export class CanarySession {
     this.analysis = this.cfg
       ? new CanaryAnalysis(this.cfg, { app, canary: { pool: this.pool, release: this.release }, baseline: this.baseline.release ? { pool: this.baseline.pool, release: this.baseline.release } : null }, {
           router: { snapshot: async () => (await runtimeOf(ctx).traffic(app)).pools },
-          fetch: globalThis.fetch,
-          runCommand: runShellCommand,
+          // measurements in flight stop when the canary is aborted, so none outlives the deploy
+          fetch: (input, init) => globalThis.fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, this.closing.signal]) : this.closing.signal }),
+          runCommand: (command, opts) => runShellCommand(command, { ...opts, signal: this.closing.signal }),
           now: () => ctx.clock.now().getTime(),
           env: ctx.loaded.manifest.environment,
           cwd: ctx.layout.release(this.release),
@@ -91,6 +103,7 @@ export class CanarySession {
     if (!first) return null;
     const s = new CanarySession(ctx, plan, first);
     await clearCanaryFiles(ctx.transport, ctx.layout);
+    await ctx.transport.fs.mkdirp(ctx.layout.canaryCommands);
     ctx.data.canary = s;
     await s.publish();
     return s;
@@ -102,33 +115,34 @@ export class CanarySession {
 
   /**
    * Before each step of the plan (the runner asks): answers the commands that came while no stage
-   * runs. An abort before the switch fails the deploy at this step (its reason is returned);
-   * after the switch it is refused, the canary being promoted.
+   * runs (a stage answers its own). An abort before the switch fails the deploy here (its reason
+   * is returned) and wins over anything else that came with it; after the switch it is refused,
+   * the canary having been promoted.
    */
   async beforeStep(index: number, p: PlannedStep): Promise<string | null> {
     if (p.step.kind === 'canary_stage') return null;
     const promoted = this.switchAt >= 0 && index > this.switchAt;
-    this.phase = promoted ? 'promoted' : index < this.firstStage ? 'starting' : 'promoting';
+    this.phase = promoted ? 'promoted' : index < this.firstStage ? 'starting' : index < this.lastStage ? 'between' : 'promoting';
     if (index >= this.firstStage) this.stage = null;
-    await this.publish().catch(() => undefined);
-    for (const c of await this.commands()) {
-      if (c.action === 'abort') {
-        if (promoted) {
-          await this.ack(c, false, 'the canary has been promoted: traffic has moved to it; `deployer rollback` takes it back');
-          continue;
-        }
-        const reason = `\`deployer abort\` by ${c.by}`;
-        this.abortReason = reason;
-        await this.zeroWeight();
-        await this.ack(c, true, `aborting ${this.phase === 'starting' ? 'before the first stage' : 'before promotion'}; all traffic on ${this.baseline.pool}`);
-        return reason;
-      }
-      if (c.full) {
+    await this.publish();
+    const cmds = await this.commands();
+    const abort = promoted ? undefined : cmds.find((c) => c.action === 'abort');
+    if (abort) {
+      for (const c of cmds) if (c !== abort) await this.ack(c, false, 'an abort came at the same time and wins');
+      const reason = `\`deployer abort\` by ${abort.by}`;
+      this.abortReason = reason;
+      this.closing.abort(reason);
+      await this.zeroWeight();
+      await this.ack(abort, true, `aborting ${this.phase === 'starting' ? 'before the first stage' : this.phase === 'between' ? 'between stages' : 'before promotion'}; all traffic on ${this.baseline.pool}`);
+      return reason;
+    }
+    for (const c of cmds) {
+      if (c.action === 'abort') await this.ack(c, false, 'the canary has been promoted: traffic has moved to it; `deployer rollback` takes it back');
+      else if (promoted || this.phase === 'promoting') await this.ack(c, true, 'already promoting');
+      else if (c.full) {
         this.full = true;
-        await this.ack(c, true, this.phase === 'starting' ? 'every stage will be skipped: promoting once the canary is up' : 'promoting now');
-      } else {
-        await this.ack(c, false, this.phase === 'starting' ? 'the canary is still starting: no stage to end yet (`promote --full` skips every stage)' : 'already promoting');
-      }
+        await this.ack(c, true, this.phase === 'starting' ? 'every stage will be skipped: promoting once the canary is up' : 'the remaining stages will be skipped');
+      } else await this.ack(c, false, this.phase === 'starting' ? 'the canary is still starting: no stage to end yet (`promote --full` skips every stage)' : 'between stages: no stage to end (`promote --full` skips the rest)');
     }
     return null;
   }
@@ -138,23 +152,26 @@ export class CanarySession {
     const cmds = await this.commands();
     const abort = cmds.find((c) => c.action === 'abort');
     if (abort) {
-      for (const c of cmds) if (c !== abort) await this.ack(c, false, `an abort came at the same time and wins`);
+      for (const c of cmds) if (c !== abort) await this.ack(c, false, 'an abort came at the same time and wins');
       return { action: 'abort', reason: `\`deployer abort\` by ${abort.by}`, ack: () => this.ack(abort, true, `weight 0 at stage ${step.stage}/${step.stages}; all traffic on ${step.baseline.pool}, the canary is being stopped`) };
     }
-    let end: StageCommand | null = null;
+    const ending: CanaryCommand[] = [];
     for (const c of cmds) {
-      if (!c.full && c.stage !== undefined && c.stage !== step.stage) {
-        await this.ack(c, false, `stage ${c.stage} is over (now at stage ${step.stage}/${step.stages}): nothing done`);
-      } else if (end) {
-        if (c.full) this.full = true;
-        await this.ack(c, true, c.full ? 'promoting now, skipping the remaining stages' : 'done by an earlier promote');
-      } else {
-        if (c.full) this.full = true;
-        await this.ack(c, true, c.full ? 'promoting now, skipping the remaining stages' : `ending stage ${step.stage}/${step.stages}`);
-        end = { action: 'end', note: `ended by \`deployer promote${c.full ? ' --full' : ''}\` (${c.by})` };
-      }
+      if (!c.full && c.stage !== undefined && c.stage !== step.stage) await this.ack(c, false, `stage ${c.stage || 'none'} is not in progress (now at stage ${step.stage}/${step.stages}): nothing done`);
+      else ending.push(c);
     }
-    return end;
+    if (ending.length === 0) return null;
+    const full = ending.some((c) => c.full);
+    const first = ending[0]!;
+    return {
+      action: 'end',
+      note: `ended by \`deployer promote${first.full ? ' --full' : ''}\` (${first.by})`,
+      // confirmed once the stage has really ended (or refused, when the canary aborts first)
+      ack: async (done, why) => {
+        if (done && full) this.full = true;
+        for (const c of ending) await this.ack(c, done, why ?? (c.full ? 'promoting now, skipping the remaining stages' : `ended stage ${step.stage}/${step.stages}`));
+      },
+    };
   }
 
   private async commands(): Promise<CanaryCommand[]> {
@@ -162,12 +179,19 @@ export class CanarySession {
   }
 
   async ack(c: CanaryCommand, done: boolean, note: string): Promise<void> {
-    this.acks = [...this.acks, { id: c.id, action: c.action, at: this.ctx.clock.now().toISOString(), done, note }].slice(-ACKS_KEPT);
+    const a: CanaryAck = { id: c.id, action: c.action, ...(c.full ? { full: true } : {}), by: c.by, at: this.ctx.clock.now().toISOString(), done, note };
+    this.acks = [...this.acks, a].slice(-ACKS_KEPT);
+    this.answered = [...this.answered, a].slice(-HISTORY_INTERVALS);
     this.ctx.emit({ type: 'log', level: 'warn', message: `${c.action}${c.full ? ' --full' : ''} by ${c.by}: ${done ? '' : 'refused: '}${note}` });
     await this.publish();
   }
 
-  /** The canary's weight to 0 now, best effort (the undo of its stages does it again). */
+  /** The stage failed or aborted: measurements in flight stop, and their late results are not counted. */
+  close(why: string): void {
+    if (!this.closing.signal.aborted) this.closing.abort(why);
+  }
+
+  /** The canary's weight to 0 now, best effort (the undo of its stages does it again), and published. */
   async zeroWeight(): Promise<void> {
     try {
       await runtimeOf(this.ctx).setWeights(this.ctx.loaded.manifest.name, { [this.pool]: 0, [this.baseline.pool]: 100 });
@@ -175,13 +199,14 @@ export class CanarySession {
     } catch (e) {
       this.ctx.emit({ type: 'log', level: 'error', message: `could not put the canary's weight to 0 at once (${errorMessage(e)}); undoing the deploy does it` });
     }
+    await this.publish();
   }
 
   /** Ends the interval in progress and judges it; the failure count follows the verdict. */
   async evaluate(step: Stage): Promise<IntervalResult> {
     const r = await this.analysis!.evaluate();
-    // judged after an abort (it raced the command): nothing to count any more
-    if (this.abortReason) return r;
+    // judged after an abort or a failure (it raced it): nothing to count any more
+    if (this.closing.signal.aborted) return r;
     if (r.verdict === 'fail') this.failures++;
     else if (r.verdict === 'pass') this.failures = 0;
     this.intervals.push({ ...r, stage: step.stage, weight: step.weight });
@@ -225,6 +250,19 @@ export class CanarySession {
     }
   }
 
+  /**
+   * The deploy is over: canary.json stays, as `ended`, with the answers given (a requester polling
+   * for its answer still finds it), and requests that came too late are dropped.
+   */
+  async finish(): Promise<void> {
+    this.close('the deploy ended');
+    this.phase = 'ended';
+    this.stage = null;
+    for (const c of await this.commands().catch(() => [])) await this.ack(c, false, 'the deploy ended before acting on it');
+    await this.publish();
+    await this.ctx.transport.fs.remove(this.ctx.layout.canaryCommands).catch(() => undefined);
+  }
+
   record(result: 'succeeded' | 'failed' | 'rolled_back'): CanaryRecord {
     const outcome = result === 'succeeded' ? 'promoted' : this.abortReason ? 'aborted' : 'failed';
     return {
@@ -235,6 +273,7 @@ export class CanarySession {
       stages_done: this.stagesDone,
       intervals: this.intervals,
       intervals_total: this.intervalsTotal,
+      commands: this.answered,
     };
   }
 }

@@ -146,7 +146,7 @@ describe('pauses', () => {
     expect(r).toEqual({ result: { status: 'done', detail: 'ended by `deployer promote` (alice@laptop)' }, at: 4600 });
     expect(seen).toEqual([expect.objectContaining({ paused: 'manual', ends_at: null })]);
     expect(judged()).toEqual([1, 2, 3, 4].map((t) => [1, t, 'pass', 0]));
-    expect((await rig.status()).acks).toEqual([{ id: 'cmd-2', action: 'promote', at: new Date(EPOCH + 4600).toISOString(), done: true, note: 'ending stage 1/1' }]);
+    expect((await rig.status()).acks).toEqual([{ id: 'cmd-2', action: 'promote', by: 'alice@laptop', at: new Date(EPOCH + 4600).toISOString(), done: true, note: 'ended stage 1/1' }]);
   });
 });
 
@@ -204,8 +204,8 @@ describe('promote and abort during a stage', () => {
     expect(await run(steps[1]!)).toEqual({ result: { status: 'done', detail: 'ended by `deployer promote --full` (alice@laptop)' }, at: 2600 });
     expect(await run(steps[2]!)).toMatchObject({ result: { status: 'skipped' } });
     expect((await rig.status()).acks).toEqual([
-      { id: 'cmd-1', action: 'promote', at: new Date(EPOCH + 1600).toISOString(), done: false, note: 'stage 1 is over (now at stage 2/3): nothing done' },
-      { id: 'cmd-2', action: 'promote', at: new Date(EPOCH + 2600).toISOString(), done: true, note: 'promoting now, skipping the remaining stages' },
+      { id: 'cmd-1', action: 'promote', by: 'alice@laptop', at: new Date(EPOCH + 1600).toISOString(), done: false, note: 'stage 1 is not in progress (now at stage 2/3): nothing done' },
+      { id: 'cmd-2', action: 'promote', full: true, by: 'alice@laptop', at: new Date(EPOCH + 2600).toISOString(), done: true, note: 'promoting now, skipping the remaining stages' },
     ]);
     // stage 2 went on after the refusal: its interval at 2 s was judged
     expect(judged()).toEqual([
@@ -214,6 +214,37 @@ describe('promote and abort during a stage', () => {
     ]);
     expect(rig.rt.weightCalls).toEqual([split(10), split(20)]);
     expect(rig.session.full).toBe(true);
+  });
+
+  it('confirms a promote only once the stage has ended: one that came while a failing interval was judged is refused', async () => {
+    const [s] = stages({ weight: 10, ms: 60_000 });
+    rig = canaryRig(analysis({ failure_limit: 1 }), [s!]);
+    rig.drive(
+      () => BAD,
+      async (to) => {
+        if (to === 1000) rig.rt.hold();
+        if (to === 1200) {
+          await rig.command({ action: 'promote', stage: 1 });
+          rig.rt.release();
+        }
+      },
+    );
+    const r = await run(s!);
+    expect(r.error).toBeInstanceOf(CanaryAborted);
+    expect(rig.rt.weightCalls).toEqual([split(10), split(0)]);
+    expect((await rig.status()).acks).toEqual([expect.objectContaining({ action: 'promote', done: false, note: 'the interval judged meanwhile failed: the canary is aborted' })]);
+  });
+
+  it('answers an abort that came between stages before the next stage raises the weight', async () => {
+    const steps = stages({ weight: 10, ms: 1000 }, { weight: 50, ms: 10_000 });
+    rig = canaryRig(analysis(), steps);
+    rig.drive(() => GOOD);
+    expect(await run(steps[0]!)).toMatchObject({ result: { status: 'done' } });
+    await rig.command({ action: 'abort' });
+    const r = await run(steps[1]!);
+    expect(r.error).toBeInstanceOf(CanaryAborted);
+    // 10% then 0: the 50% of stage 2 never reached the router
+    expect(rig.rt.weightCalls).toEqual([split(10), split(0)]);
   });
 
   it('acts on an abort while an evaluation hangs, without waiting for it', async () => {

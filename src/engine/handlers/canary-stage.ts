@@ -33,6 +33,7 @@ async function setSplit(ctx: RunContext, step: Stage, weight: number): Promise<R
 /** Records why, puts the canary's weight to 0 (before anything else: the runner's rollback hooks come after), says so, throws. */
 async function abort(ctx: RunContext, s: CanarySession, step: Stage, reason: string, then?: () => Promise<void>): Promise<never> {
   s.abortReason = reason;
+  s.close(reason);
   await s.zeroWeight();
   await then?.();
   ctx.emit({ type: 'log', level: 'error', message: `canary aborted: ${reason}; all traffic back on ${step.baseline.pool}` });
@@ -59,7 +60,10 @@ async function evaluateWatching(ctx: RunContext, s: CanarySession, step: Stage):
     await Promise.race([judging.catch(() => undefined), ctx.clock.sleep(POLL_MS)]);
     if (done) break;
     const cmd = await s.stageCommand(step);
-    if (cmd?.action === 'abort') await abort(ctx, s, step, cmd.reason, cmd.ack);
+    if (cmd?.action === 'abort') {
+      if (end?.action === 'end') await end.ack(false, 'an abort came before the stage ended');
+      await abort(ctx, s, step, cmd.reason, cmd.ack);
+    }
     if (cmd?.action === 'end') end = cmd;
     if (ctx.signal?.aborted) await abort(ctx, s, step, `interrupted (${String(ctx.signal.reason ?? 'signal')})`);
   }
@@ -67,6 +71,13 @@ async function evaluateWatching(ctx: RunContext, s: CanarySession, step: Stage):
 }
 
 async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise<string> {
+  // what came between stages is answered before this stage raises the weight
+  const waiting = await s.stageCommand(step);
+  if (waiting?.action === 'abort') await abort(ctx, s, step, waiting.reason, waiting.ack);
+  if (waiting?.action === 'end') {
+    await waiting.ack(true);
+    return waiting.note;
+  }
   const weights = await setSplit(ctx, step, step.weight);
   const clock = ctx.clock;
   const started = clock.monotonic();
@@ -91,7 +102,10 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
   for (;;) {
     const cmd = await s.stageCommand(step);
     if (cmd?.action === 'abort') await abort(ctx, s, step, cmd.reason, cmd.ack);
-    if (cmd?.action === 'end') return cmd.note;
+    if (cmd?.action === 'end') {
+      await cmd.ack(true);
+      return cmd.note;
+    }
     if (ctx.signal?.aborted) await abort(ctx, s, step, `interrupted (${String(ctx.signal.reason ?? 'signal')})`);
     let judged = false;
     if (s.analysis && clock.monotonic() >= nextTick) {
@@ -101,10 +115,14 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
       nextTick = Math.max(nextTick + s.intervalMs, clock.monotonic() + 1);
       if (last.verdict === 'fail' && s.failures >= s.cfg!.failure_limit) {
         const why = last.metrics.filter((m) => m.verdict === 'fail').map((m) => m.reason);
+        if (end?.action === 'end') await end.ack(false, 'the interval judged meanwhile failed: the canary is aborted');
         await abort(ctx, s, step, `${s.failures} failing interval(s) in a row (failure_limit ${s.cfg!.failure_limit}); last: ${why.join('; ')}`);
       }
       await s.publish();
-      if (end?.action === 'end') return end.note;
+      if (end?.action === 'end') {
+        await end.ack(true);
+        return end.note;
+      }
     }
     const timeUp = clock.monotonic() - started >= step.durationMs;
     if (step.pause === 'timed' && timeUp) break;
@@ -112,6 +130,11 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
       if (!gated) break;
       // a stage ends on a judged interval, so its last part at this weight is judged too
       if (judged && last?.verdict === 'pass') break;
+      if (judged && last?.verdict === 'fail' && stageInfo.paused === null) {
+        // over its time on a failing interval (below the limit): the next one decides
+        stageInfo.paused = 'failing';
+        await s.enterStage(stageInfo, weights);
+      }
       if (judged && last?.verdict === 'inconclusive') {
         const policy = s.cfg!.on_inconclusive;
         if (policy === 'proceed') break;
@@ -145,7 +168,10 @@ export const canaryStageHandler: StepHandler<Stage> = {
       s.stagesDone++;
       return { status: 'done', detail };
     } catch (e) {
-      if (!(e instanceof CanaryAborted)) await s.zeroWeight();
+      if (!(e instanceof CanaryAborted)) {
+        s.close('the stage failed');
+        await s.zeroWeight();
+      }
       throw e;
     }
   },
