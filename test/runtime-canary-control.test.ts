@@ -37,6 +37,9 @@ describe('canary control', { timeout: 180_000 }, () => {
     expect([...(await a.versions(20))]).toEqual(['v2']);
     const c = await lastCanary(a);
     expect([c.outcome, c.stages_done]).toEqual(['promoted', 3]);
+    // who moved it on is in its history
+    const detail = await a.run(['history', r.json!.deploy_id as string]);
+    expect(detail.stdout).toMatch(/promote by \S+@\S+: ended stage 1\/3/);
     expect(r.stderr).toMatch(/canary 3\/3: pause at 30% for 0\.3s/);
     // the route is gone with the canary: a tester header reaches the live version like anyone
     expect((await a.view()).weights).toMatchObject({ green: 100 });

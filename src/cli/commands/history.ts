@@ -49,4 +49,5 @@ function printOne(out: Out, e: HistoryEntry): void {
   for (const r of c.intervals) counts[r.verdict]++;
   out.line(`  ${c.intervals.length} interval(s): ${verdictMark(s, 'pass')} ${counts.pass}, ${verdictMark(s, 'fail')} ${counts.fail}, ${verdictMark(s, 'inconclusive')} ${counts.inconclusive}`);
   for (const r of c.intervals) out.line(`  ${s.dim(r.at)}${intervalLine(s, r, r)}`);
+  for (const a of c.commands ?? []) out.line(`  ${s.dim(a.at)} ${a.action}${a.full ? ' --full' : ''} by ${a.by}: ${a.done ? '' : 'refused: '}${a.note}`);
 }
