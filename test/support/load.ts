@@ -39,6 +39,8 @@ export interface LoadReport {
   /** the first failures (status and body, or the socket error), ms since start */
   failures: LoadFailure[];
   durationMs: number;
+  /** performance.now() when the load started: `failures[].at` counts from it */
+  startedAt: number;
   /** why it stopped: stop() was called, or a cap was reached first */
   stoppedBy: 'stop' | 'duration' | 'count';
   /** ms since start of the last answer of each version */
@@ -65,7 +67,7 @@ export class Load {
   private ended = 0;
   private workers: Promise<void>[] = [];
   private capTimer: NodeJS.Timeout | undefined;
-  private readonly r: Omit<LoadReport, 'durationMs' | 'stoppedBy'> = {
+  private readonly r: Omit<LoadReport, 'durationMs' | 'startedAt' | 'stoppedBy'> = {
     total: 0,
     ok: 0,
     non2xx: 0,
@@ -127,7 +129,7 @@ export class Load {
 
   report(): LoadReport {
     const end = this.ended || performance.now();
-    return { ...structuredClone(this.r), durationMs: Math.round(end - this.started), stoppedBy: this.stoppedBy };
+    return { ...structuredClone(this.r), durationMs: Math.round(end - this.started), startedAt: this.started, stoppedBy: this.stoppedBy };
   }
 
   private halt(why: LoadReport['stoppedBy']): void {
