@@ -156,3 +156,29 @@ describe('secrets in other places of the manifest', () => {
     expect(filesContaining(state(), SECRET)).toEqual([]);
   });
 });
+
+describe('a secret not set where the state is only read', () => {
+  it('does not stop status, history or abort (named in a warning), but stops a deploy, and a name or root that uses it', async () => {
+    writeManifest(sb, { env: { API_KEY: '${API_KEY}' } });
+    const deploy = await sb.run(['deploy'], { env: { API_KEY: SECRET } });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const status = await sb.run(['status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stderr).toMatch(/warning: API_KEY is not set; not needed here/);
+    expect((status.json!.hosts as { current: string | null }[])[0]!.current).toMatch(/^\d{8}_\d{6}$/);
+    expect((await sb.run(['history'])).code).toBe(0);
+    // nothing in progress: the abort says so (exit 2), rather than failing on the manifest
+    const abort = await sb.run(['abort']);
+    expect(abort.code).toBe(2);
+    expect(abort.stderr).toMatch(/no canary deploy of .* is in progress/);
+    // a deploy needs it
+    const again = await sb.run(['deploy']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/environment variable API_KEY is not set/);
+    // a root that uses it cannot be found without it
+    sb.writeManifest(`${readFileSync(join(sb.dir, 'deploy.yml'), 'utf8')}deployment:\n  app_root: /tmp/\${API_KEY}\n`);
+    const rooted = await sb.run(['status']);
+    expect(rooted.code).toBe(2);
+    expect(rooted.stderr).toMatch(/environment variable API_KEY is not set/);
+  });
+});

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { RunContext } from '../engine/context.js';
 import type { Emit } from '../engine/events.js';
-import { NotSupportedError } from '../errors.js';
+import { ManifestError, NotSupportedError } from '../errors.js';
 import { LocalTransport } from '../hosts/local.js';
 import type { Transport } from '../hosts/transport.js';
 import { loadManifest, type LoadedManifest } from '../manifest/load.js';
@@ -43,9 +43,28 @@ export async function loadFromOptions(o: GlobalOptions): Promise<LoadedManifest>
   return loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {});
 }
 
-/** The app of the manifest on this machine: for the verbs that read or tidy its state. */
+/**
+ * The app of the manifest on this machine: for the verbs that read or tidy its state (status,
+ * history, releases, cleanup, promote, abort...). They need the app's name and root, not its
+ * secrets: when the only problems are unset variables (a secret only the CI has, say at 3 a.m.
+ * from a laptop), they are filled with a placeholder and named in a warning, unless the name or
+ * the root itself uses one.
+ */
 export async function openApp(o: GlobalOptions): Promise<{ loaded: LoadedManifest; t: Transport; layout: AppLayout }> {
-  const loaded = await loadFromOptions(o);
+  const loaded = await loadFromOptions(o).catch(async (e: unknown) => {
+    const unset = e instanceof ManifestError ? e.issues.map((i) => /^environment variable (\w+) is not set/.exec(i.message)?.[1]) : [];
+    if (unset.length === 0 || unset.some((v) => v === undefined)) throw e;
+    const names = [...new Set(unset as string[])];
+    const placeholder = (v: string) => `unset-${v}`;
+    const env = { ...process.env, ...Object.fromEntries(names.map((v) => [v, placeholder(v)])) };
+    const lenient = await loadManifest(o.file, { ...(o.env !== undefined ? { environment: o.env } : {}), env }).catch(() => {
+      throw e;
+    });
+    const where = `${lenient.manifest.name} ${appRootFor(lenient)}`;
+    if (names.some((v) => where.includes(placeholder(v)))) throw e;
+    process.stderr.write(`warning: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not set; not needed here (the app's name and root do not use ${names.length === 1 ? 'it' : 'them'})\n`);
+    return lenient;
+  });
   return { loaded, t: new LocalTransport(), layout: new AppLayout(appRootFor(loaded)) };
 }
 
