@@ -31,7 +31,8 @@ if (deploy.status !== 0) process.exit(deploy.status ?? 1);
 const url = `http://127.0.0.1:${port}/`;
 const res = await fetch(url).then((r) => r.text(), (e) => `(no answer: ${e.message})`);
 console.log(`\nhello is live at ${url}\n  ${res.trim()}`);
-console.log('\nrun `npm run example` again to ship a new release blue-green (no request is dropped);');
+console.log('\nrun `npm run example` again to ship a new release blue-green (no request is dropped),');
+console.log('or `npm run example -- --strategy canary` to ship it as a canary judged by the router\'s metrics;');
 console.log('`node bin/deployer.js rollback -f examples/hello/deploy.yml` to go back (instant while the old slot is warm);');
 console.log('`node bin/deployer.js status -f examples/hello/deploy.yml` for slots, instances and weights; `npm run example -- stop` to stop it.');
 
