@@ -10,7 +10,7 @@
 // No peer tool does metric-analysed canaries on plain servers, so there is nothing to run beside it.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { constantLoad, deployer, deployerTimed, freeBase, median, removeWorkspace, report, round, workspace, writeFileMkdir } from './lib.mjs';
+import { constantLoad, deployer, deployerTimed, freeBase, median, report, round, stopRuntimeAndRemove, workspace, writeFileMkdir } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_CANARY_RUNS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -132,12 +132,7 @@ try {
     });
   }
 } finally {
-  try {
-    deployer(['runtime', 'stop'], { cwd: ws, env });
-  } catch (e) {
-    console.error(e.message);
-  }
-  removeWorkspace(ws);
+  stopRuntimeAndRemove(ws, env);
 }
 
 const abortMs = runs.map((r) => r.abort_ms);

@@ -28,6 +28,16 @@ export function deployer(args, { cwd, env }) {
   return { ms, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Stops the runtime a benchmark started (its DEPLOYER_HOME in env) and removes the workspace. */
+export function stopRuntimeAndRemove(ws, env) {
+  try {
+    deployer(['runtime', 'stop'], { cwd: ws, env });
+  } catch (e) {
+    console.error(e.message);
+  }
+  removeWorkspace(ws);
+}
+
 export function time(fn) {
   const t0 = performance.now();
   fn();

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { constantLoad, deployer, deployerTimed, freeBase, median, removeWorkspace, report, round, workspace, writeFileMkdir } from './lib.mjs';
+import { constantLoad, deployer, deployerTimed, freeBase, median, report, round, stopRuntimeAndRemove, workspace, writeFileMkdir } from './lib.mjs';
 
 const SWITCH_RUNS = Number(process.env.BENCH_SWITCH_RUNS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -134,12 +134,7 @@ try {
   useStrategy('recreate');
   failures.push(await underLoad('recreate deploy', ['deploy'], nextVersion()));
 } finally {
-  try {
-    deployer(['runtime', 'stop'], { cwd: ws, env });
-  } catch (e) {
-    console.error(e.message);
-  }
-  removeWorkspace(ws);
+  stopRuntimeAndRemove(ws, env);
 }
 
 const totalFailed = failures.reduce((n, f) => n + f.failed, 0);
