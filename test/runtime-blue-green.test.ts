@@ -1,7 +1,7 @@
 // Blue-green on Deployer's embedded runtime, with real processes, a real router and load
 // throughout: not one request may fail while traffic moves, goes back, or a bad release is refused.
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeLoad, expectCleanDuring, startLoad, underLoad } from './support/load.js';
+import { describeLoad, expectCleanDuring, startLoad, underLoad, type LoadReport } from './support/load.js';
 import { waitFor } from './support/net.js';
 import { belongsToHome, processesOfHome, processGroup, RuntimeApp, type AppView } from './support/runtime-app.js';
 
@@ -13,6 +13,18 @@ afterEach(async () => {
 });
 
 const pool = (v: AppView, name: string) => v.instances.filter((i) => i.pool === name);
+
+/** A refused release changed nothing: only v1 answered and answers, blue keeps its processes and all traffic, green is empty. */
+async function expectBlueUntouched(a: RuntimeApp, before: AppView, report: LoadReport): Promise<AppView> {
+  expect(Object.keys(report.versions)).toEqual(['v1']);
+  expect([...(await a.versions(20))]).toEqual(['v1']);
+  const after = await a.view();
+  expect(after.weights.blue).toBe(100);
+  expect(after.weights.green ?? 0).toBe(0);
+  expect(pool(after, 'green')).toEqual([]);
+  expect(pool(after, 'blue').map((i) => i.pid)).toEqual(pool(before, 'blue').map((i) => i.pid));
+  return after;
+}
 
 /** A workspace with `v1` deployed blue-green (2 instances in blue). */
 async function deployedV1(opts: { scaleDownDelay?: string } = {}): Promise<RuntimeApp> {
@@ -131,13 +143,7 @@ describe('blue-green on the embedded runtime', { timeout: 180_000 }, () => {
     expect(dep.result.code, dep.result.stderr).toBe(1);
     expect(dep.result.json).toMatchObject({ result: expect.stringMatching(/failed|rolled_back/) });
     expectCleanDuring(dep);
-    expect(Object.keys(dep.report.versions)).toEqual(['v1']);
-    expect([...(await a.versions(20))]).toEqual(['v1']);
-    const after = await a.view();
-    expect(after.weights.blue).toBe(100);
-    expect(after.weights.green ?? 0).toBe(0);
-    expect(pool(after, 'green')).toEqual([]);
-    expect(pool(after, 'blue').map((i) => i.pid)).toEqual(pool(before, 'blue').map((i) => i.pid));
+    const after = await expectBlueUntouched(a, before, dep.report);
     expect((await a.status()).current).toBe(pool(before, 'blue')[0]!.release);
     // the failed slot's processes are gone, not just forgotten: only the daemon, the router and blue's groups run
     const rt = await a.runtimeStatus();
@@ -163,13 +169,7 @@ describe('blue-green on the embedded runtime', { timeout: 180_000 }, () => {
     expect(dep.result.code, dep.result.stderr).toBe(1);
     expect(dep.result.stderr).toMatch(/smoke/i);
     expectCleanDuring(dep);
-    expect(Object.keys(dep.report.versions)).toEqual(['v1']);
-    expect([...(await a.versions(20))]).toEqual(['v1']);
-    const after = await a.view();
-    expect(after.weights.blue).toBe(100);
-    expect(after.weights.green ?? 0).toBe(0);
-    expect(pool(after, 'green')).toEqual([]);
-    expect(pool(after, 'blue').map((i) => i.pid)).toEqual(pool(before, 'blue').map((i) => i.pid));
+    await expectBlueUntouched(a, before, dep.report);
   });
 
   it('stops the old slot once a short scale_down_delay is over', async () => {

@@ -3,8 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeLoad, expectCleanDuring, startLoad, underLoad } from './support/load.js';
-import { RuntimeApp, type AppView } from './support/runtime-app.js';
+import { describeLoad, expectCleanDuring, startLoad, underLoad, type LoadReport } from './support/load.js';
+import { RuntimeApp, type AppView, type InstanceView } from './support/runtime-app.js';
 
 let app: RuntimeApp | undefined;
 afterEach(async () => {
@@ -16,6 +16,18 @@ afterEach(async () => {
 const stable = (v: AppView) => v.instances.filter((i) => i.pool === 'stable').sort((a, b) => a.port - b.port);
 
 /** `v1` deployed with the rolling strategy on 3 instances (pool stable). */
+/** After a refused rolling deploy: only v1 answered, and every instance runs it again, healthy. */
+async function allBackOnV1(a: RuntimeApp, v1Release: string, report: LoadReport): Promise<InstanceView[]> {
+  expect(Object.keys(report.versions)).toEqual(['v1']);
+  const after = stable(await a.view());
+  expect(after.map((i) => [i.id, i.release, i.state, i.traffic])).toEqual([
+    ['stable-0', v1Release, 'running', 'healthy'],
+    ['stable-1', v1Release, 'running', 'healthy'],
+    ['stable-2', v1Release, 'running', 'healthy'],
+  ]);
+  return after;
+}
+
 async function deployedV1(): Promise<{ a: RuntimeApp; v1Release: string }> {
   const a = (app = await RuntimeApp.create('v1', 3));
   a.writeManifest({ strategy: 'rolling', instances: 3 });
@@ -113,13 +125,7 @@ describe('rolling deploys on the embedded runtime', { timeout: 180_000 }, () => 
     expect(dep.result.json).toMatchObject({ result: expect.stringMatching(/failed|rolled_back/) });
     expect(dep.result.stderr).toMatch(/stable-0/);
     expectCleanDuring(dep);
-    expect(Object.keys(dep.report.versions)).toEqual(['v1']);
-    const after = stable(await a.view());
-    expect(after.map((i) => [i.id, i.release, i.state, i.traffic])).toEqual([
-      ['stable-0', v1Release, 'running', 'healthy'],
-      ['stable-1', v1Release, 'running', 'healthy'],
-      ['stable-2', v1Release, 'running', 'healthy'],
-    ]);
+    const after = await allBackOnV1(a, v1Release, dep.report);
     // the first instance was tried and put back; the others were never touched
     expect(after[0]!.pid).not.toBe(before[0]!.pid);
     expect(after.slice(1).map((i) => i.pid)).toEqual(before.slice(1).map((i) => i.pid));
@@ -152,13 +158,7 @@ describe('rolling deploys on the embedded runtime', { timeout: 180_000 }, () => 
     const dep = await underLoad({ port: a.routerPort, minTotal: 300 }, () => a.deploy());
     expect(dep.result.code, dep.result.stderr).toBe(1);
     expectCleanDuring(dep);
-    expect(Object.keys(dep.report.versions)).toEqual(['v1']);
-    const after = stable(await a.view());
-    expect(after.map((i) => [i.id, i.release, i.state, i.traffic])).toEqual([
-      ['stable-0', v1Release, 'running', 'healthy'],
-      ['stable-1', v1Release, 'running', 'healthy'],
-      ['stable-2', v1Release, 'running', 'healthy'],
-    ]);
+    const after = await allBackOnV1(a, v1Release, dep.report);
     // two were tried (and put back), the third never touched
     expect(after[0]!.pid).not.toBe(before[0]!.pid);
     expect(after[1]!.pid).not.toBe(before[1]!.pid);
