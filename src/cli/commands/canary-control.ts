@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { DeployFailed, UsageError } from '../../errors.js';
-import { newCommandId } from '../../engine/canary/session.js';
 import type { Transport } from '../../hosts/transport.js';
 import type { AppLayout } from '../../release/layout.js';
 import { readCanaryStatus, withdrawCanaryCommand, writeCanaryCommand, type CanaryAck, type CanaryAction, type CanaryCommand } from '../../state/canary.js';
@@ -51,7 +51,7 @@ async function request(cmd: Command, action: CanaryAction, full: boolean): Promi
   const by = `${await t.user()}@${await t.hostname()}`;
   // a plain promote names the stage it saw (0: none), so it cannot end another by arriving late
   const stage = action === 'promote' && !full ? { stage: status.stage?.index ?? 0 } : {};
-  const c: CanaryCommand = { id: newCommandId(), deploy_id: status.deploy_id, action, ...(full ? { full } : {}), ...stage, by, at: systemClock.now().toISOString() };
+  const c: CanaryCommand = { id: randomUUID(), deploy_id: status.deploy_id, action, ...(full ? { full } : {}), ...stage, by, at: systemClock.now().toISOString() };
   await writeCanaryCommand(t, layout, c);
   const ack = await waitForAnswer(t, layout, c);
   if (ack) return answer(ack.done, ack.note);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { CanaryAnalysis } from '../../analysis/analysis.js';
 import { runShellCommand } from '../../analysis/command-provider.js';
 import type { IntervalResult } from '../../analysis/types.js';
@@ -277,5 +276,3 @@ export class CanarySession {
     };
   }
 }
-
-export const newCommandId = (): string => randomUUID();

@@ -40,10 +40,10 @@ async function abort(ctx: RunContext, s: CanarySession, step: Stage, reason: str
   throw new CanaryAborted(`canary aborted: ${reason}`);
 }
 
-/** Why the last interval did not pass: the reasons of its metrics that did not. */
-function lastReason(r: IntervalResult | null): string {
+/** Why an interval did not pass: the reasons of its metrics with that verdict (any but pass). */
+function reasons(r: IntervalResult | null, verdict?: 'fail'): string {
   if (!r) return 'no interval was analysed';
-  const why = r.metrics.filter((m) => m.verdict !== 'pass').map((m) => m.reason);
+  const why = r.metrics.filter((m) => (verdict ? m.verdict === verdict : m.verdict !== 'pass')).map((m) => m.reason);
   return why.length ? why.join('; ') : summarize(r);
 }
 
@@ -114,9 +114,8 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
       judged = true;
       nextTick = Math.max(nextTick + s.intervalMs, clock.monotonic() + 1);
       if (last.verdict === 'fail' && s.failures >= s.cfg!.failure_limit) {
-        const why = last.metrics.filter((m) => m.verdict === 'fail').map((m) => m.reason);
         if (end?.action === 'end') await end.ack(false, 'the interval judged meanwhile failed: the canary is aborted');
-        await abort(ctx, s, step, `${s.failures} failing interval(s) in a row (failure_limit ${s.cfg!.failure_limit}); last: ${why.join('; ')}`);
+        await abort(ctx, s, step, `${s.failures} failing interval(s) in a row (failure_limit ${s.cfg!.failure_limit}); last: ${reasons(last, 'fail')}`);
       }
       await s.publish();
       if (end?.action === 'end') {
@@ -138,10 +137,10 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
       if (judged && last?.verdict === 'inconclusive') {
         const policy = s.cfg!.on_inconclusive;
         if (policy === 'proceed') break;
-        if (policy === 'abort') await abort(ctx, s, step, `stage ${step.stage}/${step.stages} ended without a passing interval: ${lastReason(last)}`);
+        if (policy === 'abort') await abort(ctx, s, step, `stage ${step.stage}/${step.stages} ended without a passing interval: ${reasons(last)}`);
         if (stageInfo.paused !== 'inconclusive') {
           stageInfo.paused = 'inconclusive';
-          ctx.emit({ type: 'log', level: 'warn', message: `stage ${step.stage}/${step.stages} ended without a passing interval (${lastReason(last)}): waiting for one, or for \`deployer promote\` / \`deployer abort\`` });
+          ctx.emit({ type: 'log', level: 'warn', message: `stage ${step.stage}/${step.stages} ended without a passing interval (${reasons(last)}): waiting for one, or for \`deployer promote\` / \`deployer abort\`` });
           await s.enterStage(stageInfo, weights);
         }
       }
