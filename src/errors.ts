@@ -115,6 +115,32 @@ export class SourceError extends DeployerError {
 /** An archive holds an entry that would escape the release or is not a plain file/dir/link. */
 export class UnsafeArchiveError extends SourceError {}
 
+/** A host cannot be reached or refused us (ssh: connection, host key, user): exit 1, named. */
+export class HostUnreachable extends DeployerError {
+  readonly exitCode = ExitCode.failed;
+  readonly host: string;
+  constructor(host: string, message: string, options?: { hint?: string }) {
+    super(`${host}: ${message}`, options);
+    this.host = host;
+  }
+}
+
+/** A host of a fleet was told to stop before it changed anything, because another host failed. */
+export class FleetStopped extends DeployerError {
+  readonly exitCode = ExitCode.failed;
+}
+
+/** A fleet operation did not succeed everywhere; the exit code is the gravest of its hosts'. */
+export class FleetFailed extends DeployerError {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+    options?: { hint?: string },
+  ) {
+    super(message, options);
+  }
+}
+
 /** An external command failed. */
 export class CommandFailed extends DeployerError {
   readonly exitCode = ExitCode.failed;

@@ -20,6 +20,9 @@ export interface GlobalOptions {
   env?: string;
   json?: boolean;
   verbose?: boolean;
+  /** --hosts / --roles: comma-separated */
+  hosts?: string;
+  roles?: string;
 }
 
 export function deployerHome(env: NodeJS.ProcessEnv = process.env): string {

@@ -13,6 +13,8 @@ export async function buildProgram(args: readonly string[]): Promise<Command> {
     .option('-f, --file <path>', 'manifest file', 'deploy.yml')
     .option('-e, --env <name>', 'environment overlay from `environments:`')
     .option('--json', 'machine-readable result as the last line of stdout; human output goes to stderr')
+    .option('--hosts <names>', 'only these hosts of the manifest (comma-separated names)')
+    .option('--roles <roles>', 'only the hosts with one of these roles (comma-separated)')
     .option('-v, --verbose', 'show hook output, every check attempt, and stacks of errors')
     // `-V, --version` is answered by the entry before this program loads; `deploy --version V` is the deploy's own option
     .addHelpText('beforeAll', `deployer ${typeof __DEPLOYER_VERSION__ === 'string' ? __DEPLOYER_VERSION__ : 'dev'} (deployer -V prints the version)\n`)

@@ -10,6 +10,24 @@ import type { Clock } from '../util/clock.js';
 import type { CanarySession } from './canary/session.js';
 import type { Emit } from './events.js';
 
+/** What a host of a fleet is told by the machine driving it. */
+export interface FleetRole {
+  /** this host runs the hooks marked `run_once` */
+  primary: boolean;
+  /** the release tree was uploaded here (rsync/tar) by the machine driving the deploy */
+  upload?: { dir: string; staged: StagedRelease };
+}
+
+/** The release as the driving machine prepared it, before upload: what its metadata records. */
+export interface StagedRelease {
+  source: string;
+  sourceType: 'local' | 'archive' | 'git';
+  gitCommit: string | null;
+  gitBranch: string | null;
+  detectedVersion: string | null;
+  checksum: string;
+}
+
 /** Everything a step handler may use. One per operation on one host. */
 export interface RunContext {
   transport: Transport;
@@ -32,6 +50,8 @@ export interface RunContext {
   runtime?: RuntimeClient;
   /** the plan being run (set by the runner) */
   plan?: Plan;
+  /** set when this host is one of a fleet driven over SSH (the agent side) */
+  fleet?: FleetRole;
   /** filled in as the operation goes */
   data: { prepared?: PreparedRelease; version?: string; rollFailures?: string[]; canary?: CanarySession };
 }

@@ -1,4 +1,4 @@
-import { DeployFailed, ManualInterventionRequired, StepFailed } from '../errors.js';
+import { DeployFailed, FleetStopped, ManualInterventionRequired, StepFailed } from '../errors.js';
 import { describeStep, type Plan, type PlannedStep } from '../plan/steps.js';
 import { readJournal } from '../state/journal.js';
 import { DeployLock } from '../state/lock.js';
@@ -28,7 +28,15 @@ export interface OperationReport {
  * observe, plan, run, record history, release the lock. Throws DeployFailed (exit 1) or
  * ManualInterventionRequired (exit 4) after recording a failure.
  */
-export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollback', makePlan: (o: Observed) => Plan): Promise<OperationReport> {
+export interface OperationGates {
+  /** asked once the lock is held, before anything else: a reason stops here, unrecorded */
+  afterLock?: () => Promise<string | null>;
+  /** asked before each step until the commit (after the canary's own check) */
+  beforeStep?: (index: number, step: PlannedStep) => Promise<string | null>;
+  beforeCommit?: () => Promise<string | null>;
+}
+
+export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollback', makePlan: (o: Observed) => Plan, gates: OperationGates = {}): Promise<OperationReport> {
   const { transport: t, layout } = ctx;
   const started = ctx.clock.now();
   const startedMono = ctx.clock.monotonic();
@@ -50,6 +58,8 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
   });
   lock.startHeartbeat();
   try {
+    const stop = await gates.afterLock?.();
+    if (stop) throw new FleetStopped(stop);
     const journal = await readJournal(t, layout.journal);
     if (journal === 'corrupt') {
       throw new DeployFailed(`${layout.journal} cannot be read, so an interrupted operation cannot be undone safely`, {
@@ -87,7 +97,8 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     const canary = await CanarySession.start(ctx, plan);
     const runner = new Runner(ctx, {
       onCommit: () => writeLastDeploy(t, layout, entryFor({ result: 'succeeded', rolledBack: false })),
-      ...(canary ? { beforeStep: (i: number, p: PlannedStep) => canary.beforeStep(i, p) } : {}),
+      beforeStep: async (i: number, p: PlannedStep) => (canary ? await canary.beforeStep(i, p) : null) ?? (gates.beforeStep ? await gates.beforeStep(i, p) : null),
+      ...(gates.beforeCommit ? { beforeCommit: gates.beforeCommit } : {}),
     });
     const outcome = await runner.run(plan);
     // the canary's answers stay readable once it is over; while an undo is unfinished its

@@ -30,6 +30,11 @@ export interface RunnerOptions {
   onCommit?: () => Promise<void>;
   /** asked before each step until the commit: a reason fails the plan there (say a canary aborted between its stages) */
   beforeStep?: (index: number, step: PlannedStep) => Promise<string | null>;
+  /**
+   * asked once the last abort step has passed, just before the commit: a reason undoes the plan
+   * (a fleet whose other hosts failed switches this one back)
+   */
+  beforeCommit?: () => Promise<string | null>;
 }
 
 /**
@@ -86,16 +91,23 @@ export class Runner {
       const ok = await this.runStep('main', i, plan.steps[i]!, this.journal.steps[i]!);
       crashPoint(`step:${i}:after`);
       if (!ok) return this.fail(plan, i);
-      if (i === lastAbort) await this.commit();
+      if (i === lastAbort) {
+        const stop = await this.ask(() => this.opts.beforeCommit?.() ?? Promise.resolve(null));
+        if (stop) return this.fail(plan, i, stop);
+        await this.commit();
+      }
     }
     return { result: 'succeeded', manual: false, rolledBack: false, warnings: this.warnings };
   }
 
   /** The beforeStep hook's verdict; a hook that throws stops the plan too, with its error. */
   private async askBeforeStep(i: number, p: PlannedStep): Promise<string | null> {
-    if (!this.opts.beforeStep) return null;
+    return this.opts.beforeStep ? this.ask(() => this.opts.beforeStep!(i, p)) : null;
+  }
+
+  private async ask(hook: () => Promise<string | null>): Promise<string | null> {
     try {
-      return await this.opts.beforeStep(i, p);
+      return await hook();
     } catch (e) {
       return this.ctx.redactor.redact(errorMessage(e));
     }
@@ -153,11 +165,11 @@ export class Runner {
     }
   }
 
-  private async fail(plan: Plan, failedAt: number): Promise<RunOutcome> {
+  private async fail(plan: Plan, failedAt: number, why?: string): Promise<RunOutcome> {
     // going back must finish even when the operation was interrupted (a second Ctrl-C stops it)
     this.ctx = { ...this.ctx, signal: undefined };
     const ctx = this.ctx;
-    const error = this.journal.steps[failedAt]!.error ?? 'failed';
+    const error = why ?? this.journal.steps[failedAt]!.error ?? 'failed';
     const touched = (i: number) => {
       const j = this.journal.steps[i]!;
       return ['done', 'failed', 'running', 'warned'].includes(j.status) && !j.unchanged;

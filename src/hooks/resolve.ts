@@ -19,9 +19,12 @@ export function scriptCandidates(event: HookEvent, hooksDir?: string): string[] 
   ];
 }
 
-/** The manifest's inline commands for the event, then the first executable script found in the release. */
-export async function resolveHook(event: HookEvent, config: HooksConfig, releaseDir: string | null): Promise<ResolvedHook> {
-  const commands: HookCommand[] = (config[event] ?? []).map((command) => ({ kind: 'inline', command }));
+/**
+ * The manifest's inline commands for the event, then the first executable script found in the
+ * release. `primary`: this host runs the `run_once` commands (the first host of a fleet).
+ */
+export async function resolveHook(event: HookEvent, config: HooksConfig, releaseDir: string | null, primary = true): Promise<ResolvedHook> {
+  const commands: HookCommand[] = (config[event] ?? []).filter((c) => primary || !c.run_once).map((c) => ({ kind: 'inline', command: c.command }));
   const warnings: string[] = [];
   if (releaseDir) {
     for (const rel of scriptCandidates(event, config.dir)) {

@@ -69,11 +69,17 @@ describe('errors name the key path and the line', () => {
   it('reports wrong types in hook lists', () => {
     const err = manifestError(() => parse('name: a\nhooks:\n  build:\n    - make\n    - 5\n  pre_deploy: {a: 1}\n'));
     expect(err.issues.map((i) => `${i.line} ${i.path}: ${i.message}`).sort()).toEqual([
-      '5 hooks.build[1]: expected a string, got 5',
-      '6 hooks.pre_deploy: expected a string or a list, got a map',
+      '5 hooks.build[1]: expected a string or a map of keys, got 5',
+      '6 hooks.pre_deploy.a: unknown key "a"',
+      '6 hooks.pre_deploy.command: is required',
     ]);
     // a single string is a list of one command
-    expect(parse('name: a\nhooks:\n  build: make all\n').manifest.hooks.build).toEqual(['make all']);
+    expect(parse('name: a\nhooks:\n  build: make all\n').manifest.hooks.build).toEqual([{ command: 'make all', run_once: false }]);
+    // a command of a fleet's first host only
+    expect(parse('name: a\nhooks:\n  post_activate:\n    - {command: migrate, run_once: true}\n    - echo\n').manifest.hooks.post_activate).toEqual([
+      { command: 'migrate', run_once: true },
+      { command: 'echo', run_once: false },
+    ]);
   });
 
   it('reports a manifest that is not a map', () => {

@@ -23,8 +23,8 @@ describe('the seed manifest', () => {
     expect(m.notifications?.email?.recipients).toEqual(['devops@example.com']);
     expect(m.environment).toEqual({ APP_ENV: 'production', LOG_LEVEL: 'warning' });
     // hook commands keep their shell variables
-    expect(m.hooks.pre_deploy).toEqual(['chmod -R 755 $RELEASE_DIR', 'composer install --no-dev']);
-    expect(m.hooks.build).toEqual(['npm ci', 'npm run build']);
+    expect(m.hooks.pre_deploy?.map((h) => h.command)).toEqual(['chmod -R 755 $RELEASE_DIR', 'composer install --no-dev']);
+    expect(m.hooks.build?.map((h) => h.command)).toEqual(['npm ci', 'npm run build']);
     expect(loaded.checks.map((c) => c.label)).toEqual(['http http://localhost/health', 'tcp localhost:80', 'command test -f /var/www/myapp/current/index.php']);
     expect(loaded.warnings).toEqual([]);
     expect(loaded.environments).toEqual([]);
@@ -122,8 +122,8 @@ health_checks:
       { env: {} },
     );
     const m = loaded.manifest;
-    expect(m.hooks.build).toEqual(['echo ${UNSET_1}']);
-    expect(m.hooks.pre_deploy).toEqual(['echo ${UNSET_2}']);
+    expect(m.hooks.build?.map((h) => h.command)).toEqual(['echo ${UNSET_1}']);
+    expect(m.hooks.pre_deploy?.map((h) => h.command)).toEqual(['echo ${UNSET_2}']);
     expect(m.service.restart_command).toBe('kill ${UNSET_3}');
     expect(m.service.reload_command).toBe('echo ${UNSET_4}');
     expect(loaded.checks[0]!.spec).toEqual({ type: 'command', command: 'test -n ${UNSET_5}' });
@@ -208,7 +208,7 @@ environments:
 
   it('does not interpolate hook commands inside overlays either', () => {
     const m = parse('name: a\nenvironments:\n  p:\n    hooks:\n      build: ["echo ${X}"]\n', { environment: 'p' }).manifest;
-    expect(m.hooks.build).toEqual(['echo ${X}']);
+    expect(m.hooks.build?.map((h) => h.command)).toEqual(['echo ${X}']);
   });
 });
 

@@ -14,10 +14,6 @@ export function unsupportedFeatures(m: Manifest, strategy = m.deployment.strateg
     if (['script', 'signal', 'none'].includes(m.service.manager)) no(['service', 'manager'], `strategy ${strategy} with service manager "${m.service.manager}" (use \`manager: process\`)`);
     if (m.router.type !== 'embedded') no(['router', 'type'], `strategy ${strategy} with router "${m.router.type}" (use \`type: embedded\`)`);
   }
-  m.hosts.forEach((h, i) => {
-    if (h !== 'local' && !(typeof h === 'object' && h.host === 'local')) no(['hosts', i], `deploying to remote host ${JSON.stringify(typeof h === 'string' ? h : h.host)}`);
-  });
-  if (m.ssh) no(['ssh'], 'SSH transport');
   if (['systemd', 'docker', 'supervisor'].includes(m.service.manager)) no(['service', 'manager'], `service manager "${m.service.manager}"`);
   if (m.router.type === 'nginx' || m.router.type === 'haproxy') no(['router', 'type'], `router "${m.router.type}"`);
   for (const key of ['nginx', 'haproxy'] as const) if (m.router[key] !== undefined) no(['router', key], `router.${key}`);

@@ -41,6 +41,10 @@ export class AppLayout {
   get canaryCommands() {
     return join(this.state, 'canary_commands');
   }
+  /** where the machine driving a fleet deploy uploads a release before the deploy installs it */
+  incoming(release: string) {
+    return join(this.state, 'incoming', release);
+  }
   get logs() {
     return join(this.state, 'logs');
   }

@@ -19,6 +19,7 @@ export function registerDeploy(program: Command): void {
         strategy: (l) => opts.strategy ?? l.manifest.deployment.strategy,
         plan: (loaded, observed, ids) => planDeploy(opts.strategy ?? loaded.manifest.deployment.strategy, loaded, observed, ids),
         ...(opts.version ? { versionOverride: opts.version } : {}),
+        fleetOp: { command: 'deploy', strategy: opts.strategy ?? 'recreate', ...(opts.version ? { versionOverride: opts.version } : {}) },
         ...(opts.dryRun ? { dryRun: true } : {}),
       });
     });

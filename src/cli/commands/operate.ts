@@ -1,21 +1,21 @@
 import type { Command } from 'commander';
 import type { OperationReport } from '../../engine/operation.js';
 import { runOperation } from '../../engine/operation.js';
-import { describeJournal, projectRecovery } from '../../engine/recovery.js';
-import { readJournal } from '../../state/journal.js';
-import { inspectLock } from '../../state/lock.js';
+import { dryRunPlan } from '../../engine/dry-run.js';
 import type { RunContext } from '../../engine/context.js';
 import type { LoadedManifest } from '../../manifest/load.js';
 import type { Plan } from '../../plan/steps.js';
 import { nextReleaseId } from '../../release/id.js';
-import { observe, type Observed } from '../../strategies/observe.js';
+import type { Observed } from '../../strategies/observe.js';
 import { systemClock } from '../../util/clock.js';
 import { usesRuntime } from '../../runtime/app-config.js';
-import { connectRuntime, ensureRuntime } from '../../runtime/client.js';
-import { observeRuntime } from '../../runtime/observe.js';
+import { ensureRuntime } from '../../runtime/client.js';
 import { buildContext, loadFromOptions, refuseUnsupported, type GlobalOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { formatMs } from '../render/style.js';
+import type { FleetInput } from '../../fleet/drive.js';
+import type { Manifest } from '../../manifest/schema/index.js';
+import { isFleet, selectHosts } from '../../hosts/targets.js';
 import { globals, output, progress, warnAll } from './common.js';
 
 export interface OperateSpec {
@@ -24,6 +24,8 @@ export interface OperateSpec {
   plan(loaded: LoadedManifest, observed: Observed, ids: { deployId: string; release: string }): Plan;
   versionOverride?: string;
   dryRun?: boolean;
+  /** the same operation as a fleet's hosts run it */
+  fleetOp: FleetInput['op'];
 }
 
 /** Shared by deploy and rollback: load, refuse what is not built, plan (dry run) or run, report. */
@@ -34,6 +36,12 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   warnAll(loaded.warnings);
   const strategy = spec.strategy(loaded);
   refuseUnsupported(loaded, spec.command === 'deploy' ? strategy : undefined);
+  const targets = selectHosts(loaded.manifest.hosts, { ...(o.hosts ? { hosts: splitList(o.hosts) } : {}), ...(o.roles ? { roles: splitList(o.roles) } : {}) });
+  if (isFleet(targets)) {
+    const { operateFleet } = await import('./fleet-operate.js');
+    const op = spec.fleetOp.command === 'deploy' ? { ...spec.fleetOp, strategy: strategy as Manifest['deployment']['strategy'] } : spec.fleetOp;
+    return operateFleet(cmd, o, loaded, targets, op, Boolean(spec.dryRun));
+  }
   const render = progress(o);
   const ctx = buildContext({ loaded, emit: render.handle, strategy, ...(spec.versionOverride ? { versionOverride: spec.versionOverride } : {}) });
   const makePlan = (observed: Observed) => {
@@ -44,19 +52,7 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
 
   const onRuntime = usesRuntime(loaded);
   if (spec.dryRun) {
-    // plan from the state a real run would see: after it has undone an interrupted operation
-    const rt = onRuntime ? await connectRuntime(ctx.home) : null;
-    let observed = await observe(ctx.transport, ctx.layout, rt ? () => observeRuntime(rt, loaded.manifest.name) : undefined);
-    const notes: string[] = [];
-    const lock = await inspectLock(ctx.transport, ctx.layout.lock);
-    if (lock.state === 'held') notes.push(`the lock is held by ${lock.owner.command ?? 'deploy'} ${lock.owner.deploy_id} (pid ${lock.owner.pid} on ${lock.owner.host}): a real run would exit 3`);
-    const journal = await readJournal(ctx.transport, ctx.layout.journal);
-    if (journal && journal !== 'corrupt' && lock.state !== 'held') {
-      notes.push(`first, the interrupted ${describeJournal(journal)} is ${journal.state === 'committed' || journal.state === 'finished' ? 'recorded' : 'undone'}`);
-      observed = projectRecovery(observed, journal);
-    }
-    if (journal === 'corrupt') notes.push('journal.json is unreadable: a real run would stop (see `deployer doctor`)');
-    const plan = ctx.redactor.redactValue(makePlan(observed));
+    const { plan, notes } = await dryRunPlan(ctx, onRuntime, makePlan);
     for (const n of notes) render.handle({ type: 'log', level: 'warn', message: n });
     render.printPlan(plan);
     if (out.isJson) out.json({ dry_run: true, deploy_id: plan.deployId, app: plan.app, release: plan.release, strategy: plan.strategy, previous: plan.previous, notes, steps: plan.steps.map((p) => ({ ...p.step, on_error: p.onError })) });
@@ -92,6 +88,10 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
     out.line(
       `${out.style.green('✔')} ${e.operation === 'deploy' ? 'deployed' : 'rolled back to'} ${e.app} release ${e.release}${e.version ? ` (version ${e.version})` : ''} in ${formatMs(e.duration_ms)}${e.previous ? `; previous: ${e.previous}` : ''}`,
     );
+}
+
+export function splitList(v: string): string[] {
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
 /** The `--json` result line of DESIGN §6. */

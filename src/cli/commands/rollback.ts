@@ -26,6 +26,7 @@ export function registerRollback(program: Command): void {
           return planRollback(loaded, observed, { deployId: ids.deployId, ...(to ? { to } : {}) });
         },
         ...(opts.dryRun ? { dryRun: true } : {}),
+        fleetOp: { command: 'rollback', ...(opts.to ? { to: opts.to } : {}), ...(opts.forward ? { forward: true } : {}) },
       });
     });
 }

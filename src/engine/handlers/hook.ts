@@ -12,7 +12,7 @@ type S = Extract<Step, { kind: 'hook' }>;
 export async function runHook(event: HookEvent, release: string | null, ctx: RunContext, args: string[] = []): Promise<{ ran: number }> {
   const { layout, transport, loaded } = ctx;
   const releaseDir = release && (await transport.fs.stat(layout.release(release)))?.type === 'dir' ? layout.release(release) : null;
-  const hooks = await resolveHook(event, loaded.manifest.hooks, releaseDir);
+  const hooks = await resolveHook(event, loaded.manifest.hooks, releaseDir, ctx.fleet?.primary ?? true);
   for (const w of hooks.warnings) ctx.emit({ type: 'log', level: 'warn', message: w });
   if (hooks.commands.length === 0) return { ran: 0 };
   const env = operationEnv(ctx, event, release, releaseDir);

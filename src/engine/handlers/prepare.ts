@@ -19,8 +19,11 @@ export const prepareHandler: StepHandler<S> = {
     await transport.fs.mkdirp(layout.releases);
     await transport.fs.mkdirp(layout.shared);
     const started = ctx.clock.monotonic();
-    const prepared = await prepareRelease({
-      source: m.source,
+    // in a fleet the driving machine fetched and built the release and uploaded it beside the
+    // app: install it from there (unchanged files hard-linked from the previous release)
+    const upload = ctx.fleet?.upload;
+    const installed = await prepareRelease({
+      source: upload ? { ...m.source, type: 'local', path: upload.dir, exclude: [] } : m.source,
       manifestDir: loaded.dir,
       releaseDir: dir,
       ...(step.previous ? { previousDir: layout.release(step.previous) } : {}),
@@ -34,6 +37,8 @@ export const prepareHandler: StepHandler<S> = {
       onWarning: (message) => ctx.emit({ type: 'log', level: 'warn', message }),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
+    const prepared = upload ? { ...installed, ...upload.staged } : installed;
+    if (upload) await transport.fs.remove(upload.dir);
     crashPoint('prepare:installed');
     const version = ctx.versionOverride ?? m.version ?? prepared.detectedVersion ?? step.release;
     ctx.data.prepared = prepared;

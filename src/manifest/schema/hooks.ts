@@ -18,17 +18,36 @@ export const HOOK_EVENTS = [
 ] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
 
+const hookEntry = z.union([
+  shellCommand('command'),
+  z.strictObject({
+    command: shellCommand('command'),
+    run_once: z.boolean().default(false).describe('Run on one host only (the first selected), as for a database migration.'),
+  }),
+]);
+
+/** One hook command as the engine sees it. */
+export interface HookSpec {
+  command: string;
+  run_once: boolean;
+}
+
 const commands = z
-  .union([shellCommand('command'), z.array(shellCommand('command')).max(200)])
-  .transform((v) => (typeof v === 'string' ? [v] : v));
+  .union([z.array(hookEntry).max(200), hookEntry])
+  .transform((v): HookSpec[] => (Array.isArray(v) ? v : [v]).map((c) => (typeof c === 'string' ? { command: c, run_once: false } : c)));
 
 const eventShape = Object.fromEntries(
-  HOOK_EVENTS.map((e) => [e, commands.optional().describe(`Shell commands run at ${e}, in the release directory.`)]),
+  HOOK_EVENTS.map((e) => [e, commands.optional().describe(`Shell commands run at ${e}, in the release directory: strings, or {command, run_once}.`)]),
 ) as Record<HookEvent, z.ZodOptional<typeof commands>>;
 
 export const hooksSchema = z
   .strictObject({
     ...eventShape,
+    build_local: z
+      .union([shellCommand('command'), z.array(shellCommand('command')).max(200)])
+      .transform((v) => (typeof v === 'string' ? [v] : v))
+      .optional()
+      .describe('Commands run once on this machine, in the prepared release, before it is uploaded to remote hosts (instead of `build` on each host).'),
     timeout: duration('Limit for each hook command; the whole process group is killed past it.').prefault('300s'),
     dir: releasePath('Extra directory (relative to the release) searched for hook scripts named after the event.').optional(),
   })

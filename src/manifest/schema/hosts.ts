@@ -37,6 +37,7 @@ export const sshSchema = z
     proxy_jump: text('Jump host (ssh -J).', 512).optional(),
     parallel: int('Hosts worked on at once.', 1, 1000).default(10),
     connect_timeout: duration('SSH connect timeout.').prefault('10s'),
+    node: text('Node.js on the hosts, which runs Deployer\'s agent there (a name on PATH or a path).', 1024).default('node'),
     config_file: text('SSH client config file (ssh -F).', 1024).optional(),
     options: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: 'expected an ssh_config option name' }), z.union([z.string(), z.number(), z.boolean()]))
       .optional()

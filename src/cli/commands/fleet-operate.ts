@@ -1,0 +1,106 @@
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { runFleet, throwIfFailed, type FleetInput, type FleetReport } from '../../fleet/drive.js';
+import type { SshSettings } from '../../hosts/ssh-args.js';
+import type { HostTarget } from '../../hosts/targets.js';
+import type { LoadedManifest } from '../../manifest/load.js';
+import { sshSchema } from '../../manifest/schema/hosts.js';
+import { systemClock } from '../../util/clock.js';
+import { deployerHome, newDeployId, type GlobalOptions } from '../context.js';
+import { markJsonPrinted } from '../json-printed.js';
+import { FleetRenderer } from '../render/fleet.js';
+import { output } from './common.js';
+
+declare const __DEPLOYER_VERSION__: string;
+const VERSION = typeof __DEPLOYER_VERSION__ === 'string' ? __DEPLOYER_VERSION__ : 'dev';
+
+/**
+ * Where the ControlMaster sockets live: $DEPLOYER_HOME/cm, or a short private directory under
+ * the temp dir when that path is too long for a unix socket (ssh adds a 40-byte hash and more).
+ */
+export async function controlDir(home: string): Promise<string> {
+  let dir = join(home, 'cm');
+  if (dir.length > 50) dir = join(tmpdir(), `deployer-cm-${process.getuid?.() ?? 0}`);
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fsp.chmod(dir, 0o700);
+  return dir;
+}
+
+export function sshSettingsFor(loaded: LoadedManifest, dir: string): SshSettings {
+  return { config: loaded.manifest.ssh ?? sshSchema.parse({}), controlDir: dir };
+}
+
+/** deploy/rollback across remote hosts: run the fleet driver, render, print --json, exit with the gravest code. */
+export async function operateFleet(cmd: Command, o: GlobalOptions, loaded: LoadedManifest, targets: HostTarget[], op: FleetInput['op'], dryRun: boolean): Promise<void> {
+  void cmd;
+  const out = output(o);
+  const home = deployerHome();
+  const render = new FleetRenderer(targets.map((t) => t.name), Boolean(o.verbose));
+  const started = systemClock.monotonic();
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) {
+      process.stderr.write(`\n${sig} again: stopping now; each host's journal lets \`deployer doctor --repair\` finish undoing\n`);
+      process.exit(130);
+    }
+    ac.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let report: FleetReport;
+  try {
+    report = await runFleet({
+      loaded,
+      targets,
+      op,
+      deployId: newDeployId(),
+      ...(dryRun ? { dryRun: true } : {}),
+      home,
+      version: VERSION,
+      ssh: sshSettingsFor(loaded, await controlDir(home)),
+      clock: systemClock,
+      emit: render.handle,
+      signal: ac.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const ms = systemClock.monotonic() - started;
+  if (dryRun) {
+    for (const p of report.plans ?? []) {
+      const plan = p.plan as { steps: { step: { kind: string } }[]; release: string };
+      for (const n of p.notes) render.handle(p.host, { type: 'log', level: 'warn', message: n });
+      render.handle(p.host, { type: 'log', level: 'info', message: `plan: ${plan.release}, ${plan.steps.length} steps` });
+    }
+    if (out.isJson) out.json({ dry_run: true, deploy_id: report.deployId, app: report.app, release: report.release, strategy: report.strategy, hosts: report.plans });
+    throwIfFailed(report);
+    return;
+  }
+  render.summary(report, ms);
+  if (out.isJson) out.json(fleetJson(report, ms));
+  try {
+    throwIfFailed(report);
+  } catch (e) {
+    if (out.isJson) markJsonPrinted(e as object);
+    throw e;
+  }
+}
+
+/** DESIGN §6's --json result, one entry a host. */
+function fleetJson(r: FleetReport, ms: number) {
+  return {
+    deploy_id: r.deployId,
+    operation: r.operation,
+    app: r.app,
+    release: r.release,
+    strategy: r.strategy,
+    result: r.result,
+    rolled_back: r.rolledBack,
+    hosts: r.hosts.map((h) => ({ host: h.host, release: h.release, result: h.result, ...(h.error ? { error: h.error } : {}), ...(h.upload ? { upload: h.upload } : {}), ...(h.entry ? { duration_ms: h.entry.duration_ms } : {}) })),
+    duration_ms: Math.round(ms),
+    ...(r.error ? { error: r.error } : {}),
+  };
+}

@@ -1,0 +1,242 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { DeployerError, ExitCode, FleetFailed, UsageError, errorMessage } from '../errors.js';
+import type { RunEvent } from '../engine/events.js';
+import { SshHost } from '../hosts/ssh.js';
+import type { SshSettings } from '../hosts/ssh-args.js';
+import type { HostTarget } from '../hosts/targets.js';
+import type { LoadedManifest } from '../manifest/load.js';
+import { nextReleaseId } from '../release/id.js';
+import type { HistoryEntry } from '../state/records.js';
+import type { Clock } from '../util/clock.js';
+import { describeFailure, failedMembers, go, member, runGates, settle, stopAll, type Member } from './gate-loop.js';
+import { agentBundle, ensureAgent, probeHost, type HostFacts } from './install.js';
+import { AgentLink, type Final } from './link.js';
+import { fleetPolicy, limiter } from './policy.js';
+import type { AgentOp, PlanSummary, StartMessage } from './protocol.js';
+import { stageRelease, type Staged } from './stage.js';
+import { uploadTree, type UploadResult } from './upload.js';
+
+export type HostResult = 'succeeded' | 'failed' | 'rolled_back' | 'not_changed' | 'unreachable';
+
+export interface HostOutcome {
+  host: string;
+  result: HostResult;
+  /** the release live on the host at the end, when known */
+  release: string | null;
+  error?: string;
+  upload?: { method: string; ms: number };
+  entry?: HistoryEntry;
+}
+
+export interface FleetReport {
+  deployId: string;
+  app: string;
+  operation: 'deploy' | 'rollback';
+  strategy: string;
+  release: string | null;
+  result: 'succeeded' | 'failed' | 'rolled_back';
+  rolledBack: boolean;
+  hosts: HostOutcome[];
+  exitCode: ExitCode;
+  error?: string;
+  plans?: { host: string; plan: unknown; notes: string[] }[];
+}
+
+export interface FleetInput {
+  loaded: LoadedManifest;
+  targets: HostTarget[];
+  op: { command: 'deploy'; strategy: LoadedManifest['manifest']['deployment']['strategy']; versionOverride?: string } | { command: 'rollback'; to?: string; forward?: boolean };
+  deployId: string;
+  dryRun?: boolean;
+  home: string;
+  version: string;
+  ssh: SshSettings;
+  clock: Clock;
+  /** host: null for the fleet's own lines */
+  emit: (host: string | null, e: RunEvent) => void;
+  signal?: AbortSignal;
+}
+
+const HOST_END_MS = 30 * 60_000;
+
+/**
+ * A deploy or rollback on every selected host over SSH: connect and check each (node, the
+ * agent), take every host's lock, plan on each, upload the release once staged here, then walk
+ * the gates (src/fleet/gate-loop.ts) so the strategy's all-or-none or wave rules hold.
+ */
+export async function runFleet(i: FleetInput): Promise<FleetReport> {
+  const m = i.loaded.manifest;
+  if (i.targets.some((t) => t.local)) throw new UsageError('hosts: `local` cannot be mixed with remote hosts; reach this machine over ssh (say `localhost`) to deploy it with them');
+  const say = (message: string, level: 'info' | 'warn' = 'info') => i.emit(null, { type: 'log', level, message });
+  const limit = limiter(i.ssh.config.parallel);
+  const hosts = i.targets.map((t) => new SshHost(t, i.ssh));
+  const strategy = i.op.command === 'deploy' ? i.op.strategy : 'rollback';
+  // the last release staged here (the previous deploy's) is taken on the hosts: never reuse its id
+  const lastStaged = await fsp.readdir(join(i.home, 'stage', m.name)).then((d) => d.filter((x) => /^\d/.test(x)), () => [] as string[]);
+  const release = i.op.command === 'deploy' ? nextReleaseId(i.clock.now(), (id) => lastStaged.some((s) => s >= id)) : null;
+  const base = { deployId: i.deployId, app: m.name, operation: i.op.command, strategy } as const;
+
+  // 1. connect, check and install the agent everywhere, while the release is staged here
+  const bundle = await agentBundle(i.home, i.version);
+  say(`connecting to ${hosts.length} host${hosts.length === 1 ? '' : 's'} (${i.ssh.config.parallel} at a time)`);
+  const staging: Promise<Staged> | null =
+    release && !i.dryRun ? stageRelease(i.loaded, i.home, release, i.deployId, (e) => i.emit(null, e), i.signal) : null;
+  staging?.catch(() => undefined);
+  const facts = new Map<string, HostFacts>();
+  const unreachable = new Map<string, string>();
+  await Promise.all(
+    hosts.map((h) =>
+      limit(async () => {
+        try {
+          const f = await probeHost(h, i.ssh.config.node, bundle.key);
+          await ensureAgent(h, f, bundle);
+          facts.set(h.name, f);
+        } catch (e) {
+          unreachable.set(h.name, errorMessage(e));
+          if (!(e instanceof DeployerError)) throw e;
+        }
+      }),
+    ),
+  );
+  if (unreachable.size) {
+    const outcomes = hosts.map((h): HostOutcome => (unreachable.has(h.name) ? { host: h.name, result: 'unreachable', release: null, error: unreachable.get(h.name)! } : { host: h.name, result: 'not_changed', release: null }));
+    return finish(base, release, outcomes, ExitCode.failed, `${[...unreachable.values()].join('; ')}; nothing was changed on any host`);
+  }
+  let staged: Staged | null = null;
+  if (staging) {
+    try {
+      staged = await staging;
+    } catch (e) {
+      if (!(e instanceof DeployerError)) throw e;
+      return finish(base, release, hosts.map((h) => ({ host: h.name, result: 'not_changed', release: null })), e.exitCode, `${errorMessage(e)}; nothing was changed on any host`);
+    }
+  }
+
+  // 2. start the agents: each takes its host's lock, then plans
+  const op: AgentOp = i.op.command === 'deploy' ? { ...i.op, release: release! } : i.op;
+  const members: Member[] = hosts.map((h, idx) => {
+    const f = facts.get(h.name)!;
+    const start: StartMessage = {
+      type: 'start',
+      op,
+      deployId: i.deployId,
+      hostName: h.name,
+      primary: idx === 0,
+      ...(i.dryRun ? { dryRun: true } : {}),
+      manifest: hostManifest(i.loaded, h.target),
+      checks: i.loaded.checks,
+      smokeTests: i.loaded.smokeTests,
+      file: i.loaded.file,
+      ...(i.loaded.environment !== undefined ? { environment: i.loaded.environment } : {}),
+    };
+    const child = h.spawn([i.ssh.config.node, `${f.agentDir}/cli.js`, '__agent']);
+    return member(h.name, new AgentLink(h.name, child, (e) => i.emit(h.name, e), start));
+  });
+  const plans = new Map<string, { plan: unknown; notes: string[] }>();
+  const uploads = new Map<string, UploadResult>();
+  const uploadErrors = new Map<string, string>();
+  const stopOnFailure = (mm: Member) => {
+    if (mm.final!.kind !== 'done') stopAll(members, `${describeFailure(mm)}; stopping every other host before it changes anything`);
+  };
+
+  if (i.dryRun) {
+    await Promise.all(members.map(async (mm) => {
+      const a = await mm.link.next();
+      if (a.kind === 'planned') plans.set(mm.name, { plan: a.plan, notes: a.notes });
+      else if (a.kind !== 'gate') mm.final = a;
+    }));
+    const failed = failedMembers(members);
+    const report = finish(base, release, members.map((mm) => outcomeOf(mm, uploads)), failed.length ? worstExit(failed) : ExitCode.ok, failed.length ? failed.map(describeFailure).join('; ') : undefined);
+    report.plans = [...plans].map(([host, p]) => ({ host, ...p }));
+    return report;
+  }
+
+  await settle(members, stopOnFailure);
+  if (failedMembers(members).length === 0) {
+    say(`all ${members.length} locks held`);
+    for (const mm of members) go(mm);
+    await settle(members, stopOnFailure);
+  }
+  // 3. every host planned: a rollback goes to the same release everywhere
+  if (failedMembers(members).length === 0 && i.op.command === 'rollback') {
+    const targets = new Set(members.map((mm) => mm.gate?.plan?.release));
+    if (targets.size > 1) stopAll(members, `the hosts would roll back to different releases (${members.map((mm) => `${mm.name}: ${mm.gate?.plan?.release}`).join(', ')}); give --to RELEASE`);
+  }
+  // 4. upload the staged release to every host, then let each prepare it
+  if (failedMembers(members).length === 0 && members.every((mm) => mm.gate)) {
+    if (staged) {
+      say(`uploading ${release} to ${members.length} host${members.length === 1 ? '' : 's'}`);
+      await Promise.all(
+        members.map((mm, idx) =>
+          limit(async () => {
+            const g = mm.gate!;
+            const plan = g.plan as PlanSummary;
+            try {
+              uploads.set(mm.name, await uploadTree(hosts[idx]!, staged!.dir, g.incoming!, plan.previous ? `${g.appRoot}/releases/${plan.previous}` : null, facts.get(mm.name)!.rsync, i.signal));
+            } catch (e) {
+              uploadErrors.set(mm.name, errorMessage(e));
+            }
+          }),
+        ),
+      );
+      if (uploadErrors.size) stopAll(members, `upload failed: ${[...uploadErrors.values()].join('; ')}; stopping every host before it changes anything`);
+    }
+    if (uploadErrors.size === 0) for (const mm of members) go(mm, staged?.staged);
+  }
+  // 5. the strategy's switch, across the fleet
+  if (failedMembers(members).length === 0 && uploadErrors.size === 0) await runGates(members, fleetPolicy(m, i.op.command, strategy, members.length), { say, ...(i.signal ? { signal: i.signal } : {}) });
+  await Promise.all(members.map((mm) => mm.link.end(HOST_END_MS).then((f) => (mm.final = f))));
+
+  const outcomes = members.map((mm) => {
+    const o = outcomeOf(mm, uploads);
+    const up = uploadErrors.get(mm.name);
+    return up ? { ...o, result: 'unreachable' as const, error: up } : o;
+  });
+  const failed = failedMembers(members);
+  const causes = [...uploadErrors.values(), ...failed.filter((f) => !uploadErrors.size && (f.final!.kind !== 'failed' || f.final!.error.name !== 'FleetStopped')).map(describeFailure)];
+  return finish(base, release, outcomes, failed.length ? worstExit(failed) : ExitCode.ok, causes.length ? causes.join('; ') : undefined);
+}
+
+/** The manifest as one host runs it: that host only, its app_root. */
+function hostManifest(loaded: LoadedManifest, t: HostTarget): LoadedManifest['manifest'] {
+  const m = loaded.manifest;
+  return { ...m, hosts: ['local'], deployment: { ...m.deployment, ...(t.appRoot ? { app_root: t.appRoot } : {}) } };
+}
+
+function outcomeOf(mm: Member, uploads: Map<string, UploadResult>): HostOutcome {
+  const f: Final | null = mm.final;
+  const up = uploads.get(mm.name);
+  const upload = up ? { upload: { method: up.method, ms: Math.round(up.ms) } } : {};
+  if (!f) return { host: mm.name, result: 'failed', release: null, error: 'no outcome', ...upload };
+  if (f.kind === 'done') return { host: mm.name, result: 'succeeded', release: f.live, entry: f.entry, ...upload };
+  if (f.kind === 'lost') return { host: mm.name, result: 'unreachable', release: null, error: f.error.message, ...upload };
+  const e = f.entry;
+  const result: HostResult = !e || f.error.name === 'FleetStopped' || f.error.name === 'LockHeldError' ? 'not_changed' : e.rolled_back ? 'rolled_back' : 'failed';
+  return { host: mm.name, result, release: f.live ?? null, error: f.error.message, ...(e ? { entry: e } : {}), ...upload };
+}
+
+/** The gravest exit code among the failed hosts: manual intervention, then a held lock, then failure. */
+function worstExit(failed: Member[]): ExitCode {
+  const codes = failed.map((f) => (f.final!.kind === 'done' ? 0 : f.final!.error.exitCode));
+  if (codes.includes(ExitCode.manual)) return ExitCode.manual;
+  if (codes.includes(ExitCode.locked)) return ExitCode.locked;
+  if (codes.includes(ExitCode.usage)) return ExitCode.usage;
+  return ExitCode.failed;
+}
+
+function finish(base: Pick<FleetReport, 'deployId' | 'app' | 'operation' | 'strategy'>, release: string | null, hosts: HostOutcome[], exitCode: ExitCode, error?: string): FleetReport {
+  const ok = exitCode === ExitCode.ok;
+  const anyRolledBack = hosts.some((h) => h.result === 'rolled_back');
+  const anySucceeded = hosts.some((h) => h.result === 'succeeded');
+  const result = ok ? 'succeeded' : anyRolledBack && !anySucceeded ? 'rolled_back' : 'failed';
+  const firstRelease = hosts.find((h) => h.entry)?.entry?.release ?? release;
+  return { ...base, release: firstRelease, result, rolledBack: anyRolledBack, hosts, exitCode, ...(error ? { error } : {}) };
+}
+
+/** Throws the report's failure as one error with its exit code. */
+export function throwIfFailed(r: FleetReport): void {
+  if (r.exitCode === ExitCode.ok) return;
+  const lines = r.hosts.filter((h) => h.result !== 'succeeded').map((h) => `${h.host}: ${h.result.replace('_', ' ')}`);
+  throw Object.assign(new FleetFailed(r.exitCode, `${r.operation} ${r.result === 'rolled_back' ? 'failed and was rolled back' : 'failed'}: ${r.error ?? 'see the hosts above'}`, { hint: lines.join(', ') }), { fleetReport: r });
+}
