@@ -15,12 +15,16 @@ import { planRollback } from '../strategies/rollback.js';
 import { switchIndex } from './gates.js';
 import { lineReader, type AgentOp, type FromAgent, type Gate, type StartMessage, type ToAgent } from './protocol.js';
 
+const LOST = 'the connection to the machine driving the deploy was lost';
+
 /** A queue over the messages the driving machine sends; null once its side of the pipe closed. */
 class Inbox {
   private queue: (ToAgent | null)[] = [];
   private waiting: ((m: ToAgent | null) => void) | null = null;
   /** called for a message nobody waits for (an interrupt while a step runs) */
   onUnsolicited: (m: ToAgent | null) => void = () => undefined;
+  /** why the driver wants this host to stop, once it said so (or went away) */
+  stopped: string | null = null;
   private closed = false;
 
   push(m: ToAgent | null): void {
@@ -31,7 +35,11 @@ class Inbox {
       this.waiting = null;
       w(m);
     } else if (m?.type === 'start' || m?.type === 'go') this.queue.push(m);
-    else this.onUnsolicited(m);
+    else {
+      // remembered: it may come before the agent is ready to act on it, say during its start
+      this.stopped ??= m === null ? LOST : m.reason;
+      this.onUnsolicited(m);
+    }
   }
 
   next(): Promise<ToAgent | null> {
@@ -110,13 +118,14 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
 
   const ac = new AbortController();
   ctx.signal = ac.signal;
-  const lost = 'the connection to the machine driving the deploy was lost';
+  const lost = LOST;
+  if (inbox.stopped) ac.abort(inbox.stopped);
   inbox.onUnsolicited = (m) => {
     if (m === null) ac.abort(lost);
     else if (m.type === 'interrupt' || m.type === 'stop') ac.abort(m.reason);
   };
   const gate = async (g: Gate, index: number, extra: Partial<Extract<FromAgent, { type: 'gate' }>> = {}): Promise<string | null> => {
-    if (ac.signal.aborted) return String(ac.signal.reason);
+    if (ac.signal.aborted || inbox.stopped) return String(inbox.stopped ?? ac.signal.reason);
     send({ type: 'gate', gate: g, index, ...extra });
     const m = await inbox.next();
     if (m === null) return lost;

@@ -148,7 +148,7 @@ export async function runFleet(i: FleetInput): Promise<FleetReport> {
     }));
     const failed = failedMembers(members);
     const report = finish(base, release, members.map((mm) => outcomeOf(mm, uploads)), failed.length ? worstExit(failed) : ExitCode.ok, failed.length ? failed.map(describeFailure).join('; ') : undefined);
-    report.plans = [...plans].map(([host, p]) => ({ host, ...p }));
+    report.plans = members.filter((mm) => plans.has(mm.name)).map((mm) => ({ host: mm.name, ...plans.get(mm.name)! }));
     return report;
   }
 
@@ -194,7 +194,7 @@ export async function runFleet(i: FleetInput): Promise<FleetReport> {
     return up ? { ...o, result: 'unreachable' as const, error: up } : o;
   });
   const failed = failedMembers(members);
-  const causes = [...uploadErrors.values(), ...failed.filter((f) => !uploadErrors.size && (f.final!.kind !== 'failed' || f.final!.error.name !== 'FleetStopped')).map(describeFailure)];
+  const causes = [...uploadErrors.values(), ...failed.filter((f) => !uploadErrors.size && !f.stoppedByFleet).map(describeFailure)];
   return finish(base, release, outcomes, failed.length ? worstExit(failed) : ExitCode.ok, causes.length ? causes.join('; ') : undefined);
 }
 
@@ -212,7 +212,9 @@ function outcomeOf(mm: Member, uploads: Map<string, UploadResult>): HostOutcome 
   if (f.kind === 'done') return { host: mm.name, result: 'succeeded', release: f.live, entry: f.entry, ...upload };
   if (f.kind === 'lost') return { host: mm.name, result: 'unreachable', release: null, error: f.error.message, ...upload };
   const e = f.entry;
-  const result: HostResult = !e || f.error.name === 'FleetStopped' || f.error.name === 'LockHeldError' ? 'not_changed' : e.rolled_back ? 'rolled_back' : 'failed';
+  // stopped because of another host, with what served before still live: nothing changed here
+  const untouched = mm.stoppedByFleet && !e?.rolled_back && (f.live ?? null) === (e?.previous ?? null);
+  const result: HostResult = !e || untouched || f.error.name === 'FleetStopped' || f.error.name === 'LockHeldError' ? 'not_changed' : e.rolled_back ? 'rolled_back' : 'failed';
   return { host: mm.name, result, release: f.live ?? null, error: f.error.message, ...(e ? { entry: e } : {}), ...upload };
 }
 

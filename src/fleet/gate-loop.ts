@@ -8,6 +8,8 @@ export interface Member {
   link: AgentLink;
   gate: GateArrival | null;
   final: Final | null;
+  /** told to stop because of another host: its failure is a consequence, not a cause */
+  stoppedByFleet?: boolean;
   pending?: Promise<{ m: Member; a: Arrival }>;
 }
 
@@ -43,6 +45,7 @@ export function go(m: Member, upload?: StagedRelease): void {
 export function stopAll(members: Member[], reason: string): void {
   for (const m of members) {
     if (m.final) continue;
+    m.stoppedByFleet = true;
     m.link.stop(reason);
     m.gate = null;
   }
@@ -81,8 +84,9 @@ export async function runGates(members: Member[], policy: FleetPolicy, hooks: Lo
   const onAbort = () => stop(`interrupted (${String(hooks.signal?.reason ?? 'aborted')}): stopping every host and undoing`);
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    if (policy.kind === 'together') await together(members, stop, hooks);
-    else await waves(members, policy, stop, hooks);
+    const isStopped = () => stopped;
+    if (policy.kind === 'together') await together(members, stop, isStopped, hooks);
+    else await waves(members, policy, stop, isStopped, hooks);
     while (members.some((m) => !m.final)) {
       // a host that reaches a gate after the fleet stopped is told to stop there
       for (const m of members) if (m.gate) m.link.stop('the fleet stopped');
@@ -94,12 +98,13 @@ export async function runGates(members: Member[], policy: FleetPolicy, hooks: Lo
   }
 }
 
-async function together(members: Member[], stop: (reason: string) => void, hooks: LoopHooks): Promise<void> {
+async function together(members: Member[], stop: (reason: string) => void, isStopped: () => boolean, hooks: LoopHooks): Promise<void> {
   for (;;) {
     await settle(members, (m) => {
       if (m.final!.kind !== 'done') stop(`${describeFailure(m)}; stopping every other host`);
     });
-    if (members.every((m) => m.final)) return;
+    // stopped (an interrupt) while the hosts were on their way: none is told to go on
+    if (members.every((m) => m.final) || isStopped()) return;
     if (failedMembers(members).length) return stop('stopping every other host');
     const waiting = members.filter((m) => m.gate);
     if (waiting.every((m) => m.gate!.gate === 'commit')) {
@@ -114,13 +119,14 @@ async function together(members: Member[], stop: (reason: string) => void, hooks
   }
 }
 
-async function waves(members: Member[], policy: Extract<FleetPolicy, { kind: 'waves' }>, stop: (reason: string) => void, hooks: LoopHooks): Promise<void> {
+async function waves(members: Member[], policy: Extract<FleetPolicy, { kind: 'waves' }>, stop: (reason: string) => void, isStopped: () => boolean, hooks: LoopHooks): Promise<void> {
   let failures = 0;
   let stopping = false;
   const running = new Set<Member>();
   const onFinal = (m: Member) => {
     running.delete(m);
-    if (m.final!.kind === 'done') return;
+    // once the fleet stopped, the others ending is its consequence, not more failures
+    if (m.final!.kind === 'done' || stopping || isStopped()) return;
     failures++;
     hooks.say(`${describeFailure(m)} (${failures} of max_failures ${policy.maxFailures})`, 'warn');
     if (failures >= policy.maxFailures) {
@@ -130,7 +136,7 @@ async function waves(members: Member[], policy: Extract<FleetPolicy, { kind: 'wa
   };
   for (;;) {
     await settle(members, onFinal);
-    if (stopping) return;
+    if (stopping || isStopped()) return;
     for (const m of [...running]) if (m.gate?.gate === 'commit') running.delete(m);
     // canary stages do not occur in rolling; any other gate before the commit just goes on
     for (const m of members) if (m.gate && m.gate.gate !== 'switch' && m.gate.gate !== 'commit') go(m);

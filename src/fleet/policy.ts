@@ -22,13 +22,15 @@ export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
   let active = 0;
   const queue: (() => void)[] = [];
   return async (task) => {
+    // a finished task hands its place straight to the next waiter, so none can slip in between
     if (active >= n) await new Promise<void>((r) => queue.push(r));
-    active++;
+    else active++;
     try {
       return await task();
     } finally {
-      active--;
-      queue.shift()?.();
+      const next = queue.shift();
+      if (next) next();
+      else active--;
     }
   };
 }

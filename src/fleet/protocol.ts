@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { RunEvent } from '../engine/events.js';
 import type { StagedRelease } from '../engine/context.js';
 import type { CheckTemplate } from '../manifest/checks.js';
@@ -69,8 +70,10 @@ export type FromAgent =
 /** Splits a stream into lines and hands each parsed JSON object on; a line that is not JSON is passed as text. */
 export function lineReader(onMessage: (m: unknown) => void, onText: (line: string) => void = () => undefined): (chunk: Buffer | string) => void {
   let buf = '';
+  // a character split across two reads is put back together
+  const decoder = new StringDecoder('utf8');
   return (chunk) => {
-    buf += chunk.toString();
+    buf += typeof chunk === 'string' ? chunk : decoder.write(chunk);
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);

@@ -55,6 +55,14 @@ export function sshExitMaster(t: HostTarget, s: SshSettings): string[] {
 }
 
 /**
+ * rsync splits its `--rsh` command itself, not through a shell: it knows single quotes with a
+ * doubled `''` standing for one quote inside them, and no backslashes.
+ */
+export function rshJoin(argv: readonly string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "''")}'`)).join(' ');
+}
+
+/**
  * rsync of a local tree to a directory on the host over the same multiplexed connection.
  * `--link-dest` hard-links files unchanged since the host's previous release, so they cost
  * neither transfer nor disk. `--protect-args` keeps the remote path away from the remote
@@ -68,7 +76,7 @@ export function rsyncCommand(t: HostTarget, s: SshSettings, from: string, to: st
     '--protect-args',
     ...(linkDest ? [`--link-dest=${linkDest}`] : []),
     '--rsh',
-    shellJoin(['ssh', ...sshOptions(t, s)]),
+    rshJoin(['ssh', ...sshOptions(t, s)]),
     `${from.replace(/\/+$/, '')}/`,
     `${t.host.includes(':') ? `[${t.host}]` : t.host}:${to.replace(/\/+$/, '')}/`,
   ];

@@ -25,7 +25,8 @@ export function sshFailure(host: string, r: Pick<RunResult, 'code' | 'stderr'>):
   if (/Connection refused/i.test(err)) return new HostUnreachable(host, 'connection refused: is sshd running on it?');
   if (/timed out|No route to host|Network is unreachable|Could not resolve hostname|Name or service not known/i.test(err)) return new HostUnreachable(host, `cannot be reached (${last})`);
   if (/Connection closed|Connection reset|Broken pipe|closed by remote host|Control socket connect/i.test(err)) return new HostUnreachable(host, `the connection dropped (${last})`);
-  return new HostUnreachable(host, last);
+  // ssh says nothing when the other end vanished (the host died, its sshd was killed)
+  return new HostUnreachable(host, err.trim() ? last : 'the connection dropped (ssh exited 255 without a word)');
 }
 
 /** One remote host reached with the system OpenSSH client, multiplexed over a ControlMaster connection. */

@@ -17,6 +17,8 @@ export interface HostTarget {
 /** `local`, `ssh://user@host:port`, `user@host`, `host`, `[v6]:port`, or the object form. */
 export function parseHost(entry: HostEntry): HostTarget {
   if (typeof entry === 'object') {
+    // a leading `-` would be read as an option by ssh or rsync
+    if (entry.host.startsWith('-') || entry.user?.startsWith('-')) throw new UsageError(`host ${entry.host}: not a host name`);
     return {
       name: entry.host,
       local: entry.host === 'local',
@@ -44,7 +46,7 @@ export function parseHost(entry: HostEntry): HostTarget {
     if (m[2]) port = Number(m[2]);
   }
   if (port !== undefined && (port < 1 || port > 65535)) throw new UsageError(`host ${entry}: port ${port} is out of range`);
-  if (!hostPort || hostPort.startsWith('-') || (user !== undefined && (!user || user.startsWith('-')))) throw new UsageError(`host ${entry}: not a host name`);
+  if (!hostPort || hostPort.startsWith('-') || hostPort.endsWith(':') || (user !== undefined && (!user || user.startsWith('-')))) throw new UsageError(`host ${entry}: not a host name`);
   return { name: entry, local: false, host: hostPort, ...(user ? { user } : {}), ...(port ? { port } : {}), roles: [] };
 }
 

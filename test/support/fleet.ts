@@ -22,7 +22,8 @@ export interface FleetApp {
   curl(h: TestHost, port: number, path?: string): Promise<string>;
   /** the newest history entry on a host */
   lastHistory(h: TestHost): Record<string, unknown> | null;
-  write(manifest: string): void;
+  /** rewrites the manifest from `deployment:` on; `hosts` replaces the host list's YAML */
+  write(manifest: string, hosts?: string): void;
   bumpVersion(): void;
   cleanup(): void;
 }
@@ -53,8 +54,8 @@ export function useFleetApp(o: FleetAppOptions): FleetApp {
     writeFileSync(join(app, 'sub/data.txt'), 'data\n');
   }
   const appRoot = o.appRoot ?? `/srv/${o.name}`;
-  const write = (body: string) =>
-    writeFileSync(join(dir, 'deploy.yml'), `name: ${o.name}\nsource: { type: local, path: ./app }\nhosts: [${hosts.map((h) => h.name).join(', ')}]\n${body}`);
+  const write = (body: string, list = `[${hosts.map((h) => h.name).join(', ')}]`) =>
+    writeFileSync(join(dir, 'deploy.yml'), `name: ${o.name}\nsource: { type: local, path: ./app }\nhosts: ${list}\n${body}`);
   write(o.body({ appRoot, config: th.configFile }));
   const onHost = (h: TestHost, path: string) => {
     if (!path.startsWith('/srv/')) throw new Error(`${path} is not under /srv`);
@@ -89,7 +90,7 @@ export function useFleetApp(o: FleetAppOptions): FleetApp {
       const lines = readFileSync(f, 'utf8').trim().split('\n');
       return JSON.parse(lines.at(-1)!) as Record<string, unknown>;
     },
-    write: (manifest) => write(manifest),
+    write: (manifest, list) => write(manifest, list),
     bumpVersion: () => {
       version++;
       if (o.server) {

@@ -5,7 +5,7 @@ const hostString = z
   .string()
   .min(1)
   .max(512)
-  .regex(/^(local|ssh:\/\/[^\s/]+|[A-Za-z0-9_.@:[\]-]+)$/, {
+  .regex(/^(local|ssh:\/\/[^\s/-][^\s/]*|[A-Za-z0-9_.@:[\]][A-Za-z0-9_.@:[\]-]*)$/, {
     message: 'expected `local`, `ssh://user@host:port`, `user@host` or a host name',
   });
 
@@ -14,7 +14,7 @@ const hostObject = z.strictObject({
     .string()
     .min(1)
     .max(255)
-    .regex(/^[A-Za-z0-9_.:[\]-]+$/, { message: 'expected a host name or address' })
+    .regex(/^[A-Za-z0-9_.:[\]][A-Za-z0-9_.:[\]-]*$/, { message: 'expected a host name or address' })
     .describe('Host name, address, or alias from the SSH config.'),
   user: text('SSH user for this host.', 64).optional(),
   port: port('SSH port for this host.').optional(),

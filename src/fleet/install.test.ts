@@ -1,0 +1,98 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../util/process.js';
+import { parseProbe, probeCommand } from './install.js';
+
+const PROBE_SCRIPT = [
+  'cd || exit 97',
+  'printf "home=%s\\n" "$HOME"',
+  'if command -v "$1" >/dev/null 2>&1; then printf "node=%s\\n" "$("$1" -e "process.stdout.write(process.versions.node)" 2>/dev/null)"; fi',
+  'if command -v rsync >/dev/null 2>&1; then echo rsync=yes; fi',
+  'if test -f "$2/cli.js"; then echo agent=yes; fi',
+  'exit 0',
+].join('\n');
+
+const REL = '.deployer/agent/1.4.0-0123456789abcdef';
+
+describe('probeCommand', () => {
+  it('is `sh -c <static script> probe <node> <dir>`', () => {
+    expect(probeCommand('node', REL)).toEqual(['sh', '-c', PROBE_SCRIPT, 'probe', 'node', REL]);
+  });
+
+  it('the variable parts are positional arguments, never in the script', () => {
+    const hostile = probeCommand('/opt/my node/$(reboot)/node', "x'; rm -rf ~ #");
+    expect(hostile).toEqual(['sh', '-c', PROBE_SCRIPT, 'probe', '/opt/my node/$(reboot)/node', "x'; rm -rf ~ #"]);
+    expect(hostile[2]).toBe(probeCommand('node', REL)[2]);
+  });
+});
+
+describe('parseProbe', () => {
+  it('a host with everything', () => {
+    expect(parseProbe('home=/home/deploy\nnode=20.11.1\nrsync=yes\nagent=yes\n', REL)).toEqual({
+      home: '/home/deploy',
+      nodeVersion: '20.11.1',
+      rsync: true,
+      agentDir: `/home/deploy/${REL}`,
+      agentPresent: true,
+    });
+  });
+
+  it('a bare host: no node, no rsync, no agent', () => {
+    expect(parseProbe('home=/root\n', REL)).toEqual({ home: '/root', nodeVersion: null, rsync: false, agentDir: `/root/${REL}`, agentPresent: false });
+  });
+
+  it('a `node` that prints no version is no node', () => {
+    expect(parseProbe('home=/root\nnode=\nrsync=yes\n', REL)).toEqual({ home: '/root', nodeVersion: null, rsync: true, agentDir: `/root/${REL}`, agentPresent: false });
+  });
+
+  it('node without rsync, agent present; home `/` and a trailing slash; `=` in a value', () => {
+    expect(parseProbe('home=/\nnode=22.3.0\nagent=yes\n', REL)).toEqual({ home: '/', nodeVersion: '22.3.0', rsync: false, agentDir: `/${REL}`, agentPresent: true });
+    expect(parseProbe('home=/home/deploy//\n', 'a')).toMatchObject({ home: '/home/deploy//', agentDir: '/home/deploy/a' });
+    expect(parseProbe('home=/home/a=b\n', 'a').home).toBe('/home/a=b');
+  });
+
+  it('other lines (a login banner) are ignored', () => {
+    expect(parseProbe('Welcome to web1\nLast login: Mon\nhome=/srv/deploy\nrsync=yes\n', 'a')).toEqual({ home: '/srv/deploy', nodeVersion: null, rsync: true, agentDir: '/srv/deploy/a', agentPresent: false });
+  });
+});
+
+describe('the probe script, run here with sh -c', () => {
+  const home = mkdtempSync(join(tmpdir(), 'probe-home-'));
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: home };
+  const probe = async (node: string, rel: string) => {
+    const r = await runProcess(probeCommand(node, rel), { env, cwd: '/', timeoutMs: 30_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    return r.stdout;
+  };
+  const hasRsync = async () => (await runProcess(['sh', '-c', 'command -v rsync'], { env })).code === 0;
+
+  it('a node that does not exist: nodeVersion null, no agent yet', async () => {
+    const out = await probe('/nonexistent/bin/node', REL);
+    expect(parseProbe(out, REL)).toEqual({ home, nodeVersion: null, rsync: await hasRsync(), agentDir: `${home}/${REL}`, agentPresent: false });
+  });
+
+  it("`node` on PATH: this Node's version; the agent once its cli.js is there (relative to HOME)", async () => {
+    mkdirSync(join(home, REL), { recursive: true });
+    writeFileSync(join(home, REL, 'cli.js'), '');
+    const out = await probe('node', REL);
+    expect(parseProbe(out, REL)).toEqual({ home, nodeVersion: process.versions.node, rsync: await hasRsync(), agentDir: `${home}/${REL}`, agentPresent: true });
+  });
+
+  it('hostile node and dir arguments are data, not shell', async () => {
+    const rel = '.deployer/agent/a b/$(touch pwned)';
+    mkdirSync(join(home, rel), { recursive: true });
+    writeFileSync(join(home, rel, 'cli.js'), '');
+    const out = await probe('$(touch pwned2)', rel);
+    expect(parseProbe(out, rel)).toMatchObject({ nodeVersion: null, agentPresent: true });
+    expect([existsSync(join(home, 'pwned')), existsSync(join(home, 'pwned2')), existsSync('/pwned'), existsSync('/pwned2')]).toEqual([false, false, false, false]);
+  });
+
+  it('a HOME it cannot enter: exit 97', async () => {
+    const r = await runProcess(probeCommand('node', REL), { env: { ...env, HOME: join(home, 'missing') }, timeoutMs: 30_000 });
+    expect(r.code).toBe(97);
+    expect(r.stdout).toBe('');
+  });
+});
