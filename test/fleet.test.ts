@@ -89,6 +89,24 @@ hooks:
     expect(bad.stderr).toContain('--hosts: h9 is not in the manifest');
   });
 
+  it('status, releases and history answer for each host, from that host', async () => {
+    const r = await app.run(['status', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const hosts = r.json!.hosts as { host: string; exit_code: number; result: { hosts: { current: string }[] } }[];
+    expect(hosts.map((h) => h.host)).toEqual(['h1', 'h2', 'h3']);
+    // h2 alone got the last deploy (--hosts h2 above)
+    for (const [i, h] of hosts.entries()) expect(h.result.hosts[0]!.current).toBe(app.current(app.hosts[i]!));
+    expect(hosts[1]!.result.hosts[0]!.current).not.toBe(hosts[0]!.result.hosts[0]!.current);
+    const rel = await app.run(['releases', '--hosts', 'h3']);
+    expect(rel.code, rel.stderr).toBe(0);
+    expect(rel.stdout).toContain('── h3');
+    expect(rel.stdout).not.toContain('── h1');
+    expect(rel.stdout).toContain(first);
+    const hist = await app.run(['history', '--json']);
+    expect(hist.code, hist.stderr).toBe(0);
+    expect((hist.json!.hosts as unknown[]).length).toBe(3);
+  });
+
   it('--dry-run plans on every host and changes nothing', async () => {
     const before = app.hosts.map((h) => app.releases(h).join(','));
     const r = await app.run(['deploy', '--dry-run', '--json']);

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { HOST_MANIFEST_ENV, loadedFromHost, type HostManifest } from '../fleet/host-manifest.js';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { RunContext } from '../engine/context.js';
@@ -43,6 +45,9 @@ export function appRootFor(loaded: LoadedManifest, env: NodeJS.ProcessEnv = proc
 }
 
 export async function loadFromOptions(o: GlobalOptions): Promise<LoadedManifest> {
+  // a host of a fleet: the driving machine sent the manifest, validated, for this host
+  const sent = process.env[HOST_MANIFEST_ENV];
+  if (sent) return loadedFromHost(JSON.parse(await readFile(sent, 'utf8')) as HostManifest);
   return loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {});
 }
 

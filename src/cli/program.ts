@@ -29,6 +29,10 @@ export async function run(args: string[]): Promise<number> {
   const wantsJson = args.includes('--json');
   const verbose = args.includes('--verbose') || args.includes('-v');
   try {
+    // status, history... of an app on remote hosts: each host answers
+    const { routeToFleet } = await import('./fleet-route.js');
+    const routed = await routeToFleet(args);
+    if (routed !== null) return routed;
     const program = await buildProgram(args);
     await program.parseAsync(args, { from: 'user' });
     return ExitCode.ok;

@@ -13,7 +13,8 @@ import { planDeploy } from '../strategies/index.js';
 import type { Observed } from '../strategies/observe.js';
 import { planRollback } from '../strategies/rollback.js';
 import { switchIndex } from './gates.js';
-import { lineReader, type AgentOp, type FromAgent, type Gate, type StartMessage, type ToAgent } from './protocol.js';
+import { loadedFromHost } from './host-manifest.js';
+import { lineReader, type AgentOp, type FromAgent, type Gate, type ToAgent } from './protocol.js';
 
 const LOST = 'the connection to the machine driving the deploy was lost';
 
@@ -59,20 +60,6 @@ export function planFor(op: AgentOp, loaded: LoadedManifest, observed: Observed,
   return planRollback(loaded, observed, { deployId, ...(to ? { to } : {}) });
 }
 
-function loadedFrom(m: StartMessage): LoadedManifest {
-  return {
-    manifest: m.manifest,
-    checks: m.checks,
-    smokeTests: m.smokeTests,
-    file: m.file,
-    dir: '/',
-    ...(m.environment !== undefined ? { environment: m.environment } : {}),
-    environments: [],
-    warnings: [],
-    lineOf: () => undefined,
-  };
-}
-
 function errorOf(e: unknown): { name: string; message: string; hint?: string; exitCode: number } {
   if (e instanceof DeployerError) return { name: e.name, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode };
   return { name: 'Error', message: errorMessage(e), exitCode: 1 };
@@ -91,7 +78,7 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
   const start = await inbox.next();
   if (start?.type !== 'start') return 2;
 
-  const loaded = loadedFrom(start);
+  const loaded = loadedFromHost(start);
   const op = start.op;
   const ctx: RunContext = buildContext({
     loaded,

@@ -10,8 +10,9 @@ import { nextReleaseId } from '../release/id.js';
 import type { HistoryEntry } from '../state/records.js';
 import type { Clock } from '../util/clock.js';
 import { describeFailure, failedMembers, go, member, runGates, settle, stopAll, type Member } from './gate-loop.js';
-import { agentBundle, ensureAgent, probeHost, type HostFacts } from './install.js';
+import { agentBundle, connectHosts } from './install.js';
 import { AgentLink, type Final } from './link.js';
+import { hostManifest } from './host-manifest.js';
 import { fleetPolicy, limiter } from './policy.js';
 import type { AgentOp, PlanSummary, StartMessage } from './protocol.js';
 import { stageRelease, type Staged } from './stage.js';
@@ -83,22 +84,7 @@ export async function runFleet(i: FleetInput): Promise<FleetReport> {
   const staging: Promise<Staged> | null =
     release && !i.dryRun ? stageRelease(i.loaded, i.home, release, i.deployId, (e) => i.emit(null, e), i.signal) : null;
   staging?.catch(() => undefined);
-  const facts = new Map<string, HostFacts>();
-  const unreachable = new Map<string, string>();
-  await Promise.all(
-    hosts.map((h) =>
-      limit(async () => {
-        try {
-          const f = await probeHost(h, i.ssh.config.node, bundle.key);
-          await ensureAgent(h, f, bundle);
-          facts.set(h.name, f);
-        } catch (e) {
-          unreachable.set(h.name, errorMessage(e));
-          if (!(e instanceof DeployerError)) throw e;
-        }
-      }),
-    ),
-  );
+  const { facts, unreachable } = await connectHosts(hosts, i.ssh.config.node, bundle, limit);
   if (unreachable.size) {
     const outcomes = hosts.map((h): HostOutcome => (unreachable.has(h.name) ? { host: h.name, result: 'unreachable', release: null, error: unreachable.get(h.name)! } : { host: h.name, result: 'not_changed', release: null }));
     return finish(base, release, outcomes, ExitCode.failed, `${[...unreachable.values()].join('; ')}; nothing was changed on any host`);
@@ -124,11 +110,7 @@ export async function runFleet(i: FleetInput): Promise<FleetReport> {
       hostName: h.name,
       primary: idx === 0,
       ...(i.dryRun ? { dryRun: true } : {}),
-      manifest: hostManifest(i.loaded, h.target),
-      checks: i.loaded.checks,
-      smokeTests: i.loaded.smokeTests,
-      file: i.loaded.file,
-      ...(i.loaded.environment !== undefined ? { environment: i.loaded.environment } : {}),
+      ...hostManifest(i.loaded, h.target),
     };
     const child = h.spawn([i.ssh.config.node, `${f.agentDir}/cli.js`, '__agent']);
     return member(h.name, new AgentLink(h.name, child, (e) => i.emit(h.name, e), start));
@@ -196,12 +178,6 @@ export async function runFleet(i: FleetInput): Promise<FleetReport> {
   const failed = failedMembers(members);
   const causes = [...uploadErrors.values(), ...failed.filter((f) => !uploadErrors.size && !f.stoppedByFleet).map(describeFailure)];
   return finish(base, release, outcomes, failed.length ? worstExit(failed) : ExitCode.ok, causes.length ? causes.join('; ') : undefined);
-}
-
-/** The manifest as one host runs it: that host only, its app_root. */
-function hostManifest(loaded: LoadedManifest, t: HostTarget): LoadedManifest['manifest'] {
-  const m = loaded.manifest;
-  return { ...m, hosts: ['local'], deployment: { ...m.deployment, ...(t.appRoot ? { app_root: t.appRoot } : {}) } };
 }
 
 function outcomeOf(mm: Member, uploads: Map<string, UploadResult>): HostOutcome {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HostUnreachable } from '../errors.js';
+import { DeployerError, HostUnreachable } from '../errors.js';
 import type { SshHost } from '../hosts/ssh.js';
 import { create } from 'tar';
 
@@ -108,4 +108,25 @@ export async function ensureAgent(h: SshHost, facts: HostFacts, bundle: AgentBun
   if (facts.agentPresent) return;
   const r = await h.run(['sh', '-c', INSTALL, 'install', facts.agentDir], { input: bundle.tar, timeoutMs: 300_000 });
   if (r.code !== 0) throw new HostUnreachable(h.name, `could not install Deployer's agent in ${facts.agentDir}: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`);
+}
+
+/** Probes every host and installs the agent where it is missing, `limit` at a time; who could not be reached, and why. */
+export async function connectHosts(hosts: SshHost[], node: string, bundle: AgentBundle, limit: <T>(task: () => Promise<T>) => Promise<T>): Promise<{ facts: Map<string, HostFacts>; unreachable: Map<string, string> }> {
+  const facts = new Map<string, HostFacts>();
+  const unreachable = new Map<string, string>();
+  await Promise.all(
+    hosts.map((h) =>
+      limit(async () => {
+        try {
+          const f = await probeHost(h, node, bundle.key);
+          await ensureAgent(h, f, bundle);
+          facts.set(h.name, f);
+        } catch (e) {
+          if (!(e instanceof DeployerError)) throw e;
+          unreachable.set(h.name, e.message);
+        }
+      }),
+    ),
+  );
+  return { facts, unreachable };
 }

@@ -1,9 +1,9 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { RunEvent } from '../engine/events.js';
 import type { StagedRelease } from '../engine/context.js';
-import type { CheckTemplate } from '../manifest/checks.js';
 import type { Manifest } from '../manifest/schema/index.js';
 import type { HistoryEntry } from '../state/records.js';
+import type { HostManifest } from './host-manifest.js';
 
 /**
  * The conversation between the machine driving a fleet deploy and the agent it starts on each
@@ -17,7 +17,7 @@ export type AgentOp =
   | { command: 'deploy'; strategy: Manifest['deployment']['strategy']; release: string; versionOverride?: string }
   | { command: 'rollback'; to?: string; forward?: boolean };
 
-export interface StartMessage {
+export interface StartMessage extends HostManifest {
   type: 'start';
   op: AgentOp;
   deployId: string;
@@ -27,11 +27,6 @@ export interface StartMessage {
   primary: boolean;
   /** plan only: reply with the plan, change nothing */
   dryRun?: boolean;
-  manifest: Manifest;
-  checks: CheckTemplate[];
-  smokeTests: CheckTemplate[];
-  file: string;
-  environment?: string;
 }
 
 export type ToAgent =
