@@ -2,7 +2,9 @@
 // kills their sshd, which ends every process in the host's namespace). One host fails in each
 // way; the rules hold on the others and nothing is left half-switched.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { BIN } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostResults, useFleetApp, type FleetApp } from './support/fleet.js';
 import { waitFor } from './support/net.js';
@@ -14,9 +16,12 @@ afterAll(async () => {
   apps.forEach((a) => a.cleanup());
 });
 
-/** A check that, on host5 only and while /srv/<name>-block exists there, says so and hangs (so the test can kill the host at that moment). */
+/**
+ * A check that, on host5 only, once /srv/<name>-block exists there, takes it, says so and hangs
+ * (so the test can kill the host or interrupt at that moment); every other run of it passes.
+ */
 const blockingCheck = (name: string) =>
-  `  - { type: command, command: "if [ \\"$(hostname)\\" = host5 ] && [ -e /srv/${name}-block ]; then touch /srv/${name}-at-check; sleep 120; fi; exit 0", timeout: 150s, interval: 100ms }`;
+  `  - { type: command, command: "if [ \\"$(hostname)\\" = host5 ] && rm /srv/${name}-block 2>/dev/null; then touch /srv/${name}-at-check; sleep 120; fi; exit 0", timeout: 150s, interval: 100ms }`;
 
 const plainBody = (app: FleetApp, ssh = '') => `deployment: { strategy: recreate, app_root: ${app.appRoot} }
 ssh: { config_file: ${testHosts().configFile}${ssh} }
@@ -232,6 +237,35 @@ ${blockingCheck(name)}
   apps.push(app);
   return app;
 }
+
+describe('Ctrl-C on the machine driving the deploy', () => {
+  it('stops every host and undoes: the hosts that switched go back, none is left on the new release', async () => {
+    const app = staticApp('flf-int');
+    const r1 = await app.run(['deploy', '--json']);
+    expect(r1.code, r1.stderr).toBe(0);
+    const v1 = r1.json!.release as string;
+    app.bumpVersion();
+    const h5 = app.hosts[1]!;
+    writeFileSync(app.onHost(h5, '/srv/flf-int-block'), '');
+    try {
+      // its own process group, which gets the SIGINT as a terminal's Ctrl-C sends it: to the whole group
+      const child = spawn(process.execPath, [BIN, 'deploy', '--json'], { cwd: app.dir, env: { ...process.env, CI: 'true', DEPLOYER_HOME: app.home }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+      await waitFor(() => existsSync(app.onHost(h5, '/srv/flf-int-at-check')) || undefined, 'h5 in its check', 60_000);
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited, stderr).toBe(1);
+      const hosts = Object.fromEntries((JSON.parse(stdout.trim().split('\n').pop()!) as { hosts: { host: string; result: string }[] }).hosts.map((h) => [h.host, h.result]));
+      expect(hosts).toEqual({ h4: 'rolled_back', h5: 'rolled_back', h6: 'rolled_back' });
+      unchanged(app, v1);
+    } finally {
+      rmSync(app.onHost(h5, '/srv/flf-int-block'), { force: true });
+    }
+  });
+});
 
 describe('hostile values never reach a shell unquoted', () => {
   it("an app_root and a version full of shell syntax are used as they are, and run nothing", async () => {

@@ -1,6 +1,7 @@
 // Every strategy to three real SSH hosts (network namespaces with their own sshd), driven by the
 // built CLI: the release is staged here, rsynced, and every host switches together.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SshHost } from '../src/hosts/ssh.js';
@@ -24,6 +25,7 @@ ssh: { config_file: ${config}, parallel: 2 }
 service: { manager: none }
 router: { type: none }
 hooks:
+  build_local: ["hostname > BUILT_ON"]
   post_deploy:
     - { command: "echo migrated on $(hostname) >> ${appRoot}/../flrec-migrations.log", run_once: true }
     - "hostname > ${appRoot}/../flrec-host-$DEPLOY_HOST"
@@ -43,6 +45,8 @@ hooks:
       expect(hosts[h.name]).toMatchObject({ result: 'succeeded', release: first });
       expect(app.current(h)).toBe(first);
       expect(readFileSync(join(app.onHost(h, `${app.appRoot}/current`), 'index.html'), 'utf8')).toBe('v1\n');
+      // built once, here (this machine's name), before the upload
+      expect(readFileSync(join(app.onHost(h, `${app.appRoot}/current`), 'BUILT_ON'), 'utf8')).toBe(`${hostname()}\n`);
       // the host's own name, not this machine's: the hook ran there
       expect(readFileSync(app.onHost(h, `/srv/flrec-host-${h.name}`), 'utf8').trim()).toBe(`host${h.name.slice(1)}`);
       expect(app.lastHistory(h)).toMatchObject({ deploy_id: r.json!.deploy_id, release: first, result: 'succeeded', host: h.name });

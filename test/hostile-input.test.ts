@@ -92,7 +92,7 @@ const cases: Case[] = [
   // wrong types
   { name: 'a list for name', text: replaceIn('name: testapp', 'name: [a, b]'), says: ['bad.yml:1: name: expected a string, got a list'] },
   { name: 'a string for keep_releases', text: () => `${good}deployment:\n  keep_releases: "five"\n`, says: [() => `bad.yml:${goodLines().length + 1}: deployment.keep_releases: expected a number, got "five"`] },
-  { name: 'a number for a hook', text: () => `${good}hooks:\n  build: 42\n`, says: [() => `bad.yml:${goodLines().length + 1}: hooks.build: expected a string or a list, got 42`] },
+  { name: 'a number for a hook', text: () => `${good}hooks:\n  build: 42\n`, says: [() => `bad.yml:${goodLines().length + 1}: hooks.build: expected a string or a list or a map of keys, got 42`] },
   {
     name: 'a list for environment',
     text: () => good.replace(/environment:\n {2}PORT: "\d+"\n/, 'environment: [PORT]\n'),

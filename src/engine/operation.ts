@@ -34,6 +34,8 @@ export interface OperationGates {
   /** asked before each step until the commit (after the canary's own check) */
   beforeStep?: (index: number, step: PlannedStep) => Promise<string | null>;
   beforeCommit?: () => Promise<string | null>;
+  /** asked once the plan is made, before anything runs: a reason stops here, unrecorded */
+  afterPlan?: (plan: Plan) => Promise<string | null>;
 }
 
 export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollback', makePlan: (o: Observed) => Plan, gates: OperationGates = {}): Promise<OperationReport> {
@@ -75,6 +77,12 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
 
     if (ctx.runtime) await declareApp(ctx);
     const plan = makePlan(await observe(t, layout, ctx.runtime ? () => observeRuntime(ctx.runtime!, ctx.loaded.manifest.name) : undefined));
+    const notReady = await gates.afterPlan?.(plan);
+    if (notReady) {
+      // nothing ran: a first deploy leaves nothing in the runtime either
+      if (ctx.runtime && (await readCurrent(t, layout)) === null) await forgetIfEmpty(ctx);
+      throw new FleetStopped(notReady);
+    }
     const entryFor = (o: Pick<RunOutcome, 'result' | 'rolledBack' | 'error'>): HistoryEntry => ({
       deploy_id: ctx.deployId,
       operation: plan.operation,

@@ -72,7 +72,11 @@ export class Runner {
     ctx.emit({ type: 'plan', plan });
 
     const lastAbort = plan.steps.map((p) => p.onError).lastIndexOf('abort');
-    if (lastAbort < 0) await this.commit();
+    if (lastAbort < 0) {
+      const stop = await this.ask(() => this.opts.beforeCommit?.() ?? Promise.resolve(null));
+      if (stop && plan.steps.length) return this.stopBefore(plan, 0, stop);
+      await this.commit();
+    }
     for (let i = 0; i < plan.steps.length; i++) {
       crashPoint(`step:${i}:before`);
       if (ctx.signal?.aborted) {

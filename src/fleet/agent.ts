@@ -117,29 +117,38 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
     const m = await inbox.next();
     if (m === null) return lost;
     if (m.type === 'stop' || m.type === 'interrupt') return m.reason;
-    if (m.type === 'go' && m.upload && ctx.plan) ctx.fleet = { ...ctx.fleet!, upload: { dir: ctx.layout.incoming(ctx.plan.release), staged: m.upload } };
+    if (m.type === 'go' && m.upload && g === 'ready') ctx.fleet = { ...ctx.fleet!, upload: { dir: extra.incoming!, staged: m.upload } };
     return null;
   };
   let switchAt = -1;
-  const beforeStep = async (i: number, p: PlannedStep): Promise<string | null> => {
-    const plan = ctx.plan!;
-    if (i === 0) {
-      switchAt = switchIndex(plan);
-      if (plan.operation === 'deploy') await ctx.transport.fs.mkdirp(dirname(ctx.layout.incoming(plan.release)));
-      const stop = await gate('ready', i, {
-        plan: { release: plan.release, previous: plan.previous, strategy: plan.strategy, steps: plan.steps.map((s) => describeStep(s.step)) },
-        appRoot: ctx.layout.root,
-        incoming: ctx.layout.incoming(plan.release),
-      });
-      if (stop) return stop;
+  let incomingDir: string | null = null;
+  // plan made, nothing run: the driver uploads the release, then says go
+  const afterPlan = async (plan: Plan): Promise<string | null> => {
+    switchAt = switchIndex(plan);
+    const incoming = ctx.layout.incoming(plan.release);
+    if (plan.operation === 'deploy') {
+      incomingDir = incoming;
+      // an upload a killed deploy left is not ours to keep (we hold the lock: nobody else uploads)
+      await ctx.transport.fs.remove(dirname(incoming));
+      await ctx.transport.fs.mkdirp(dirname(incoming));
     }
+    const stop = await gate('ready', 0, {
+      plan: { release: plan.release, previous: plan.previous, strategy: plan.strategy, steps: plan.steps.map((s) => describeStep(s.step)) },
+      appRoot: ctx.layout.root,
+      incoming,
+    });
+    if (stop) return stop;
+    if (plan.operation === 'deploy' && !ctx.fleet?.upload) return 'the release was not uploaded';
+    return null;
+  };
+  const beforeStep = async (i: number, p: PlannedStep): Promise<string | null> => {
     if (i === switchAt) return gate('switch', i);
     if (i > switchAt && p.step.kind === 'canary_stage') return gate('stage', i);
     return null;
   };
   let report: OperationReport | undefined;
   try {
-    report = await runOperation(ctx, op.command, makePlan, { afterLock: () => gate('locked', -1), beforeStep, beforeCommit: () => gate('commit', -1) });
+    report = await runOperation(ctx, op.command, makePlan, { afterLock: () => gate('locked', -1), afterPlan, beforeStep, beforeCommit: () => gate('commit', -1) });
     send({ type: 'done', entry: report.entry, live: report.live, warnings: report.outcome.warnings, log: report.logPath });
     return 0;
   } catch (e) {
@@ -152,7 +161,7 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
     return errorOf(e).exitCode;
   } finally {
     // an upload the deploy never installed (it stopped before) is not left behind
-    if (ctx.plan && ctx.plan.operation === 'deploy') await ctx.transport.fs.remove(ctx.layout.incoming(ctx.plan.release)).catch(() => undefined);
+    if (incomingDir) await ctx.transport.fs.remove(incomingDir).catch(() => undefined);
   }
 }
 

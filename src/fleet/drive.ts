@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { DeployerError, ExitCode, FleetFailed, UsageError, errorMessage } from '../errors.js';
+import { DeployerError, ExitCode, FleetFailed, HostUnreachable, UsageError, errorMessage } from '../errors.js';
 import type { RunEvent } from '../engine/events.js';
 import { SshHost } from '../hosts/ssh.js';
 import type { SshSettings } from '../hosts/ssh-args.js';
@@ -73,111 +73,141 @@ export async function runFleet(i: FleetInput): Promise<FleetReport> {
   const limit = limiter(i.ssh.config.parallel);
   const hosts = i.targets.map((t) => new SshHost(t, i.ssh));
   const strategy = i.op.command === 'deploy' ? i.op.strategy : 'rollback';
-  // the last release staged here (the previous deploy's) is taken on the hosts: never reuse its id
-  const lastStaged = await fsp.readdir(join(i.home, 'stage', m.name)).then((d) => d.filter((x) => /^\d/.test(x)), () => [] as string[]);
-  const release = i.op.command === 'deploy' ? nextReleaseId(i.clock.now(), (id) => lastStaged.some((s) => s >= id)) : null;
   const base = { deployId: i.deployId, app: m.name, operation: i.op.command, strategy } as const;
+  const untouched = (exitCode: ExitCode, why: string, unreachable = new Map<string, string>()) =>
+    finish(base, null, hosts.map((h): HostOutcome => (unreachable.has(h.name) ? { host: h.name, result: 'unreachable', release: null, error: unreachable.get(h.name)! } : { host: h.name, result: 'not_changed', release: null })), exitCode, `${why}; nothing was changed on any host`);
+  const interrupted = () => `interrupted (${String(i.signal?.reason ?? 'aborted')})`;
 
-  // 1. connect, check and install the agent everywhere, while the release is staged here
+  // 1. connect and check every host (its node, its releases), installing the agent where missing
   const bundle = await agentBundle(i.home, i.version);
   say(`connecting to ${hosts.length} host${hosts.length === 1 ? '' : 's'} (${i.ssh.config.parallel} at a time)`);
-  const staging: Promise<Staged> | null =
-    release && !i.dryRun ? stageRelease(i.loaded, i.home, release, i.deployId, (e) => i.emit(null, e), i.signal) : null;
+  const { facts, unreachable } = await connectHosts(hosts, i.ssh.config.node, bundle, limit, (h) => h.target.appRoot ?? m.deployment.app_root ?? `~/.deployer/apps/${m.name}`);
+  if (unreachable.size) return untouched(ExitCode.failed, [...unreachable.values()].join('; '), unreachable);
+  if (i.signal?.aborted) return untouched(ExitCode.failed, interrupted());
+
+  // 2. a release id that no host has, staged here once while the hosts lock and plan
+  const stageRoot = join(i.home, 'stage', m.name);
+  const lastStaged = await fsp.readdir(stageRoot).then((d) => d.filter((x) => /^\d/.test(x)), () => [] as string[]);
+  const taken = new Set([...lastStaged, ...[...facts.values()].flatMap((f) => f.releases.map((r) => r.replace(/\.failed$/, '')))]);
+  const release = i.op.command === 'deploy' ? nextReleaseId(i.clock.now(), (id) => taken.has(id)) : null;
+  const stageAbort = new AbortController();
+  const onAbort = () => stageAbort.abort(i.signal?.reason);
+  i.signal?.addEventListener('abort', onAbort, { once: true });
+  const staging: Promise<Staged> | null = release && !i.dryRun ? stageRelease(i.loaded, i.home, release, i.deployId, (e) => i.emit(null, e), stageAbort.signal) : null;
   staging?.catch(() => undefined);
-  const { facts, unreachable } = await connectHosts(hosts, i.ssh.config.node, bundle, limit);
-  if (unreachable.size) {
-    const outcomes = hosts.map((h): HostOutcome => (unreachable.has(h.name) ? { host: h.name, result: 'unreachable', release: null, error: unreachable.get(h.name)! } : { host: h.name, result: 'not_changed', release: null }));
-    return finish(base, release, outcomes, ExitCode.failed, `${[...unreachable.values()].join('; ')}; nothing was changed on any host`);
-  }
-  let staged: Staged | null = null;
-  if (staging) {
-    try {
-      staged = await staging;
-    } catch (e) {
-      if (!(e instanceof DeployerError)) throw e;
-      return finish(base, release, hosts.map((h) => ({ host: h.name, result: 'not_changed', release: null })), e.exitCode, `${errorMessage(e)}; nothing was changed on any host`);
-    }
-  }
 
-  // 2. start the agents: each takes its host's lock, then plans
-  const op: AgentOp = i.op.command === 'deploy' ? { ...i.op, release: release! } : i.op;
-  const members: Member[] = hosts.map((h, idx) => {
-    const f = facts.get(h.name)!;
-    const start: StartMessage = {
-      type: 'start',
-      op,
-      deployId: i.deployId,
-      hostName: h.name,
-      primary: idx === 0,
-      ...(i.dryRun ? { dryRun: true } : {}),
-      ...hostManifest(i.loaded, h.target),
+  try {
+    // 3. start the agents: each takes its host's lock, then plans
+    const op: AgentOp = i.op.command === 'deploy' ? { ...i.op, release: release! } : i.op;
+    const members: Member[] = hosts.map((h, idx) => {
+      const start: StartMessage = { type: 'start', op, deployId: i.deployId, hostName: h.name, primary: idx === 0, ...(i.dryRun ? { dryRun: true } : {}), ...hostManifest(i.loaded, h.target) };
+      const child = h.spawn([i.ssh.config.node, `${facts.get(h.name)!.agentDir}/cli.js`, '__agent']);
+      return member(h.name, new AgentLink(h.name, child, (e) => i.emit(h.name, e), start));
+    });
+    if (i.dryRun) return await dryRun(members, base);
+
+    const uploads = new Map<string, UploadResult>();
+    const uploadErrors = new Map<string, DeployerError>();
+    let cause: { message: string; exitCode: ExitCode } | null = null;
+    const stopEveryone = (why: string) => {
+      say(why, 'warn');
+      stopAll(members, why);
     };
-    const child = h.spawn([i.ssh.config.node, `${f.agentDir}/cli.js`, '__agent']);
-    return member(h.name, new AgentLink(h.name, child, (e) => i.emit(h.name, e), start));
-  });
-  const plans = new Map<string, { plan: unknown; notes: string[] }>();
-  const uploads = new Map<string, UploadResult>();
-  const uploadErrors = new Map<string, string>();
-  const stopOnFailure = (mm: Member) => {
-    if (mm.final!.kind !== 'done') stopAll(members, `${describeFailure(mm)}; stopping every other host before it changes anything`);
-  };
+    const stopOnFailure = (mm: Member) => {
+      if (mm.final!.kind !== 'done' && !mm.stoppedByFleet) stopEveryone(`${describeFailure(mm)}; stopping every other host before it changes anything`);
+    };
+    const ok = () => failedMembers(members).length === 0 && uploadErrors.size === 0 && !cause;
+    const checkInterrupt = () => {
+      if (i.signal?.aborted && !cause) {
+        cause = { message: interrupted(), exitCode: ExitCode.failed };
+        stopEveryone(`${interrupted()}: stopping every host`);
+      }
+    };
 
-  if (i.dryRun) {
-    await Promise.all(members.map(async (mm) => {
+    await settle(members, stopOnFailure);
+    checkInterrupt();
+    if (ok()) {
+      say(`all ${members.length} locks held`);
+      for (const mm of members) go(mm);
+      await settle(members, stopOnFailure);
+      checkInterrupt();
+    }
+    // every host planned: a rollback goes to the same release everywhere
+    if (ok() && i.op.command === 'rollback') {
+      const targets = new Set(members.map((mm) => mm.gate?.plan?.release));
+      if (targets.size > 1) {
+        cause = { message: `the hosts would roll back to different releases (${members.map((mm) => `${mm.name}: ${mm.gate?.plan?.release}`).join(', ')}); give --to RELEASE`, exitCode: ExitCode.usage };
+        stopEveryone(cause.message);
+      }
+    }
+    // 4. upload the staged release to every host, then let each install it
+    if (ok()) {
+      let staged: Staged | null = null;
+      if (staging) {
+        try {
+          staged = await staging;
+        } catch (e) {
+          if (!(e instanceof DeployerError) && !i.signal?.aborted) throw e;
+          cause = { message: i.signal?.aborted ? interrupted() : errorMessage(e), exitCode: e instanceof DeployerError ? e.exitCode : ExitCode.failed };
+          stopEveryone(`${cause.message}; stopping every host before it changes anything`);
+        }
+      }
+      if (staged) {
+        say(`uploading ${release} to ${members.length} host${members.length === 1 ? '' : 's'}`);
+        await Promise.all(
+          members.map((mm, idx) =>
+            limit(async () => {
+              const g = mm.gate!;
+              const plan = g.plan as PlanSummary;
+              try {
+                uploads.set(mm.name, await uploadTree(hosts[idx]!, staged.dir, g.incoming!, plan.previous ? `${g.appRoot}/releases/${plan.previous}` : null, facts.get(mm.name)!.rsync, i.signal));
+              } catch (e) {
+                if (!(e instanceof DeployerError)) throw e;
+                uploadErrors.set(mm.name, e);
+              }
+            }),
+          ),
+        );
+        checkInterrupt();
+        if (uploadErrors.size && !cause) stopEveryone(`upload failed: ${[...uploadErrors.values()].map((e) => e.message).join('; ')}; stopping every host before it changes anything`);
+      }
+      if (ok()) for (const mm of members) go(mm, staged?.staged);
+    }
+    // 5. the strategy's switch, across the fleet
+    if (ok()) await runGates(members, fleetPolicy(m, i.op.command, strategy, members.length), { say, ...(i.signal ? { signal: i.signal } : {}) });
+    await Promise.all(members.map((mm) => mm.link.end(HOST_END_MS).then((f) => (mm.final = f))));
+
+    const outcomes = members.map((mm) => {
+      const o = outcomeOf(mm, uploads);
+      const up = uploadErrors.get(mm.name);
+      return up ? { ...o, result: up instanceof HostUnreachable ? ('unreachable' as const) : ('failed' as const), error: up.message } : o;
+    });
+    const failed = failedMembers(members);
+    const causes = cause ? [cause.message] : [...[...uploadErrors.values()].map((e) => e.message), ...failed.filter((f) => !f.stoppedByFleet).map(describeFailure)];
+    const exitCode = cause && failed.every((f) => f.stoppedByFleet) ? cause.exitCode : failed.length ? worstExit(failed) : uploadErrors.size ? ExitCode.failed : ExitCode.ok;
+    return finish(base, release, outcomes, exitCode, causes.length ? causes.join('; ') : undefined);
+  } finally {
+    i.signal?.removeEventListener('abort', onAbort);
+    // staging a release nobody will deploy stops; the CLI waits for it to let go of its files
+    stageAbort.abort('the deploy ended');
+    await staging?.catch(() => undefined);
+  }
+}
+
+async function dryRun(members: Member[], base: Pick<FleetReport, 'deployId' | 'app' | 'operation' | 'strategy'>): Promise<FleetReport> {
+  const plans = new Map<string, { plan: unknown; notes: string[] }>();
+  await Promise.all(
+    members.map(async (mm) => {
       const a = await mm.link.next();
       if (a.kind === 'planned') plans.set(mm.name, { plan: a.plan, notes: a.notes });
       else if (a.kind !== 'gate') mm.final = a;
-    }));
-    const failed = failedMembers(members);
-    const report = finish(base, release, members.map((mm) => outcomeOf(mm, uploads)), failed.length ? worstExit(failed) : ExitCode.ok, failed.length ? failed.map(describeFailure).join('; ') : undefined);
-    report.plans = members.filter((mm) => plans.has(mm.name)).map((mm) => ({ host: mm.name, ...plans.get(mm.name)! }));
-    return report;
-  }
-
-  await settle(members, stopOnFailure);
-  if (failedMembers(members).length === 0) {
-    say(`all ${members.length} locks held`);
-    for (const mm of members) go(mm);
-    await settle(members, stopOnFailure);
-  }
-  // 3. every host planned: a rollback goes to the same release everywhere
-  if (failedMembers(members).length === 0 && i.op.command === 'rollback') {
-    const targets = new Set(members.map((mm) => mm.gate?.plan?.release));
-    if (targets.size > 1) stopAll(members, `the hosts would roll back to different releases (${members.map((mm) => `${mm.name}: ${mm.gate?.plan?.release}`).join(', ')}); give --to RELEASE`);
-  }
-  // 4. upload the staged release to every host, then let each prepare it
-  if (failedMembers(members).length === 0 && members.every((mm) => mm.gate)) {
-    if (staged) {
-      say(`uploading ${release} to ${members.length} host${members.length === 1 ? '' : 's'}`);
-      await Promise.all(
-        members.map((mm, idx) =>
-          limit(async () => {
-            const g = mm.gate!;
-            const plan = g.plan as PlanSummary;
-            try {
-              uploads.set(mm.name, await uploadTree(hosts[idx]!, staged!.dir, g.incoming!, plan.previous ? `${g.appRoot}/releases/${plan.previous}` : null, facts.get(mm.name)!.rsync, i.signal));
-            } catch (e) {
-              uploadErrors.set(mm.name, errorMessage(e));
-            }
-          }),
-        ),
-      );
-      if (uploadErrors.size) stopAll(members, `upload failed: ${[...uploadErrors.values()].join('; ')}; stopping every host before it changes anything`);
-    }
-    if (uploadErrors.size === 0) for (const mm of members) go(mm, staged?.staged);
-  }
-  // 5. the strategy's switch, across the fleet
-  if (failedMembers(members).length === 0 && uploadErrors.size === 0) await runGates(members, fleetPolicy(m, i.op.command, strategy, members.length), { say, ...(i.signal ? { signal: i.signal } : {}) });
-  await Promise.all(members.map((mm) => mm.link.end(HOST_END_MS).then((f) => (mm.final = f))));
-
-  const outcomes = members.map((mm) => {
-    const o = outcomeOf(mm, uploads);
-    const up = uploadErrors.get(mm.name);
-    return up ? { ...o, result: 'unreachable' as const, error: up } : o;
-  });
+    }),
+  );
   const failed = failedMembers(members);
-  const causes = [...uploadErrors.values(), ...failed.filter((f) => !uploadErrors.size && !f.stoppedByFleet).map(describeFailure)];
-  return finish(base, release, outcomes, failed.length ? worstExit(failed) : ExitCode.ok, causes.length ? causes.join('; ') : undefined);
+  const release = (plans.values().next().value?.plan as { release?: string } | undefined)?.release ?? null;
+  const report = finish(base, release, members.map((mm) => outcomeOf(mm, new Map())), failed.length ? worstExit(failed) : ExitCode.ok, failed.length ? failed.map(describeFailure).join('; ') : undefined);
+  report.plans = members.filter((mm) => plans.has(mm.name)).map((mm) => ({ host: mm.name, ...plans.get(mm.name)! }));
+  return report;
 }
 
 function outcomeOf(mm: Member, uploads: Map<string, UploadResult>): HostOutcome {

@@ -13,14 +13,21 @@ class FakeLink {
   private arrivals: Arrival[] = [];
   private waiting: ((a: Arrival) => void) | null = null;
   final: Final | null = null;
+  readonly finished: Promise<Final>;
+  private resolveFinished!: (f: Final) => void;
 
   constructor(
     readonly name: string,
     private readonly log: string[],
-  ) {}
+  ) {
+    this.finished = new Promise((r) => (this.resolveFinished = r));
+  }
 
   private arrive(a: Arrival): void {
-    if (a.kind === 'done' || a.kind === 'failed' || a.kind === 'lost') this.final = a;
+    if (a.kind === 'done' || a.kind === 'failed' || a.kind === 'lost') {
+      this.final = a;
+      this.resolveFinished(a);
+    }
     if (this.waiting) {
       const w = this.waiting;
       this.waiting = null;
@@ -39,6 +46,11 @@ class FakeLink {
   /** how a host told to stop ends */
   stopped(): void {
     this.fail(`${this.name}: stopped because another host failed`, 'FleetStopped');
+  }
+
+  /** the connection dropped */
+  lose(): void {
+    this.arrive({ kind: 'lost', error: { name: 'HostUnreachable', message: `${this.name}: the connection dropped`, exitCode: 1 } });
   }
 
   done(): void {
@@ -116,6 +128,26 @@ describe('runGates, together', () => {
     await f.loop;
     expect(f.fresh()).toEqual([]);
     expect(f.members.map((m) => m.final?.kind)).toEqual(['done', 'done', 'done']);
+  });
+
+  it('a host lost while it waits at the commit stops the fleet: the others are never told to commit', async () => {
+    const f = fleet(TOGETHER);
+    const [h1, h2, h3] = f.links as [FakeLink, FakeLink, FakeLink];
+    for (const h of [h1, h2, h3]) h.at('switch');
+    await flush();
+    f.fresh();
+    h1.at('commit');
+    h2.at('commit');
+    await flush();
+    // h2's connection drops while it waits; h3 is still checking
+    h2.lose();
+    await flush();
+    h3.at('commit');
+    await flush();
+    const after = f.fresh().filter(calls);
+    expect(after).not.toContain('h1 go');
+    expect(after).not.toContain('h3 go');
+    expect(after).toEqual(expect.arrayContaining([expect.stringMatching(/^h1 stop: h2: the connection dropped/), expect.stringMatching(/^h3 stop/)]));
   });
 
   it('canary stages: each stage passes once every host is at it', async () => {

@@ -17,17 +17,35 @@ export function member(name: string, link: AgentLink): Member {
   return { name, link, gate: null, final: null };
 }
 
-/** Waits for the next arrival of any member that is neither at a gate nor finished; false when none is. */
+function end(m: Member, f: Final, onFinal: (m: Member) => void): void {
+  m.final = f;
+  m.gate = null;
+  m.pending = undefined;
+  onFinal(m);
+}
+
+/**
+ * Waits for the next arrival of any member that is neither at a gate nor finished; false when
+ * none is. A member that ended while it waited at a gate (its host dropped) counts as ended
+ * first: no decision is ever taken on a gate whose host is gone.
+ */
 async function step(members: Member[], onFinal: (m: Member) => void): Promise<boolean> {
+  const gone = members.find((m) => !m.final && m.link.final);
+  if (gone) {
+    end(gone, gone.link.final!, onFinal);
+    return true;
+  }
   const moving = members.filter((m) => !m.gate && !m.final);
   if (moving.length === 0) return false;
-  const { m, a } = await Promise.race(moving.map((x) => (x.pending ??= x.link.next().then((arr) => ({ m: x, a: arr })))));
+  const waiting = members.filter((m) => m.gate && !m.final);
+  const { m, a } = await Promise.race([
+    ...moving.map((x) => (x.pending ??= x.link.next().then((arr) => ({ m: x, a: arr })))),
+    ...waiting.map((x) => x.link.finished.then((f): { m: Member; a: Arrival } => ({ m: x, a: f }))),
+  ]);
+  if (m.final) return true;
   m.pending = undefined;
   if (a.kind === 'gate') m.gate = a.gate;
-  else if (a.kind === 'done' || a.kind === 'failed' || a.kind === 'lost') {
-    m.final = a;
-    onFinal(m);
-  }
+  else if (a.kind === 'done' || a.kind === 'failed' || a.kind === 'lost') end(m, a, onFinal);
   return true;
 }
 
@@ -81,8 +99,13 @@ export async function runGates(members: Member[], policy: FleetPolicy, hooks: Lo
     hooks.say(reason, 'warn');
     stopAll(members, reason);
   };
+  // a host failing after the loop decided (say after its commit) is still named
+  const onLateFinal = (m: Member) => {
+    if (m.final!.kind !== 'done' && !stopped) hooks.say(describeFailure(m), 'warn');
+  };
   const onAbort = () => stop(`interrupted (${String(hooks.signal?.reason ?? 'aborted')}): stopping every host and undoing`);
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  if (hooks.signal?.aborted) onAbort();
   try {
     const isStopped = () => stopped;
     if (policy.kind === 'together') await together(members, stop, isStopped, hooks);
@@ -91,7 +114,7 @@ export async function runGates(members: Member[], policy: FleetPolicy, hooks: Lo
       // a host that reaches a gate after the fleet stopped is told to stop there
       for (const m of members) if (m.gate) m.link.stop('the fleet stopped');
       for (const m of members) m.gate = null;
-      await step(members, () => undefined);
+      await step(members, onLateFinal);
     }
   } finally {
     hooks.signal?.removeEventListener('abort', onAbort);

@@ -8,6 +8,8 @@ import { parseProbe, probeCommand } from './install.js';
 const PROBE_SCRIPT = [
   'cd || exit 97',
   'printf "home=%s\\n" "$HOME"',
+  'r=$3; case $r in "~/"*) r=$HOME/${r#"~/"};; esac',
+  'if [ -d "$r/releases" ]; then for d in "$r/releases"/*; do if [ -e "$d" ]; then printf "release=%s\\n" "${d##*/}"; fi; done; fi',
   'if command -v "$1" >/dev/null 2>&1; then printf "node=%s\\n" "$("$1" -e "process.stdout.write(process.versions.node)" 2>/dev/null)"; fi',
   'if command -v rsync >/dev/null 2>&1; then echo rsync=yes; fi',
   'if test -f "$2/cli.js"; then echo agent=yes; fi',
@@ -17,13 +19,13 @@ const PROBE_SCRIPT = [
 const REL = '.deployer/agent/1.4.0-0123456789abcdef';
 
 describe('probeCommand', () => {
-  it('is `sh -c <static script> probe <node> <dir>`', () => {
-    expect(probeCommand('node', REL)).toEqual(['sh', '-c', PROBE_SCRIPT, 'probe', 'node', REL]);
+  it('is `sh -c <static script> probe <node> <dir> <app root>`', () => {
+    expect(probeCommand('node', REL, '/srv/app')).toEqual(['sh', '-c', PROBE_SCRIPT, 'probe', 'node', REL, '/srv/app']);
   });
 
   it('the variable parts are positional arguments, never in the script', () => {
     const hostile = probeCommand('/opt/my node/$(reboot)/node', "x'; rm -rf ~ #");
-    expect(hostile).toEqual(['sh', '-c', PROBE_SCRIPT, 'probe', '/opt/my node/$(reboot)/node', "x'; rm -rf ~ #"]);
+    expect(hostile).toEqual(['sh', '-c', PROBE_SCRIPT, 'probe', '/opt/my node/$(reboot)/node', "x'; rm -rf ~ #", '']);
     expect(hostile[2]).toBe(probeCommand('node', REL)[2]);
   });
 });
@@ -36,25 +38,30 @@ describe('parseProbe', () => {
       rsync: true,
       agentDir: `/home/deploy/${REL}`,
       agentPresent: true,
+      releases: [],
     });
   });
 
   it('a bare host: no node, no rsync, no agent', () => {
-    expect(parseProbe('home=/root\n', REL)).toEqual({ home: '/root', nodeVersion: null, rsync: false, agentDir: `/root/${REL}`, agentPresent: false });
+    expect(parseProbe('home=/root\n', REL)).toEqual({ home: '/root', nodeVersion: null, rsync: false, agentDir: `/root/${REL}`, agentPresent: false, releases: [] });
   });
 
   it('a `node` that prints no version is no node', () => {
-    expect(parseProbe('home=/root\nnode=\nrsync=yes\n', REL)).toEqual({ home: '/root', nodeVersion: null, rsync: true, agentDir: `/root/${REL}`, agentPresent: false });
+    expect(parseProbe('home=/root\nnode=\nrsync=yes\n', REL)).toEqual({ home: '/root', nodeVersion: null, rsync: true, agentDir: `/root/${REL}`, agentPresent: false, releases: [] });
   });
 
   it('node without rsync, agent present; home `/` and a trailing slash; `=` in a value', () => {
-    expect(parseProbe('home=/\nnode=22.3.0\nagent=yes\n', REL)).toEqual({ home: '/', nodeVersion: '22.3.0', rsync: false, agentDir: `/${REL}`, agentPresent: true });
+    expect(parseProbe('home=/\nnode=22.3.0\nagent=yes\n', REL)).toEqual({ home: '/', nodeVersion: '22.3.0', rsync: false, agentDir: `/${REL}`, agentPresent: true, releases: [] });
     expect(parseProbe('home=/home/deploy//\n', 'a')).toMatchObject({ home: '/home/deploy//', agentDir: '/home/deploy/a' });
     expect(parseProbe('home=/home/a=b\n', 'a').home).toBe('/home/a=b');
   });
 
+  it("lists the app's releases on the host", () => {
+    expect(parseProbe('home=/root\nrelease=20261122_100000\nrelease=20261122_110000.failed\n', 'a').releases).toEqual(['20261122_100000', '20261122_110000.failed']);
+  });
+
   it('other lines (a login banner) are ignored', () => {
-    expect(parseProbe('Welcome to web1\nLast login: Mon\nhome=/srv/deploy\nrsync=yes\n', 'a')).toEqual({ home: '/srv/deploy', nodeVersion: null, rsync: true, agentDir: '/srv/deploy/a', agentPresent: false });
+    expect(parseProbe('Welcome to web1\nLast login: Mon\nhome=/srv/deploy\nrsync=yes\n', 'a')).toEqual({ home: '/srv/deploy', nodeVersion: null, rsync: true, agentDir: '/srv/deploy/a', agentPresent: false, releases: [] });
   });
 });
 
@@ -71,14 +78,14 @@ describe('the probe script, run here with sh -c', () => {
 
   it('a node that does not exist: nodeVersion null, no agent yet', async () => {
     const out = await probe('/nonexistent/bin/node', REL);
-    expect(parseProbe(out, REL)).toEqual({ home, nodeVersion: null, rsync: await hasRsync(), agentDir: `${home}/${REL}`, agentPresent: false });
+    expect(parseProbe(out, REL)).toEqual({ home, nodeVersion: null, rsync: await hasRsync(), agentDir: `${home}/${REL}`, agentPresent: false, releases: [] });
   });
 
   it("`node` on PATH: this Node's version; the agent once its cli.js is there (relative to HOME)", async () => {
     mkdirSync(join(home, REL), { recursive: true });
     writeFileSync(join(home, REL, 'cli.js'), '');
     const out = await probe('node', REL);
-    expect(parseProbe(out, REL)).toEqual({ home, nodeVersion: process.versions.node, rsync: await hasRsync(), agentDir: `${home}/${REL}`, agentPresent: true });
+    expect(parseProbe(out, REL)).toEqual({ home, nodeVersion: process.versions.node, rsync: await hasRsync(), agentDir: `${home}/${REL}`, agentPresent: true, releases: [] });
   });
 
   it('hostile node and dir arguments are data, not shell', async () => {
@@ -86,7 +93,7 @@ describe('the probe script, run here with sh -c', () => {
     mkdirSync(join(home, rel), { recursive: true });
     writeFileSync(join(home, rel, 'cli.js'), '');
     const out = await probe('$(touch pwned2)', rel);
-    expect(parseProbe(out, rel)).toMatchObject({ nodeVersion: null, agentPresent: true });
+    expect(parseProbe(out, rel)).toMatchObject({ nodeVersion: null, agentPresent: true, releases: [] });
     expect([existsSync(join(home, 'pwned')), existsSync(join(home, 'pwned2')), existsSync('/pwned'), existsSync('/pwned2')]).toEqual([false, false, false, false]);
   });
 

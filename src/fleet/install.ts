@@ -18,12 +18,17 @@ export interface HostFacts {
   /** absolute path of this build's agent on the host */
   agentDir: string;
   agentPresent: boolean;
+  /** the app's release ids on the host (a new release id must not be one of them) */
+  releases: string[];
 }
 
-// static: the variable parts come as positional arguments ($1 node, $2 agent dir under $HOME)
+// static: the variable parts come as positional arguments ($1 node, $2 agent dir under $HOME,
+// $3 the app's root, `~/` for the home)
 const PROBE = [
   'cd || exit 97',
   'printf "home=%s\\n" "$HOME"',
+  'r=$3; case $r in "~/"*) r=$HOME/${r#"~/"};; esac',
+  'if [ -d "$r/releases" ]; then for d in "$r/releases"/*; do if [ -e "$d" ]; then printf "release=%s\\n" "${d##*/}"; fi; done; fi',
   'if command -v "$1" >/dev/null 2>&1; then printf "node=%s\\n" "$("$1" -e "process.stdout.write(process.versions.node)" 2>/dev/null)"; fi',
   'if command -v rsync >/dev/null 2>&1; then echo rsync=yes; fi',
   'if test -f "$2/cli.js"; then echo agent=yes; fi',
@@ -31,12 +36,13 @@ const PROBE = [
 ].join('\n');
 
 /** `sh -c PROBE probe NODE DIR`: one command, whatever the login shell is. */
-export function probeCommand(node: string, agentRel: string): string[] {
-  return ['sh', '-c', PROBE, 'probe', node, agentRel];
+export function probeCommand(node: string, agentRel: string, appRoot = ''): string[] {
+  return ['sh', '-c', PROBE, 'probe', node, agentRel, appRoot];
 }
 
 export function parseProbe(stdout: string, agentRel: string): HostFacts {
-  const kv = new Map(stdout.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+  const lines = stdout.split('\n');
+  const kv = new Map(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
   const home = kv.get('home') ?? '';
   return {
     home,
@@ -44,13 +50,14 @@ export function parseProbe(stdout: string, agentRel: string): HostFacts {
     rsync: kv.get('rsync') === 'yes',
     agentDir: `${home.replace(/\/+$/, '')}/${agentRel}`,
     agentPresent: kv.get('agent') === 'yes',
+    releases: lines.filter((l) => l.startsWith('release=')).map((l) => l.slice('release='.length)),
   };
 }
 
 /** Connects (opening the master connection), and checks the host can run the agent. */
-export async function probeHost(h: SshHost, node: string, agentKey: string): Promise<HostFacts> {
+export async function probeHost(h: SshHost, node: string, agentKey: string, appRoot = ''): Promise<HostFacts> {
   const rel = `.deployer/agent/${agentKey}`;
-  const r = await h.run(probeCommand(node, rel), { timeoutMs: 60_000 });
+  const r = await h.run(probeCommand(node, rel, appRoot), { timeoutMs: 60_000 });
   if (r.code !== 0) throw new HostUnreachable(h.name, `could not inspect the host (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
   const facts = parseProbe(r.stdout, rel);
   if (!facts.nodeVersion)
@@ -111,14 +118,20 @@ export async function ensureAgent(h: SshHost, facts: HostFacts, bundle: AgentBun
 }
 
 /** Probes every host and installs the agent where it is missing, `limit` at a time; who could not be reached, and why. */
-export async function connectHosts(hosts: SshHost[], node: string, bundle: AgentBundle, limit: <T>(task: () => Promise<T>) => Promise<T>): Promise<{ facts: Map<string, HostFacts>; unreachable: Map<string, string> }> {
+export async function connectHosts(
+  hosts: SshHost[],
+  node: string,
+  bundle: AgentBundle,
+  limit: <T>(task: () => Promise<T>) => Promise<T>,
+  appRoot: (h: SshHost) => string = () => '',
+): Promise<{ facts: Map<string, HostFacts>; unreachable: Map<string, string> }> {
   const facts = new Map<string, HostFacts>();
   const unreachable = new Map<string, string>();
   await Promise.all(
     hosts.map((h) =>
       limit(async () => {
         try {
-          const f = await probeHost(h, node, bundle.key);
+          const f = await probeHost(h, node, bundle.key, appRoot(h));
           await ensureAgent(h, f, bundle);
           facts.set(h.name, f);
         } catch (e) {

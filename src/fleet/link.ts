@@ -20,6 +20,9 @@ export class AgentLink {
   final: Final | null = null;
   /** the gate the host waits at, if it does */
   atGate: GateArrival | null = null;
+  /** resolves once the host's part has ended, whatever it waits at */
+  readonly finished: Promise<Final>;
+  private resolveFinished!: (f: Final) => void;
   private arrivals: Arrival[] = [];
   private waiting: ((a: Arrival) => void) | null = null;
   private stderrTail: string[] = [];
@@ -30,6 +33,7 @@ export class AgentLink {
     onEvent: (e: RunEvent) => void,
     start: StartMessage,
   ) {
+    this.finished = new Promise((r) => (this.resolveFinished = r));
     child.stdin!.on('error', () => undefined);
     child.stdout!.on(
       'data',
@@ -69,6 +73,7 @@ export class AgentLink {
       this.final = a;
       this.atGate = null;
       this.child.stdin!.end();
+      this.resolveFinished(a);
     }
     if (this.waiting) {
       const w = this.waiting;

@@ -8,6 +8,9 @@ import { runHookCommands } from '../hooks/run.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import { prepareRelease } from '../release/prepare.js';
 
+/** how long a staged tree is kept after a newer one, for a concurrent deploy still uploading it */
+const STAGE_KEEP_MS = 60 * 60_000;
+
 export interface Staged {
   /** the release tree on this machine, ready to upload */
   dir: string;
@@ -67,8 +70,14 @@ export async function stageRelease(loaded: LoadedManifest, home: string, release
       },
     );
   }
-  // the tree just staged is the base of the next one; older ones go
-  for (const d of await fsp.readdir(root)) if (d !== release && /^\d/.test(d)) await fsp.rm(join(root, d), { recursive: true, force: true });
+  // the tree just staged is the base of the next one; older ones go, unless recent: another
+  // deploy of the app from this machine (another environment) may be uploading it right now
+  const now = Date.now();
+  for (const d of await fsp.readdir(root)) {
+    if (d === release || !/^\d/.test(d)) continue;
+    const st = await fsp.stat(join(root, d)).catch(() => null);
+    if (st && now - st.mtimeMs > STAGE_KEEP_MS) await fsp.rm(join(root, d), { recursive: true, force: true });
+  }
   return {
     dir,
     staged: {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { HostUnreachable } from '../errors.js';
+import { DeployFailed } from '../errors.js';
 import { rsyncCommand, sshCommand } from '../hosts/ssh-args.js';
 import { sshFailure, type SshHost } from '../hosts/ssh.js';
 import { runProcess } from '../util/process.js';
@@ -18,7 +18,7 @@ export async function uploadTree(h: SshHost, from: string, to: string, linkDest:
   if (hostHasRsync) {
     const r = await runProcess(rsyncCommand(h.target, h.settings, from, to, linkDest), { env: process.env, timeoutMs: 3_600_000, ...(signal ? { signal } : {}) });
     if (r.code !== 0) {
-      throw sshFailure(h.name, r) ?? new HostUnreachable(h.name, `upload (rsync) to ${to} failed (exit ${r.code}): ${lastLine(r.stderr)}`);
+      throw sshFailure(h.name, r) ?? new DeployFailed(`${h.name}: upload (rsync) to ${to} failed (${r.code === null ? 'stopped' : `exit ${r.code}`}): ${lastLine(r.stderr)}`);
     }
     return { method: 'rsync', ms: performance.now() - started };
   }
@@ -35,9 +35,10 @@ const UNTAR = 'set -e; mkdir -p "$1"; tar -xf - -C "$1"';
 /** `tar -c` here piped into `tar -x` there, over the same connection. */
 function tarPipe(h: SshHost, from: string, to: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const pack = spawn('tar', ['-C', from, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // their own process group, like runProcess: Ctrl-C is the driver's to act on
+    const pack = spawn('tar', ['-C', from, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const [cmd, ...args] = sshCommand(h.target, h.settings, ['sh', '-c', UNTAR, 'untar', to]);
-    const unpack = spawn(cmd!, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const unpack = spawn(cmd!, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     let err = '';
     unpack.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     pack.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -52,7 +53,7 @@ function tarPipe(h: SshHost, from: string, to: string, signal?: AbortSignal): Pr
     void Promise.all([closed(pack), closed(unpack)]).then(([packCode, code]) => {
       signal?.removeEventListener('abort', onAbort);
       if (code === 0 && packCode === 0) return resolve();
-      reject(sshFailure(h.name, { code, stderr: err }) ?? new HostUnreachable(h.name, `upload (tar) to ${to} failed (exit ${code}): ${lastLine(err)}`));
+      reject(sshFailure(h.name, { code, stderr: err }) ?? new DeployFailed(`${h.name}: upload (tar) to ${to} failed (exit ${code}): ${lastLine(err)}`));
     });
   });
 }

@@ -18,6 +18,8 @@ export interface VerbResult {
 // the manifest arrives on stdin, is kept in a private temp file for the verb, then removed
 const RUN_VERB = [
   'f=$(mktemp) || exit 70',
+  // it holds the manifest's secrets: gone however the verb ends
+  'trap \'rm -f "$f"\' EXIT HUP INT TERM',
   'cat > "$f"',
   'n=$1; c=$2; shift 2',
   `${HOST_MANIFEST_ENV}="$f" CI=true "$n" "$c" "$@"`,

@@ -53,10 +53,14 @@ export class SshHost {
     return r;
   }
 
-  /** A long-running remote program with its stdin/stdout piped (the agent). */
+  /**
+   * A long-running remote program with its stdin/stdout piped (the agent). In its own process
+   * group: Ctrl-C at the terminal reaches the driver alone, which tells each host to stop and
+   * hears how it ended, rather than cutting every connection at once.
+   */
   spawn(remote: readonly string[]): ChildProcess {
     const [cmd, ...args] = sshCommand(this.target, this.settings, remote);
-    return spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    return spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   }
 
   /** Closes the master connection; quiet when there is none. */

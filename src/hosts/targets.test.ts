@@ -38,9 +38,10 @@ describe('parseHost', () => {
     expect(parseHost('::1')).toEqual({ name: '::1', local: false, host: '::1', roles: [] });
   });
 
-  it('the object form: roles, app_root, port, user; its name is the host', () => {
+  it('the object form: roles, app_root, port, user; its name is the host (with its port when given)', () => {
     const entry: HostEntry = { host: 'web1', user: 'deploy', port: 2222, roles: ['web', 'api'], app_root: '/srv/shop' };
-    expect(parseHost(entry)).toEqual({ name: 'web1', local: false, host: 'web1', user: 'deploy', port: 2222, roles: ['web', 'api'], appRoot: '/srv/shop' });
+    // two entries for one address on two ports are two hosts
+    expect(parseHost(entry)).toEqual({ name: 'web1:2222', local: false, host: 'web1', user: 'deploy', port: 2222, roles: ['web', 'api'], appRoot: '/srv/shop' });
     expect(parseHost({ host: 'db1', roles: [] })).toEqual({ name: 'db1', local: false, host: 'db1', roles: [] });
     expect(parseHost({ host: 'local', roles: ['web'] })).toEqual({ name: 'local', local: true, host: 'local', roles: ['web'] });
   });

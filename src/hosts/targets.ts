@@ -20,7 +20,8 @@ export function parseHost(entry: HostEntry): HostTarget {
     // a leading `-` would be read as an option by ssh or rsync
     if (entry.host.startsWith('-') || entry.user?.startsWith('-')) throw new UsageError(`host ${entry.host}: not a host name`);
     return {
-      name: entry.host,
+      // two entries for one address on different ports are two hosts
+      name: entry.port ? `${entry.host}:${entry.port}` : entry.host,
       local: entry.host === 'local',
       host: entry.host,
       ...(entry.user ? { user: entry.user } : {}),

@@ -11,7 +11,8 @@ import { systemClock } from '../../util/clock.js';
 import { deployerHome, newDeployId, type GlobalOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { FleetRenderer } from '../render/fleet.js';
-import { output } from './common.js';
+import type { Plan } from '../../plan/steps.js';
+import { output, progress } from './common.js';
 
 declare const __DEPLOYER_VERSION__: string;
 const VERSION = typeof __DEPLOYER_VERSION__ === 'string' ? __DEPLOYER_VERSION__ : 'dev';
@@ -70,13 +71,20 @@ export async function operateFleet(cmd: Command, o: GlobalOptions, loaded: Loade
   }
   const ms = systemClock.monotonic() - started;
   if (dryRun) {
+    // each host's plan in full, as a one-host dry run prints it
+    const printer = progress(o);
     for (const p of report.plans ?? []) {
-      const plan = p.plan as { steps: { step: { kind: string } }[]; release: string };
+      process.stderr.write(`── ${p.host}\n`);
       for (const n of p.notes) render.handle(p.host, { type: 'log', level: 'warn', message: n });
-      render.handle(p.host, { type: 'log', level: 'info', message: `plan: ${plan.release}, ${plan.steps.length} steps` });
+      printer.printPlan(p.plan as Plan);
     }
     if (out.isJson) out.json({ dry_run: true, deploy_id: report.deployId, app: report.app, release: report.release, strategy: report.strategy, hosts: report.plans });
-    throwIfFailed(report);
+    try {
+      throwIfFailed(report);
+    } catch (e) {
+      if (out.isJson) markJsonPrinted(e as object);
+      throw e;
+    }
     return;
   }
   render.summary(report, ms);

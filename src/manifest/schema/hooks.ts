@@ -18,13 +18,11 @@ export const HOOK_EVENTS = [
 ] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
 
-const hookEntry = z.union([
-  shellCommand('command'),
-  z.strictObject({
-    command: shellCommand('command'),
-    run_once: z.boolean().default(false).describe('Run on one host only (the first selected), as for a database migration.'),
-  }),
-]);
+const hookObject = z.strictObject({
+  command: shellCommand('command'),
+  run_once: z.boolean().default(false).describe('Run on one host only (the first selected), as for a database migration.'),
+});
+const hookEntry = z.union([shellCommand('command'), hookObject]);
 
 /** One hook command as the engine sees it. */
 export interface HookSpec {
@@ -33,7 +31,8 @@ export interface HookSpec {
 }
 
 const commands = z
-  .union([z.array(hookEntry).max(200), hookEntry])
+  // one flat union, so a wrong type is told what the choices are
+  .union([shellCommand('command'), z.array(hookEntry).max(200), hookObject])
   .transform((v): HookSpec[] => (Array.isArray(v) ? v : [v]).map((c) => (typeof c === 'string' ? { command: c, run_once: false } : c)));
 
 const eventShape = Object.fromEntries(
