@@ -1,6 +1,7 @@
 // Canary analysis: each interval, every metric measured for the canary (and the baseline) and
 // judged; the interval's verdict is the worst of them.
-import { ROUTER_METRICS, type AnalysisConfig, type MetricConfig } from '../manifest/schema/analysis.js';
+import { ROUTER_METRICS } from './router-metrics.js';
+import type { AnalysisConfig, MetricConfig } from '../manifest/schema/analysis.js';
 import type { PoolTraffic } from '../runtime/model.js';
 import { measureCommand } from './command-provider.js';
 import { withUnit } from './format.js';

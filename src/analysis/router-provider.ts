@@ -1,6 +1,6 @@
 // The `router` provider: one pool's traffic between two snapshots of the embedded router's
 // cumulative counters, and the metrics computed from it.
-import { ROUTER_METRICS } from '../manifest/schema/analysis.js';
+import { ROUTER_METRICS } from './router-metrics.js';
 import type { PoolTraffic, StatusCounts } from '../runtime/model.js';
 import { histogramQuantile, quantile } from './quantile.js';
 

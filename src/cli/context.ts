@@ -1,21 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { HOST_MANIFEST_ENV, loadedFromHost, type HostManifest } from '../fleet/host-manifest.js';
-import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import type { RunContext } from '../engine/context.js';
-import type { Emit } from '../engine/events.js';
+import { basename } from 'node:path';
+import { appRootFor } from '../engine/build-context.js';
 import { ManifestError, NotSupportedError } from '../errors.js';
+import { HOST_MANIFEST_ENV, loadedFromHost, type HostManifest } from '../fleet/host-manifest.js';
 import { LocalTransport } from '../hosts/local.js';
 import type { Transport } from '../hosts/transport.js';
-import { loadManifest, type LoadedManifest } from '../manifest/load.js';
+import { formatPath, loadManifest, type LoadedManifest } from '../manifest/load.js';
 import { unsupportedFeatures } from '../manifest/support.js';
-import { formatPath } from '../manifest/load.js';
 import { AppLayout } from '../release/layout.js';
-import { serviceManager } from '../services/index.js';
-import { ProcessManager } from '../services/process.js';
-import { Redactor } from '../state/redact.js';
-import { systemClock, type Clock } from '../util/clock.js';
 
 export interface GlobalOptions {
   file: string;
@@ -25,23 +17,6 @@ export interface GlobalOptions {
   /** --hosts / --roles: comma-separated */
   hosts?: string;
   roles?: string;
-}
-
-export function deployerHome(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.DEPLOYER_HOME || join(env.HOME || homedir(), '.deployer'));
-}
-
-function expandHome(p: string, env: NodeJS.ProcessEnv): string {
-  if (p === '~' || p.startsWith('~/')) return join(env.HOME || homedir(), p.slice(1));
-  return p;
-}
-
-/** Where the app lives on this machine: deployment.app_root, or $DEPLOYER_HOME/apps/<name>. */
-export function appRootFor(loaded: LoadedManifest, env: NodeJS.ProcessEnv = process.env): string {
-  const m = loaded.manifest;
-  const hostRoot = m.hosts.map((h) => (typeof h === 'object' && h.host === 'local' ? h.app_root : undefined)).find(Boolean);
-  const root = hostRoot ?? m.deployment.app_root;
-  return root ? resolve(expandHome(root, env)) : join(deployerHome(env), 'apps', m.name);
 }
 
 export async function loadFromOptions(o: GlobalOptions): Promise<LoadedManifest> {
@@ -86,47 +61,5 @@ export function refuseUnsupported(loaded: LoadedManifest, strategy?: string): vo
   );
 }
 
-export interface ContextInput {
-  loaded: LoadedManifest;
-  emit: Emit;
-  strategy: string;
-  versionOverride?: string;
-  clock?: Clock;
-  transport?: Transport;
-  /** build the service manager (deploy/rollback/repair); other verbs don't need one */
-  withService?: boolean;
-}
 
-export function newDeployId(clock: Clock = systemClock): string {
-  const t = clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `dep_${t}_${randomBytes(3).toString('hex')}`;
-}
-
-export function buildContext(i: ContextInput): RunContext {
-  const clock = i.clock ?? systemClock;
-  const transport = i.transport ?? new LocalTransport();
-  const ctx: RunContext = {
-    transport,
-    hostName: transport.name,
-    layout: new AppLayout(appRootFor(i.loaded)),
-    loaded: i.loaded,
-    service: noService,
-    deployId: newDeployId(clock),
-    strategy: i.strategy,
-    clock,
-    emit: i.emit,
-    redactor: Redactor.forManifest(i.loaded.manifest),
-    home: deployerHome(),
-    ...(i.versionOverride ? { versionOverride: i.versionOverride } : {}),
-    data: {},
-  };
-  if (i.withService !== false) ctx.service = serviceManager(i.loaded.manifest.service, () => new ProcessManager(i.loaded, () => ctx.runtime));
-  return ctx;
-}
-
-const noService = {
-  kind: 'none',
-  async restart() {
-    throw new Error('no service manager in this context');
-  },
-};
+export { appRootFor, buildContext, deployerHome, newDeployId, type ContextInput } from '../engine/build-context.js';

@@ -26,6 +26,9 @@ export interface StagedRelease {
   gitBranch: string | null;
   detectedVersion: string | null;
   checksum: string;
+  /** the tree as staged: what its metadata records */
+  files: number;
+  bytes: number;
 }
 
 /** Everything a step handler may use. One per operation on one host. */

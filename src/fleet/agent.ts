@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { DeployerError, UsageError, errorMessage } from '../errors.js';
-import { buildContext } from '../cli/context.js';
+import { buildContext } from '../engine/build-context.js';
 import type { RunContext } from '../engine/context.js';
 import { dryRunPlan } from '../engine/dry-run.js';
 import { runOperation, type OperationReport } from '../engine/operation.js';

@@ -29,7 +29,8 @@ const PROBE = [
   'printf "home=%s\\n" "$HOME"',
   'r=$3; case $r in "~/"*) r=$HOME/${r#"~/"};; esac',
   'if [ -d "$r/releases" ]; then for d in "$r/releases"/*; do if [ -e "$d" ]; then printf "release=%s\\n" "${d##*/}"; fi; done; fi',
-  'if command -v "$1" >/dev/null 2>&1; then printf "node=%s\\n" "$("$1" -e "process.stdout.write(process.versions.node)" 2>/dev/null)"; fi',
+  // `--version` answers without starting the runtime: a few ms, not a node start a host
+  'if command -v "$1" >/dev/null 2>&1; then printf "node=%s\\n" "$("$1" --version 2>/dev/null)"; fi',
   'if command -v rsync >/dev/null 2>&1; then echo rsync=yes; fi',
   'if test -f "$2/cli.js"; then echo agent=yes; fi',
   'exit 0',
@@ -46,7 +47,7 @@ export function parseProbe(stdout: string, agentRel: string): HostFacts {
   const home = kv.get('home') ?? '';
   return {
     home,
-    nodeVersion: kv.get('node') || null,
+    nodeVersion: kv.get('node')?.replace(/^v/, '') || null,
     rsync: kv.get('rsync') === 'yes',
     agentDir: `${home.replace(/\/+$/, '')}/${agentRel}`,
     agentPresent: kv.get('agent') === 'yes',

@@ -87,6 +87,8 @@ export async function stageRelease(loaded: LoadedManifest, home: string, release
       gitBranch: prepared.gitBranch,
       detectedVersion: prepared.detectedVersion,
       checksum: prepared.checksum,
+      files: prepared.install.files,
+      bytes: prepared.install.copiedBytes + prepared.install.linkedBytes,
     },
   };
 }

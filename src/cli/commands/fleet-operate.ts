@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,8 @@ export async function operateFleet(cmd: Command, o: GlobalOptions, loaded: Loade
   const render = new FleetRenderer(targets.map((t) => t.name), Boolean(o.verbose));
   const started = systemClock.monotonic();
   const ac = new AbortController();
+  // every host's upload and link listens to it
+  setMaxListeners(0, ac.signal);
   const onSignal = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) {
       process.stderr.write(`\n${sig} again: stopping now; each host's journal lets \`deployer doctor --repair\` finish undoing\n`);

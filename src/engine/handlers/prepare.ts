@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { SourceError } from '../../errors.js';
 import { formatDuration } from '../../manifest/duration.js';
 import { writeMeta } from '../../release/meta.js';
-import { prepareRelease } from '../../release/prepare.js';
+import { prepareRelease, type PreparedRelease } from '../../release/prepare.js';
+import { linkShared } from '../../release/shared.js';
+import type { FleetRole, RunContext } from '../context.js';
 import type { Step } from '../../plan/steps.js';
 import { readCurrent } from '../../state/records.js';
 import { crashPoint } from '../crash.js';
@@ -20,10 +22,11 @@ export const prepareHandler: StepHandler<S> = {
     await transport.fs.mkdirp(layout.shared);
     const started = ctx.clock.monotonic();
     // in a fleet the driving machine fetched and built the release and uploaded it beside the
-    // app: install it from there (unchanged files hard-linked from the previous release)
+    // app (unchanged files already hard-linked from the previous release by rsync): it moves in
+    // whole, in one rename
     const upload = ctx.fleet?.upload;
-    const installed = await prepareRelease({
-      source: upload ? { ...m.source, type: 'local', path: upload.dir, exclude: [] } : m.source,
+    const prepared = upload ? await moveUploaded(upload, dir, ctx) : await prepareRelease({
+      source: m.source,
       manifestDir: loaded.dir,
       releaseDir: dir,
       ...(step.previous ? { previousDir: layout.release(step.previous) } : {}),
@@ -37,8 +40,6 @@ export const prepareHandler: StepHandler<S> = {
       onWarning: (message) => ctx.emit({ type: 'log', level: 'warn', message }),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    const prepared = upload ? { ...installed, ...upload.staged } : installed;
-    if (upload) await transport.fs.remove(upload.dir);
     crashPoint('prepare:installed');
     const version = ctx.versionOverride ?? m.version ?? prepared.detectedVersion ?? step.release;
     ctx.data.prepared = prepared;
@@ -59,6 +60,7 @@ export const prepareHandler: StepHandler<S> = {
       bytes: prepared.install.copiedBytes + prepared.install.linkedBytes,
     });
     const i = prepared.install;
+    if (upload) return { status: 'done', detail: `${i.files} file${i.files === 1 ? '' : 's'} (${mb(i.copiedBytes)}) uploaded, moved in in ${formatDuration(ctx.clock.monotonic() - started)}; version ${version}` };
     return {
       status: 'done',
       detail: `${i.files} files, ${mb(i.copiedBytes)} copied, ${i.linkedFiles} unchanged files linked (${mb(i.linkedBytes)}) in ${formatDuration(ctx.clock.monotonic() - started)}; version ${version}`,
@@ -78,6 +80,27 @@ export const prepareHandler: StepHandler<S> = {
     await ctx.transport.fs.remove(dir);
   },
 };
+
+/** The uploaded tree becomes the release: one rename, then the shared links. */
+async function moveUploaded(upload: NonNullable<FleetRole['upload']>, dir: string, ctx: RunContext): Promise<PreparedRelease> {
+  const m = ctx.loaded.manifest;
+  if (!(await ctx.transport.fs.stat(upload.dir))) throw new SourceError(`the uploaded release is missing (${upload.dir})`);
+  await ctx.transport.fs.rename(upload.dir, dir);
+  if (m.deployment.shared_dirs.length || m.deployment.shared_files.length) {
+    const r = await linkShared(dir, ctx.layout.shared, m.deployment.shared_dirs, m.deployment.shared_files);
+    for (const message of r.warnings) ctx.emit({ type: 'log', level: 'warn', message });
+  }
+  const s = upload.staged;
+  return {
+    source: s.source,
+    sourceType: s.sourceType,
+    gitCommit: s.gitCommit,
+    gitBranch: s.gitBranch,
+    detectedVersion: s.detectedVersion,
+    checksum: s.checksum,
+    install: { files: s.files, dirs: 0, symlinks: 0, copiedFiles: 0, copiedBytes: s.bytes, linkedFiles: 0, linkedBytes: 0, skipped: 0, checksum: s.checksum },
+  };
+}
 
 function mb(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;

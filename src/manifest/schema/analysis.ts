@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { duration, int, shellCommand, text } from './fields.js';
 
 /** Metrics the `router` provider computes from the embedded router's per-pool counters. */
-export const ROUTER_METRICS = ['error_rate', 'success_rate', 'request_count', 'request_rate', 'latency_mean_ms', 'latency_p50_ms', 'latency_p90_ms', 'latency_p95_ms', 'latency_p99_ms'] as const;
+import { ROUTER_METRICS } from '../../analysis/router-metrics.js';
+
+export { ROUTER_METRICS };
 
 const metric = z.strictObject({
   name: text(`Metric name. With provider router: ${ROUTER_METRICS.join(', ')}. Otherwise a label of your choice.`, 128),
