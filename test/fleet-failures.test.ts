@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { BIN } from './support/cli.js';
+import { BIN, type CliResult } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostResults, useFleetApp, type FleetApp } from './support/fleet.js';
 import { waitFor } from './support/net.js';
@@ -130,30 +130,46 @@ describe('a host that cannot be reached: one clear error naming it, nothing chan
   });
 });
 
+/**
+ * Deploys v1 (with `first`), then the next version; once host5 hangs in its blocking check,
+ * kills host5's sshd (its whole namespace) and returns how the deploy ended. Revives host5.
+ */
+async function killHost5During(app: FleetApp, name: string, first: string[] = ['deploy', '--json']): Promise<{ r: CliResult; v1: string }> {
+  const r1 = await app.run(first);
+  expect(r1.code, r1.stderr).toBe(0);
+  const v1 = r1.json!.release as string;
+  app.bumpVersion();
+  const h5 = app.hosts[1]!;
+  writeFileSync(app.onHost(h5, `/srv/${name}-block`), '');
+  try {
+    const deploying = app.run(['deploy', '--json']);
+    await waitFor(() => existsSync(app.onHost(h5, `/srv/${name}-at-check`)) || undefined, 'host5 in its check', 60_000);
+    await killSshd(5);
+    return { r: await deploying, v1 };
+  } finally {
+    rmSync(app.onHost(h5, `/srv/${name}-block`), { force: true });
+    await reviveHost(5);
+  }
+}
+
+/** The two surviving hosts are on v1 and (with a router on `port`) serve it. */
+async function survivorsOn(app: FleetApp, v1: string, port?: number): Promise<void> {
+  for (const h of [app.hosts[0]!, app.hosts[2]!]) {
+    expect(app.current(h)).toBe(v1);
+    if (port) expect(JSON.parse(await app.curl(h, port))).toMatchObject({ version: '1.0.0' });
+  }
+}
+
 describe("one host's sshd killed mid-deploy", () => {
   it('recreate: the hosts already switched are switched back; the dead host is reported; the next deploy recovers it', async () => {
     const app = staticApp('flf-rec');
-    const r1 = await app.run(['deploy', '--json']);
-    expect(r1.code, r1.stderr).toBe(0);
-    const v1 = r1.json!.release as string;
-    app.bumpVersion();
-    const h5 = app.hosts[1]!;
-    writeFileSync(app.onHost(h5, '/srv/flf-rec-block'), '');
-    try {
-      const deploying = app.run(['deploy', '--json']);
-      await waitFor(() => existsSync(app.onHost(h5, '/srv/flf-rec-at-check')) || undefined, 'h5 in its check after the switch', 60_000);
-      // h4 and h6 have switched and wait at the commit for h5
-      await killSshd(5);
-      const r = await deploying;
-      expect(r.code).toBe(1);
-      expect(hostResults(r)).toMatchObject({ h4: { result: 'rolled_back', release: v1 }, h5: { result: 'unreachable' }, h6: { result: 'rolled_back', release: v1 } });
-      // the cause is named once; the others are its consequence
-      expect(r.json!.error).toBe('h5: the connection dropped (ssh exited 255 without a word)');
-      unchanged(app, v1, [app.hosts[0]!, app.hosts[2]!]);
-    } finally {
-      rmSync(app.onHost(h5, '/srv/flf-rec-block'), { force: true });
-      await reviveHost(5);
-    }
+    // host5 hangs in its check after the switch: h4 and h6 have switched and wait at the commit
+    const { r, v1 } = await killHost5During(app, 'flf-rec');
+    expect(r.code).toBe(1);
+    expect(hostResults(r)).toMatchObject({ h4: { result: 'rolled_back', release: v1 }, h5: { result: 'unreachable' }, h6: { result: 'rolled_back', release: v1 } });
+    // the cause is named once; the others are its consequence
+    expect(r.json!.error).toBe('h5: the connection dropped (ssh exited 255 without a word)');
+    unchanged(app, v1, [app.hosts[0]!, app.hosts[2]!]);
     // h5's interrupted deploy is undone by the next one, which then goes through everywhere
     const r2 = await app.run(['deploy', '--json']);
     expect(r2.code, r2.stderr).toBe(0);
@@ -163,55 +179,18 @@ describe("one host's sshd killed mid-deploy", () => {
 
   it('blue-green: a host lost before the switch means no host switches', async () => {
     const app = runtimeApp('flf-bg', 'blue-green', 4400);
-    const r1 = await app.run(['deploy', '--json']);
-    expect(r1.code, r1.stderr).toBe(0);
-    const v1 = r1.json!.release as string;
-    app.bumpVersion();
-    const h5 = app.hosts[1]!;
-    writeFileSync(app.onHost(h5, '/srv/flf-bg-block'), '');
-    try {
-      const deploying = app.run(['deploy', '--json']);
-      await waitFor(() => existsSync(app.onHost(h5, '/srv/flf-bg-at-check')) || undefined, 'h5 checking its idle slot', 60_000);
-      await killSshd(5);
-      const r = await deploying;
-      expect(r.code).toBe(1);
-      expect(hostResults(r).h5!.result).toBe('unreachable');
-      for (const h of [app.hosts[0]!, app.hosts[2]!]) {
-        expect(app.current(h)).toBe(v1);
-        expect(JSON.parse(await app.curl(h, 4400))).toMatchObject({ version: '1.0.0' });
-      }
-    } finally {
-      rmSync(app.onHost(h5, '/srv/flf-bg-block'), { force: true });
-      await reviveHost(5);
-    }
+    const { r, v1 } = await killHost5During(app, 'flf-bg');
+    expect(r.code).toBe(1);
+    expect(hostResults(r).h5!.result).toBe('unreachable');
+    await survivorsOn(app, v1, 4400);
   });
 
   it('rolling: the updated hosts roll back, the rest are never touched', async () => {
     const app = runtimeApp('flf-roll', 'rolling', 4700);
-    const r1 = await app.run(['deploy', '--strategy', 'blue-green', '--json']);
-    expect(r1.code, r1.stderr).toBe(0);
-    const v1 = r1.json!.release as string;
-    app.bumpVersion();
-    const h5 = app.hosts[1]!;
-    writeFileSync(app.onHost(h5, '/srv/flf-roll-block'), '');
-    try {
-      const deploying = app.run(['deploy', '--json']);
-      await waitFor(() => existsSync(app.onHost(h5, '/srv/flf-roll-at-check')) || undefined, 'h5 rolling', 60_000);
-      await killSshd(5);
-      const r = await deploying;
-      expect(r.code).toBe(1);
-      const hosts = hostResults(r);
-      expect(hosts.h4!.result).toBe('rolled_back');
-      expect(hosts.h5!.result).toBe('unreachable');
-      expect(hosts.h6!.result).toBe('not_changed');
-      for (const h of [app.hosts[0]!, app.hosts[2]!]) {
-        expect(app.current(h)).toBe(v1);
-        expect(JSON.parse(await app.curl(h, 4700))).toMatchObject({ version: '1.0.0' });
-      }
-    } finally {
-      rmSync(app.onHost(h5, '/srv/flf-roll-block'), { force: true });
-      await reviveHost(5);
-    }
+    const { r, v1 } = await killHost5During(app, 'flf-roll', ['deploy', '--strategy', 'blue-green', '--json']);
+    expect(r.code).toBe(1);
+    expect(hostResults(r)).toMatchObject({ h4: { result: 'rolled_back' }, h5: { result: 'unreachable' }, h6: { result: 'not_changed' } });
+    await survivorsOn(app, v1, 4700);
   });
 });
 
