@@ -8,7 +8,7 @@ import { BIN, type CliResult } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostResults, useFleetApp, type FleetApp } from './support/fleet.js';
 import { waitFor } from './support/net.js';
-import { killSshd, knownHostsWithWrongKey, reviveHost, testHosts } from './support/ssh-hosts.js';
+import { cutSessions, killSshd, knownHostsWithWrongKey, reviveHost, testHosts, type TestHost } from './support/ssh-hosts.js';
 
 const apps: FleetApp[] = [];
 afterAll(async () => {
@@ -20,8 +20,8 @@ afterAll(async () => {
  * A check that, on host5 only, once /srv/<name>-block exists there, takes it, says so and hangs
  * (so the test can kill the host or interrupt at that moment); every other run of it passes.
  */
-const blockingCheck = (name: string) =>
-  `  - { type: command, command: "if [ \\"$(hostname)\\" = host5 ] && rm /srv/${name}-block 2>/dev/null; then touch /srv/${name}-at-check; sleep 120; fi; exit 0", timeout: 150s, interval: 100ms }`;
+const blockingCheck = (name: string, host = 'host5') =>
+  `  - { type: command, command: "if [ \\"$(hostname)\\" = ${host} ] && rm /srv/${name}-block 2>/dev/null; then touch /srv/${name}-at-check; sleep 120; fi; exit 0", timeout: 150s, interval: 100ms }`;
 
 const plainBody = (app: FleetApp, ssh = '') => `deployment: { strategy: recreate, app_root: ${app.appRoot} }
 ssh: { config_file: ${testHosts().configFile}${ssh} }
@@ -29,7 +29,7 @@ service: { manager: none }
 router: { type: none }
 `;
 
-function staticApp(name: string, extra = '', sshExtra = ''): FleetApp {
+function staticApp(name: string, extra = '', sshExtra = '', blockOn = 'host5'): FleetApp {
   const app = useFleetApp({
     name,
     hosts: [4, 5, 6],
@@ -38,7 +38,7 @@ ssh: { config_file: ${config}${sshExtra} }
 service: { manager: none }
 router: { type: none }
 health_checks:
-${blockingCheck(name)}
+${blockingCheck(name, blockOn)}
 ${extra}`,
   });
   apps.push(app);
@@ -195,6 +195,35 @@ describe("one host's sshd killed mid-deploy", () => {
 });
 
 /** `port`: the router's; blue from port + 10, green 100 above (each app its own: they share each host's runtime) */
+describe('a network partition: the connection to one host is cut, the host stays up', () => {
+  it('that host undoes its own switch when it finds the driver gone; the others are switched back', async () => {
+    // host4 hangs in its check, so host5 waits at the commit when its connection is cut
+    const app = staticApp('flf-cut', '', '', 'host4');
+    const r1 = await app.run(['deploy', '--json']);
+    expect(r1.code, r1.stderr).toBe(0);
+    const v1 = r1.json!.release as string;
+    app.bumpVersion();
+    const [h4, h5] = app.hosts as [TestHost, TestHost, TestHost];
+    writeFileSync(app.onHost(h4, '/srv/flf-cut-block'), '');
+    try {
+      const deploying = app.run(['deploy', '--json']);
+      await waitFor(() => existsSync(app.onHost(h4, '/srv/flf-cut-at-check')) || undefined, 'host4 in its check', 60_000);
+      // host5 has switched: it waits at the commit with the others
+      await waitFor(() => (app.current(h5) !== v1 ? true : undefined), 'host5 switched', 30_000);
+      expect(cutSessions(5)).toBeGreaterThan(0);
+      const r = await deploying;
+      expect(r.code).toBe(1);
+      expect(hostResults(r)).toMatchObject({ h4: { result: 'rolled_back' }, h5: { result: 'unreachable' }, h6: { result: 'rolled_back' } });
+      // the cut-off host found its driver gone at the commit and went back on its own
+      await waitFor(() => (app.current(h5) === v1 && !existsSync(app.onHost(h5, `${app.appRoot}/.deploy_state/deploy.lock`)) ? true : undefined), 'host5 back on v1', 30_000);
+      unchanged(app, v1);
+      expect(app.lastHistory(h5)).toMatchObject({ result: 'rolled_back', error: expect.stringContaining('the connection to the machine driving the deploy was lost') });
+    } finally {
+      rmSync(app.onHost(h4, '/srv/flf-cut-block'), { force: true });
+    }
+  });
+});
+
 function runtimeApp(name: string, strategy: string, port: number): FleetApp {
   const app = useFleetApp({
     name,

@@ -35,8 +35,12 @@ async function deadPid(): Promise<number> {
   return c.pid!;
 }
 const stateOf = (pid: number) => {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return s.slice(s.lastIndexOf(')') + 1).trim()[0];
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 1).trim()[0];
+  } catch {
+    return undefined;
+  }
 };
 
 describe('probeProcess by pid', () => {
@@ -109,8 +113,10 @@ describe('probeProcess by name', () => {
   it('ignores zombies', async () => {
     const dir = tempDir();
     symlinkSync('/bin/true', path.join(dir, 'dplchk-zombie'));
-    // sh starts the short-lived program, then becomes `sleep`, which never reaps it
-    const parent = start('sh', ['-c', `"${dir}/dplchk-zombie" & echo $!; exec sleep 30`]);
+    // sh starts the short-lived program, then becomes `sleep`, which never reaps it; the program
+    // exits only once its parent is `sleep` (in the subshell $$ is the parent's pid), so sh
+    // cannot reap it before the exec
+    const parent = start('sh', ['-c', `( while [ "$(cat /proc/$$/comm)" != sleep ]; do sleep 0.02; done; exec "${dir}/dplchk-zombie" ) & echo $!; exec sleep 30`]);
     const out = await new Promise<string>((r) => parent.stdout!.once('data', (b: Buffer) => r(b.toString())));
     const zombie = Number(out.trim());
     expect(await until(() => stateOf(zombie) === 'Z')).toBe(true);

@@ -192,6 +192,31 @@ export function sshdPid(i: number): number | undefined {
 }
 
 /**
+ * Cuts every ssh session to host i (kills its sshd session processes, not the listening sshd):
+ * a network partition as the host sees it. The host and what runs there stay up; a process the
+ * session started loses its stdin/stdout. Returns how many sessions were cut.
+ */
+export function cutSessions(i: number): number {
+  checkIndex(i);
+  const pids = execFileSync('ip', ['netns', 'pids', netns(i)], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.trim())
+    .map(Number);
+  let cut = 0;
+  for (const p of pids) {
+    const ns = nsPids(p);
+    if (comm(p) !== 'sshd' || ns?.at(-1) === 1) continue;
+    try {
+      process.kill(p, 'SIGKILL');
+      cut++;
+    } catch {
+      // gone already
+    }
+  }
+  return cut;
+}
+
+/**
  * Kills host i's sshd, PID 1 of its PID namespace, with SIGKILL: the kernel then kills every
  * process on that host (sessions, apps started there), as if the host died. The network
  * namespace and the host's files stay. Resolves once port 22 of its address refuses connections.
