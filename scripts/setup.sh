@@ -7,15 +7,20 @@ cd "$(dirname "$0")/.."
 # git: git sources; bzip2/zip/unzip/python3: archive fixtures; rsync: the upload benchmark's peer;
 # procps: ps/pgrep for humans debugging a failed run; prometheus: the analysis provider's integration test;
 # ssh, sshd, ip: the namespaced SSH hosts the fleet tests deploy to (../shared/hosts/)
-# `setup.sh bench` also: wrk (load), nginx and haproxy (the router benchmark's peers)
+# `setup.sh bench` also: wrk (load), nginx and haproxy (the router benchmark's peers), capistrano (a fleet
+# benchmark peer; Shipit, the other, is installed by the benchmark itself into bench/.peers/)
 tools="git:git bzip2:bzip2 zip:zip unzip:unzip python3:python3 rsync:rsync prometheus:prometheus ssh:openssh-client sshd:openssh-server ip:iproute2"
-[ "${1:-}" = bench ] && tools="$tools wrk:wrk nginx:nginx-light haproxy:haproxy"
+[ "${1:-}" = bench ] && tools="$tools wrk:wrk nginx:nginx-light haproxy:haproxy cap:capistrano"
 missing=""
 for tool in $tools; do
   bin=${tool%%:*}
   pkg=${tool#*:}
   command -v "$bin" >/dev/null 2>&1 || missing="$missing $pkg"
 done
+# Capistrano's net-ssh needs these ruby libraries for the bench hosts' ed25519 keys; no binary to look for
+if [ "${1:-}" = bench ] && ! ruby -e "require 'ed25519'; require 'bcrypt_pbkdf'" >/dev/null 2>&1; then
+  missing="$missing ruby-ed25519 ruby-bcrypt-pbkdf"
+fi
 if [ -n "$missing" ]; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""
