@@ -26,6 +26,20 @@ await build({
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });
+// the agent a fleet's hosts run (src/fleet/agent-main.ts): one file, so it starts fast
+await build({
+  absWorkingDir: root,
+  entryPoints: { agent: 'src/fleet/agent-main.ts' },
+  outdir: tmp,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  define: { __DEPLOYER_VERSION__: JSON.stringify(pkg.version) },
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+});
 const old = `${root}/dist.old-${process.pid}`;
 if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, old);
 renameSync(`${root}/${tmp}`, `${root}/dist`);

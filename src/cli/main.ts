@@ -4,10 +4,6 @@ declare const __DEPLOYER_VERSION__: string;
 const args = process.argv.slice(2);
 if (args[0] === '--version' || args[0] === '-V') {
   process.stdout.write(`${__DEPLOYER_VERSION__}\n`);
-} else if (args[0] === '__agent') {
-  // a host of a fleet: driven over SSH through stdin/stdout (src/fleet/protocol.ts)
-  const { agentMain } = await import('../fleet/agent.js');
-  process.exitCode = await agentMain();
 } else {
   const { run } = await import('./program.js');
   process.exitCode = await run(args);

@@ -165,7 +165,7 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
   }
 }
 
-/** `node cli.js __agent`: stdin/stdout are the SSH session's. */
+/** `node agent.js` (src/fleet/agent-main.ts): stdin/stdout are the SSH session's. */
 export async function agentMain(): Promise<number> {
   // the driver going away must not kill the agent mid-step: it stops at the next gate and undoes
   process.on('SIGHUP', () => undefined);

@@ -101,7 +101,7 @@ export async function runFleet(i: FleetInput): Promise<FleetReport> {
     const op: AgentOp = i.op.command === 'deploy' ? { ...i.op, release: release! } : i.op;
     const members: Member[] = hosts.map((h, idx) => {
       const start: StartMessage = { type: 'start', op, deployId: i.deployId, hostName: h.name, primary: idx === 0, ...(i.dryRun ? { dryRun: true } : {}), ...hostManifest(i.loaded, h.target) };
-      const child = h.spawn([i.ssh.config.node, `${facts.get(h.name)!.agentDir}/cli.js`, '__agent']);
+      const child = h.spawn([i.ssh.config.node, `${facts.get(h.name)!.agentDir}/agent.js`]);
       return member(h.name, new AgentLink(h.name, child, (e) => i.emit(h.name, e), start));
     });
     if (i.dryRun) return await dryRun(members, base);

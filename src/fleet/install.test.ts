@@ -12,7 +12,7 @@ const PROBE_SCRIPT = [
   'if [ -d "$r/releases" ]; then for d in "$r/releases"/*; do if [ -e "$d" ]; then printf "release=%s\\n" "${d##*/}"; fi; done; fi',
   'if command -v "$1" >/dev/null 2>&1; then printf "node=%s\\n" "$("$1" --version 2>/dev/null)"; fi',
   'if command -v rsync >/dev/null 2>&1; then echo rsync=yes; fi',
-  'if test -f "$2/cli.js"; then echo agent=yes; fi',
+  'if test -f "$2/agent.js"; then echo agent=yes; fi',
   'exit 0',
 ].join('\n');
 
@@ -81,9 +81,9 @@ describe('the probe script, run here with sh -c', () => {
     expect(parseProbe(out, REL)).toEqual({ home, nodeVersion: null, rsync: await hasRsync(), agentDir: `${home}/${REL}`, agentPresent: false, releases: [] });
   });
 
-  it("`node` on PATH: this Node's version; the agent once its cli.js is there (relative to HOME)", async () => {
+  it("`node` on PATH: this Node's version; the agent once its agent.js is there (relative to HOME)", async () => {
     mkdirSync(join(home, REL), { recursive: true });
-    writeFileSync(join(home, REL, 'cli.js'), '');
+    writeFileSync(join(home, REL, 'agent.js'), '');
     const out = await probe('node', REL);
     expect(parseProbe(out, REL)).toEqual({ home, nodeVersion: process.versions.node, rsync: await hasRsync(), agentDir: `${home}/${REL}`, agentPresent: true, releases: [] });
   });
@@ -91,7 +91,7 @@ describe('the probe script, run here with sh -c', () => {
   it('hostile node and dir arguments are data, not shell', async () => {
     const rel = '.deployer/agent/a b/$(touch pwned)';
     mkdirSync(join(home, rel), { recursive: true });
-    writeFileSync(join(home, rel, 'cli.js'), '');
+    writeFileSync(join(home, rel, 'agent.js'), '');
     const out = await probe('$(touch pwned2)', rel);
     expect(parseProbe(out, rel)).toMatchObject({ nodeVersion: null, agentPresent: true, releases: [] });
     expect([existsSync(join(home, 'pwned')), existsSync(join(home, 'pwned2')), existsSync('/pwned'), existsSync('/pwned2')]).toEqual([false, false, false, false]);

@@ -32,7 +32,7 @@ const PROBE = [
   // `--version` answers without starting the runtime: a few ms, not a node start a host
   'if command -v "$1" >/dev/null 2>&1; then printf "node=%s\\n" "$("$1" --version 2>/dev/null)"; fi',
   'if command -v rsync >/dev/null 2>&1; then echo rsync=yes; fi',
-  'if test -f "$2/cli.js"; then echo agent=yes; fi',
+  'if test -f "$2/agent.js"; then echo agent=yes; fi',
   'exit 0',
 ].join('\n');
 
@@ -90,7 +90,7 @@ export interface AgentBundle {
 export async function agentBundle(home: string, version: string): Promise<AgentBundle> {
   const dist = distDir();
   const files = (await fsp.readdir(dist)).filter((f) => f.endsWith('.js')).sort();
-  if (!files.includes('cli.js')) throw new Error(`the built CLI is missing (${dist}cli.js): run \`npm run build\``);
+  if (!files.includes('cli.js') || !files.includes('agent.js')) throw new Error(`the built CLI is missing (${dist}cli.js, agent.js): run \`npm run build\``);
   const hash = createHash('sha256');
   const contents = await Promise.all(files.map((f) => fsp.readFile(join(dist, f))));
   files.forEach((f, i) => hash.update(f).update('\0').update(contents[i]!));

@@ -7,7 +7,7 @@ import type { HostManifest } from './host-manifest.js';
 
 /**
  * The conversation between the machine driving a fleet deploy and the agent it starts on each
- * host (`ssh host node <agent>/cli.js agent`): one JSON object a line, each way. The agent runs
+ * host (`ssh host node <agent>/agent.js`): one JSON object a line, each way. The agent runs
  * the ordinary one-host operation on its host and stops at the fleet's gates until told to go
  * on, so every host switches or none does.
  */
