@@ -10,13 +10,10 @@ const pkg = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
 const tmp = `dist.tmp-${process.pid}`;
 
 rmSync(`${root}/${tmp}`, { recursive: true, force: true });
-await build({
+const common = {
   absWorkingDir: root,
-  // the CLI, the runtime daemon (supervisor + control API) and the router process it supervises
-  entryPoints: { cli: 'src/cli/main.ts', runtimed: 'src/runtime/daemon/main.ts', router: 'src/runtime/router/main.ts' },
   outdir: tmp,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -25,21 +22,11 @@ await build({
   // CommonJS dependencies bundled into ESM need a require()
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
-});
+};
+// the CLI, the runtime daemon (supervisor + control API) and the router process it supervises
+await build({ ...common, entryPoints: { cli: 'src/cli/main.ts', runtimed: 'src/runtime/daemon/main.ts', router: 'src/runtime/router/main.ts' }, splitting: true });
 // the agent a fleet's hosts run (src/fleet/agent-main.ts): one file, so it starts fast
-await build({
-  absWorkingDir: root,
-  entryPoints: { agent: 'src/fleet/agent-main.ts' },
-  outdir: tmp,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked',
-  define: { __DEPLOYER_VERSION__: JSON.stringify(pkg.version) },
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'warning',
-});
+await build({ ...common, entryPoints: { agent: 'src/fleet/agent-main.ts' } });
 const old = `${root}/dist.old-${process.pid}`;
 if (existsSync(`${root}/dist`)) renameSync(`${root}/dist`, old);
 renameSync(`${root}/${tmp}`, `${root}/dist`);
