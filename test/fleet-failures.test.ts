@@ -3,7 +3,7 @@
 // way; the rules hold on the others and nothing is left half-switched.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BIN, type CliResult } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostResults, useFleetApp, type FleetApp } from './support/fleet.js';
@@ -74,6 +74,7 @@ describe('a host that cannot be reached: one clear error naming it, nothing chan
     expect(r.stderr).toContain('h5: its host key has changed since it was recorded in known_hosts; refusing to connect');
     expect(hostResults(r)).toMatchObject({ h4: { result: 'not_changed' }, h5: { result: 'unreachable' }, h6: { result: 'not_changed' } });
     for (const h of other.hosts) expect(other.current(h)).toBeNull();
+    rmSync(dirname(known), { recursive: true, force: true });
   });
 
   it('a wrong user', async () => {

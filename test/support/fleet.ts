@@ -2,6 +2,7 @@
 // (test/support/ssh-hosts.ts), its own short DEPLOYER_HOME here, and readers of each host's
 // state through the host's private /srv seen from this machine.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { cli, ROOT, type CliResult } from './cli.js';
 import { sshRun, testHosts, type TestHost } from './ssh-hosts.js';
@@ -99,7 +100,11 @@ export function useFleetApp(o: FleetAppOptions): FleetApp {
         writeFileSync(join(app, 'package.json'), JSON.stringify(pkg));
       } else writeFileSync(join(app, 'index.html'), `v${version}\n`);
     },
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      // the ssh master connections this app's deploys opened (ControlPersist) end with it
+      for (const h of hosts) spawnSync('ssh', ['-F', th.configFile, '-o', `ControlPath=${home}/cm/%C`, '-O', 'exit', h.name], { stdio: 'ignore', timeout: 5000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
