@@ -2,7 +2,6 @@ import { setMaxListeners } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { runFleet, throwIfFailed, type FleetInput, type FleetReport } from '../../fleet/drive.js';
 import type { SshSettings } from '../../hosts/ssh-args.js';
 import type { HostTarget } from '../../hosts/targets.js';
@@ -35,8 +34,7 @@ export function sshSettingsFor(loaded: LoadedManifest, dir: string): SshSettings
 }
 
 /** deploy/rollback across remote hosts: run the fleet driver, render, print --json, exit with the gravest code. */
-export async function operateFleet(cmd: Command, o: GlobalOptions, loaded: LoadedManifest, targets: HostTarget[], op: FleetInput['op'], dryRun: boolean): Promise<void> {
-  void cmd;
+export async function operateFleet(o: GlobalOptions, loaded: LoadedManifest, targets: HostTarget[], op: FleetInput['op'], dryRun: boolean): Promise<void> {
   const out = output(o);
   const home = deployerHome();
   const render = new FleetRenderer(targets.map((t) => t.name), Boolean(o.verbose));

@@ -40,7 +40,7 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   if (isFleet(targets)) {
     const { operateFleet } = await import('./fleet-operate.js');
     const op = spec.fleetOp.command === 'deploy' ? { ...spec.fleetOp, strategy: strategy as Manifest['deployment']['strategy'] } : spec.fleetOp;
-    return operateFleet(cmd, o, loaded, targets, op, Boolean(spec.dryRun));
+    return operateFleet(o, loaded, targets, op, Boolean(spec.dryRun));
   }
   const render = progress(o);
   const ctx = buildContext({ loaded, emit: render.handle, strategy, ...(spec.versionOverride ? { versionOverride: spec.versionOverride } : {}) });
