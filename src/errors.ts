@@ -13,6 +13,12 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** The gravest of several exit codes (one a host): manual intervention, a held lock, usage, failure; 0 when all are 0. */
+export function gravestExit(codes: readonly number[]): number {
+  for (const c of [ExitCode.manual, ExitCode.locked, ExitCode.usage, ExitCode.failed]) if (codes.includes(c)) return c;
+  return codes.find((c) => c !== 0) ?? ExitCode.ok;
+}
+
 export abstract class DeployerError extends Error {
   abstract readonly exitCode: ExitCode;
   /** A short hint shown after the message (how to fix it). */

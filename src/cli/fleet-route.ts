@@ -1,16 +1,12 @@
 import { parseArgs } from 'node:util';
-import { ExitCode } from '../errors.js';
+import { gravestExit } from '../errors.js';
 import { HOST_MANIFEST_ENV } from '../fleet/host-manifest.js';
-import { isFleet, selectHosts } from '../hosts/targets.js';
-import { verbOf } from './commands/index.js';
-import { splitList } from './commands/operate.js';
+import { hostFilter, isFleet, selectHosts } from '../hosts/targets.js';
+import { FLEET_VERBS, verbOf } from './commands/index.js';
 import { deployerHome, openApp, type GlobalOptions } from './context.js';
 import { makeStyle } from './render/style.js';
 
 declare const __DEPLOYER_VERSION__: string;
-
-/** The verbs that read or tidy an app's state: on a fleet, each host answers for itself. */
-const FLEET_VERBS = new Set(['status', 'releases', 'history', 'cleanup', 'protect', 'unprotect', 'doctor', 'unlock', 'promote', 'abort']);
 
 /** args without --hosts/--roles (the hosts run the verb on themselves) */
 function hostArgs(args: string[]): string[] {
@@ -40,10 +36,7 @@ export async function routeToFleet(args: string[]): Promise<number | null> {
   if (values.help) return null;
   const o: GlobalOptions = { file: typeof values.file === 'string' ? values.file : 'deploy.yml', ...(typeof values.env === 'string' ? { env: values.env } : {}) };
   const { loaded } = await openApp(o);
-  const targets = selectHosts(loaded.manifest.hosts, {
-    ...(typeof values.hosts === 'string' ? { hosts: splitList(values.hosts) } : {}),
-    ...(typeof values.roles === 'string' ? { roles: splitList(values.roles) } : {}),
-  });
+  const targets = selectHosts(loaded.manifest.hosts, hostFilter(typeof values.hosts === 'string' ? values.hosts : undefined, typeof values.roles === 'string' ? values.roles : undefined));
   if (!isFleet(targets)) return null;
   const { runVerbOnHosts } = await import('../fleet/verbs.js');
   const { controlDir, sshSettingsFor } = await import('./commands/fleet-operate.js');
@@ -75,10 +68,5 @@ export async function routeToFleet(args: string[]): Promise<number | null> {
       process.stderr.write(r.stderr);
     }
   }
-  return worst(results.map((r) => r.code));
-}
-
-function worst(codes: number[]): number {
-  for (const c of [ExitCode.manual, ExitCode.locked, ExitCode.usage, ExitCode.failed]) if (codes.includes(c)) return c;
-  return codes.find((c) => c !== 0) ?? ExitCode.ok;
+  return gravestExit(results.map((r) => r.code));
 }

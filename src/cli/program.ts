@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { DeployerError, ExitCode, ManifestError } from '../errors.js';
-import { registerCommands } from './commands/index.js';
+import { FLEET_VERBS, registerCommands, verbOf } from './commands/index.js';
 import { JSON_PRINTED } from './json-printed.js';
 import { makeStyle } from './render/style.js';
 
@@ -29,10 +29,13 @@ export async function run(args: string[]): Promise<number> {
   const wantsJson = args.includes('--json');
   const verbose = args.includes('--verbose') || args.includes('-v');
   try {
-    // status, history... of an app on remote hosts: each host answers
-    const { routeToFleet } = await import('./fleet-route.js');
-    const routed = await routeToFleet(args);
-    if (routed !== null) return routed;
+    // status, history... of an app on remote hosts: each host answers (loaded for those verbs only)
+    const verb = verbOf(args);
+    if (verb && FLEET_VERBS.has(verb)) {
+      const { routeToFleet } = await import('./fleet-route.js');
+      const routed = await routeToFleet(args);
+      if (routed !== null) return routed;
+    }
     const program = await buildProgram(args);
     await program.parseAsync(args, { from: 'user' });
     return ExitCode.ok;

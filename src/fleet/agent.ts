@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { DeployerError, UsageError, errorMessage } from '../errors.js';
+import { DeployerError, errorMessage } from '../errors.js';
 import { buildContext } from '../engine/build-context.js';
 import type { RunContext } from '../engine/context.js';
 import { dryRunPlan } from '../engine/dry-run.js';
@@ -52,12 +52,7 @@ class Inbox {
 
 export function planFor(op: AgentOp, loaded: LoadedManifest, observed: Observed, deployId: string): Plan {
   if (op.command === 'deploy') return planDeploy(op.strategy, loaded, observed, { deployId, release: op.release });
-  let to = op.to;
-  if (op.forward) {
-    if (!observed.preRollback) throw new UsageError('nothing to roll forward to: no rollback since the last deploy');
-    to = observed.preRollback;
-  }
-  return planRollback(loaded, observed, { deployId, ...(to ? { to } : {}) });
+  return planRollback(loaded, observed, { deployId, ...(op.to ? { to: op.to } : {}), ...(op.forward ? { forward: true } : {}) });
 }
 
 function errorOf(e: unknown): { name: string; message: string; hint?: string; exitCode: number } {

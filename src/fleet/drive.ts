@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { DeployerError, ExitCode, FleetFailed, HostUnreachable, UsageError, errorMessage } from '../errors.js';
+import { DeployerError, ExitCode, FleetFailed, HostUnreachable, UsageError, errorMessage, gravestExit } from '../errors.js';
 import type { RunEvent } from '../engine/events.js';
 import { SshHost } from '../hosts/ssh.js';
 import type { SshSettings } from '../hosts/ssh-args.js';
@@ -224,13 +224,9 @@ function outcomeOf(mm: Member, uploads: Map<string, UploadResult>): HostOutcome 
   return { host: mm.name, result, release: f.live ?? null, error: f.error.message, ...(e ? { entry: e } : {}), ...upload };
 }
 
-/** The gravest exit code among the failed hosts: manual intervention, then a held lock, then failure. */
+/** The gravest exit code among the failed hosts (errors.ts gravestExit); a failure at least. */
 function worstExit(failed: Member[]): ExitCode {
-  const codes = failed.map((f) => (f.final!.kind === 'done' ? 0 : f.final!.error.exitCode));
-  if (codes.includes(ExitCode.manual)) return ExitCode.manual;
-  if (codes.includes(ExitCode.locked)) return ExitCode.locked;
-  if (codes.includes(ExitCode.usage)) return ExitCode.usage;
-  return ExitCode.failed;
+  return (gravestExit(failed.map((f) => (f.final!.kind === 'done' ? 0 : f.final!.error.exitCode))) || ExitCode.failed) as ExitCode;
 }
 
 function finish(base: Pick<FleetReport, 'deployId' | 'app' | 'operation' | 'strategy'>, release: string | null, hosts: HostOutcome[], exitCode: ExitCode, error?: string): FleetReport {

@@ -82,8 +82,8 @@ export interface AgentBundle {
   dir: string;
   /** version and content hash: a host holding this key holds this exact build */
   key: string;
-  /** the bundle as a tar stream */
-  tar: Buffer;
+  /** the bundle as a tar stream, made once and only when a host lacks this build */
+  tar(): Promise<Buffer>;
 }
 
 /** The agent as uploaded to hosts: dist/'s scripts (no source maps) and a package.json saying ESM. */
@@ -103,9 +103,13 @@ export async function agentBundle(home: string, version: string): Promise<AgentB
     await fsp.writeFile(join(tmp, 'package.json'), `${JSON.stringify({ type: 'module', private: true, version })}\n`);
     await fsp.rename(tmp, dir).catch(async () => fsp.rm(tmp, { recursive: true, force: true }));
   }
-  const chunks: Buffer[] = [];
-  for await (const c of create({ cwd: dir, portable: true }, [...files, 'package.json'])) chunks.push(c as Buffer);
-  return { dir, key, tar: Buffer.concat(chunks) };
+  let tar: Promise<Buffer> | undefined;
+  const pack = async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of create({ cwd: dir, portable: true }, [...files, 'package.json'])) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  return { dir, key, tar: () => (tar ??= pack()) };
 }
 
 // unpack into a temp dir and rename it into place: a half-uploaded agent is never run
@@ -114,7 +118,7 @@ const INSTALL = 'set -e; t="$1.tmp.$$"; rm -rf "$t"; mkdir -p "$t"; tar -xf - -C
 /** Uploads the agent when the host does not hold this build yet. */
 export async function ensureAgent(h: SshHost, facts: HostFacts, bundle: AgentBundle): Promise<void> {
   if (facts.agentPresent) return;
-  const r = await h.run(['sh', '-c', INSTALL, 'install', facts.agentDir], { input: bundle.tar, timeoutMs: 300_000 });
+  const r = await h.run(['sh', '-c', INSTALL, 'install', facts.agentDir], { input: await bundle.tar(), timeoutMs: 300_000 });
   if (r.code !== 0) throw new HostUnreachable(h.name, `could not install Deployer's agent in ${facts.agentDir}: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`);
 }
 

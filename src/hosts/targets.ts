@@ -57,6 +57,12 @@ export interface HostFilter {
   roles?: string[];
 }
 
+/** `--hosts a,b` and `--roles web` as a filter (comma-separated lists). */
+export function hostFilter(hosts?: string, roles?: string): HostFilter {
+  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  return { ...(hosts ? { hosts: list(hosts) } : {}), ...(roles ? { roles: list(roles) } : {}) };
+}
+
 /**
  * The manifest's hosts narrowed by `--hosts` and `--roles`. A name or role that matches nothing
  * is an error naming it, so a typo never deploys to fewer hosts than meant without a word.

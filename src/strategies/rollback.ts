@@ -12,6 +12,8 @@ export interface RollbackRequest {
   deployId: string;
   /** --to RELEASE; default the rollback point */
   to?: string;
+  /** --forward: back to the release that was live before the last rollback */
+  forward?: boolean;
 }
 
 /** The newest complete release older than `id`, other than `except`. */
@@ -42,7 +44,8 @@ export function rollbackTarget(observed: Observed, to?: string): string {
  * post_rollback and on_rollback. A failed check is not undone: it needs a human (exit 4).
  */
 export function planRollback(loaded: LoadedManifest, observed: Observed, req: RollbackRequest): Plan {
-  const target = rollbackTarget(observed, req.to);
+  if (req.forward && !observed.preRollback) throw new UsageError('nothing to roll forward to: no rollback since the last deploy');
+  const target = rollbackTarget(observed, req.forward ? observed.preRollback! : req.to);
   const from = observed.current;
   // a second rollback goes further back; `rollback --forward` returns to `from`
   const pointers: Pointers = { rollback_point: releaseBefore(observed, target, from), pre_rollback_release: from };

@@ -25,6 +25,9 @@ export const VERBS: Record<string, () => Promise<Register>> = {
   schema: async () => (await import('./schema.js')).registerSchema,
 };
 
+/** The verbs that read or tidy an app's state: on a fleet, each host answers for itself (cli/fleet-route.ts). */
+export const FLEET_VERBS: ReadonlySet<string> = new Set(['status', 'releases', 'history', 'cleanup', 'protect', 'unprotect', 'doctor', 'unlock', 'promote', 'abort']);
+
 /** Registers the verb named in argv, or every verb (for help and unknown commands). */
 export async function registerCommands(program: Command, args: readonly string[]): Promise<void> {
   const verb = verbOf(args);

@@ -15,7 +15,7 @@ import { markJsonPrinted } from '../json-printed.js';
 import { formatMs } from '../render/style.js';
 import type { FleetInput } from '../../fleet/drive.js';
 import type { Manifest } from '../../manifest/schema/index.js';
-import { isFleet, selectHosts } from '../../hosts/targets.js';
+import { hostFilter, isFleet, selectHosts } from '../../hosts/targets.js';
 import { globals, output, progress, warnAll } from './common.js';
 
 export interface OperateSpec {
@@ -36,7 +36,7 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   warnAll(loaded.warnings);
   const strategy = spec.strategy(loaded);
   refuseUnsupported(loaded, spec.command === 'deploy' ? strategy : undefined);
-  const targets = selectHosts(loaded.manifest.hosts, { ...(o.hosts ? { hosts: splitList(o.hosts) } : {}), ...(o.roles ? { roles: splitList(o.roles) } : {}) });
+  const targets = selectHosts(loaded.manifest.hosts, hostFilter(o.hosts, o.roles));
   if (isFleet(targets)) {
     const { operateFleet } = await import('./fleet-operate.js');
     const op = spec.fleetOp.command === 'deploy' ? { ...spec.fleetOp, strategy: strategy as Manifest['deployment']['strategy'] } : spec.fleetOp;
@@ -88,10 +88,6 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
     out.line(
       `${out.style.green('✔')} ${e.operation === 'deploy' ? 'deployed' : 'rolled back to'} ${e.app} release ${e.release}${e.version ? ` (version ${e.version})` : ''} in ${formatMs(e.duration_ms)}${e.previous ? `; previous: ${e.previous}` : ''}`,
     );
-}
-
-export function splitList(v: string): string[] {
-  return v.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
 /** The `--json` result line of DESIGN §6. */

@@ -17,14 +17,7 @@ export function registerRollback(program: Command): void {
       await operate(cmd, {
         command: 'rollback',
         strategy: () => 'rollback',
-        plan: (loaded, observed, ids) => {
-          let to = opts.to;
-          if (opts.forward) {
-            if (!observed.preRollback) throw new UsageError('nothing to roll forward to: no rollback since the last deploy');
-            to = observed.preRollback;
-          }
-          return planRollback(loaded, observed, { deployId: ids.deployId, ...(to ? { to } : {}) });
-        },
+        plan: (loaded, observed, ids) => planRollback(loaded, observed, { deployId: ids.deployId, ...(opts.to ? { to: opts.to } : {}), ...(opts.forward ? { forward: true } : {}) }),
         ...(opts.dryRun ? { dryRun: true } : {}),
         fleetOp: { command: 'rollback', ...(opts.to ? { to: opts.to } : {}), ...(opts.forward ? { forward: true } : {}) },
       });
