@@ -12,7 +12,11 @@ export function hostsKnobs(o) {
   const bad = (what) => {
     throw new Error(`namespaced hosts: ${what}`);
   };
-  if (typeof k.state !== 'string' || !k.state.startsWith('/') || k.state.length < 6) bad(`state must be an absolute path, not ${k.state}`);
+  // down() removes the state dir: never `/`, a top-level dir, or a path that climbs
+  const segments = typeof k.state === 'string' ? k.state.split('/').filter(Boolean) : [];
+  if (!k.state?.startsWith('/') || segments.length < 2 || segments.some((s) => s === '.' || s === '..')) {
+    bad(`state must be an absolute path at least two levels deep, not ${k.state}`);
+  }
   if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(k.subnet ?? '') || k.subnet.split('.').some((x) => Number(x) > 255)) bad(`subnet must be a /24 prefix like 10.250.0, not ${k.subnet}`);
   if (!Number.isInteger(k.base) || k.base < 1 || k.base > 253) bad(`base must be 1..253, not ${k.base}`);
   // interface names hold 15 characters: the bridge, and each host's veth `v<nsPrefix><i>`

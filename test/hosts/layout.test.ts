@@ -32,6 +32,7 @@ describe('the namespaced hosts layout', () => {
 
   it('refuses knobs that would break a command or an interface name', () => {
     expect(() => hostsKnobs({ ...k, state: 'tmp/x' })).toThrow(/state must be an absolute path/);
+    for (const state of ['/', '/tmp', '/tmp/', '/tmp/../etc', '/tmp/./x']) expect(() => hostsKnobs({ ...k, state })).toThrow(/state must be an absolute path at least two levels deep/);
     expect(() => hostsKnobs({ ...k, subnet: '10.99.0.0' })).toThrow(/subnet must be a \/24 prefix/);
     expect(() => hostsKnobs({ ...k, subnet: '10.300.0' })).toThrow(/subnet/);
     expect(() => hostsKnobs({ ...k, bridge: 'a-bridge-name-too-long' })).toThrow(/bridge must be a short interface name/);
