@@ -2,10 +2,9 @@
 // (test/support/ssh-hosts.ts), its own short DEPLOYER_HOME here, and readers of each host's
 // state through the host's private /srv seen from this machine.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { cli, ROOT, type CliResult } from './cli.js';
-import { sshRun, testHosts, type TestHost } from './ssh-hosts.js';
+import { closeMasters, sshRun, testHosts, type TestHost } from './ssh-hosts.js';
 
 export interface FleetApp {
   dir: string;
@@ -102,7 +101,7 @@ export function useFleetApp(o: FleetAppOptions): FleetApp {
     },
     cleanup: () => {
       // the ssh master connections this app's deploys opened (ControlPersist) end with it
-      for (const h of hosts) spawnSync('ssh', ['-F', th.configFile, '-o', `ControlPath=${home}/cm/%C`, '-O', 'exit', h.name], { stdio: 'ignore', timeout: 5000 });
+      closeMasters(join(home, 'cm'));
       rmSync(dir, { recursive: true, force: true });
     },
   };
