@@ -2,13 +2,13 @@
 // hands it to an Exchange and passes the body bytes on while tracking where the body ends.
 // Requests are handled one at a time, in order: bytes of a pipelined next request wait.
 import type { Socket } from 'node:net';
-import { matchRoute } from '../routes.js';
+import { matchRoute, routesHeaderIn } from '../routes.js';
 import type { Listener } from '../server.js';
 import type { TargetRt } from '../state.js';
 import { CHUNK_BAD, CHUNK_MORE, ChunkedScanner } from './chunked.js';
 import { closed, expired, plain, refuse, shut, St, upgraded } from './client-lifetime.js';
 import { Exchange } from './exchange.js';
-import { MAX_HEAD, newRequestHead, parseRequestHead } from './parse-request.js';
+import { bareLineEnd, MAX_HEAD, newRequestHead, parseRequestHead } from './parse-request.js';
 import { upstreamHead } from './upstream-head.js';
 import type { Upstream } from './upstream-pool.js';
 
@@ -191,6 +191,8 @@ export class ClientConn {
       const idx = buf.indexOf(CRLF2, this.scanFrom);
       if (idx === -1) {
         if (buf.length > MAX_HEAD) return refuse(this, 431, 'request head larger than 64 KiB');
+        // a head with bare LF (or CR) line ends would never end for us: refuse it now
+        if (bareLineEnd(buf, this.scanFrom)) return refuse(this, 400, 'a line of the head does not end in CRLF');
         this.scanFrom = Math.max(0, buf.length - 3);
         // the client is done sending: no complete request is left
         if (this.ended) shut(this);
@@ -211,6 +213,7 @@ export class ClientConn {
         continue;
       }
       if (H.target.charCodeAt(0) !== 47 /* / */ && H.target !== '*') return refuse(this, 400, 'the request target must be a path', 'bad request: the request target must be a path\n');
+      if (H.named !== null && app.routes !== null && routesHeaderIn(app.routes, H.named)) return refuse(this, 400, 'the Connection header names a header this app routes by');
       // an Upgrade request is an exchange too: the client's further bytes wait in buf (St.Wait)
       // until the target answers; a 101 hands the connection to a Tunnel (upgraded())
       const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip), H.method, hasBody, H.cookie, H.http10, H.close || (this.ended && !this.moreHeads()), H.upgrade !== null);
@@ -262,7 +265,13 @@ export class ClientConn {
     } else {
       const r = this.chunks!.scan(chunk, start, len);
       if (r === CHUNK_BAD) {
-        // a smuggling attempt or garbage: nothing after this can be trusted
+        // a smuggling attempt or garbage: nothing after this can be trusted. The target's
+        // connection goes; the client gets a 400 unless part of a response went out already
+        const ex = this.ex;
+        if (ex !== null && !ex.headSent) {
+          this.ex = null;
+          ex.clientClosed();
+        }
         return refuse(this, 400, 'invalid chunked framing');
       }
       end = r === CHUNK_MORE ? len : r;

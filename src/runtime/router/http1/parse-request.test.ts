@@ -67,6 +67,16 @@ describe('parseRequestHead', () => {
     expect(ok('GET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nX-Tab:\tv\t\r\n\r\n').fwd).toBe('Host: h\r\nX-Empty:\r\nX-Tab:\tv\t\r\n');
   });
 
+  it('forwards one Content-Length or Transfer-Encoding line with its value alone, where the first one was', () => {
+    expect(ok('POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nHost: h\r\ncontent-length:5\t\r\n\r\n').fwd).toBe('Content-Length: 5\r\nHost: h\r\n');
+    expect(ok('POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \tCHUNKED \r\nX: 1\r\n\r\n').fwd).toBe('Host: h\r\nTransfer-Encoding: chunked\r\nX: 1\r\n');
+  });
+
+  it('keeps the headers the Connection header names for the app to check', () => {
+    expect(ok('GET / HTTP/1.1\r\nHost: h\r\nConnection: close, X-Variant\r\n\r\n').named).toEqual(new Set(['x-variant']));
+    expect(ok('GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n').named).toBeNull();
+  });
+
   it.each([
     ['both Content-Length and Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n', 400],
     ['Transfer-Encoding then Content-Length', 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n', 400],
@@ -98,6 +108,13 @@ describe('parseRequestHead', () => {
     ['two spaces', 'GET  / HTTP/1.1\r\nHost: h\r\n\r\n', 400],
     ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: h\r\n\r\n', 400],
     ['a bad method', 'G(T / HTTP/1.1\r\nHost: h\r\n\r\n', 400],
+    ['Connection naming Content-Length', 'POST / HTTP/1.1\r\nHost: h\r\nConnection: content-length\r\nContent-Length: 3\r\n\r\n', 400],
+    ['Connection naming Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: h\r\nConnection: close,\tTransfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n', 400],
+    ['Connection naming Host', 'GET / HTTP/1.1\r\nHost: h\r\nConnection: HOST\r\n\r\n', 400],
+    ['Connection naming Cookie', 'GET / HTTP/1.1\r\nHost: h\r\nConnection: cookie\r\nCookie: a=1\r\n\r\n', 400],
+    ['a Content-Length ending in 0xa0', 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\xa0\r\n\r\n', 400],
+    ['a Content-Length list element ending in 0xa0', 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\xa0, 4\r\n\r\n', 400],
+    ['chunked ending in 0xa0', 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\xa0\r\n\r\n', 400],
     ['trailing garbage after the version', 'GET / HTTP/1.1x\r\nHost: h\r\n\r\n', 400],
   ])('refuses %s', (_name, text, status) => {
     expect(parse(text).status).toBe(status);

@@ -19,14 +19,16 @@ export interface RequestHead {
   cookie: string | null;
   /** X-Forwarded-For values the client sent, joined */
   xff: string | null;
-  /** the header lines to forward, each ending in CRLF */
+  /** the header lines to forward, each ending in CRLF (one normalised Content-Length or Transfer-Encoding line) */
   fwd: string;
+  /** lower-case names the Connection header listed besides close, keep-alive and upgrade (dropped), or null */
+  named: Set<string> | null;
   /** why the head was refused (with the status parseRequestHead returned) */
   error: string;
 }
 
 export function newRequestHead(): RequestHead {
-  return { method: '', target: '', http10: false, host: null, contentLength: -1, chunked: false, close: false, upgrade: null, cookie: null, xff: null, fwd: '', error: '' };
+  return { method: '', target: '', http10: false, host: null, contentLength: -1, chunked: false, close: false, upgrade: null, cookie: null, xff: null, fwd: '', named: null, error: '' };
 }
 
 // token characters (RFC 9110 §5.6.2)
@@ -76,16 +78,38 @@ function classify(buf: Buffer, s: number, len: number): K {
   }
 }
 
+/**
+ * Whether buf[from...] has a bare LF or a CR followed by anything but LF (RFC 9112 §2.2: a line
+ * ends in CRLF only). For a head still incomplete, whose CRLFCRLF may never come.
+ */
+export function bareLineEnd(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(10, from); i !== -1; i = buf.indexOf(10, i + 1)) if (i === 0 || buf[i - 1] !== 13) return true;
+  for (let i = buf.indexOf(13, from); i !== -1 && i + 1 < buf.length; i = buf.indexOf(13, i + 1)) if (buf[i + 1] !== 10) return true;
+  return false;
+}
+
 function fail(h: RequestHead, status: number, why: string): number {
   h.error = why;
   return status;
 }
 
-/** Content-Length value (a list of equal values allowed): the number, or -2 if invalid. */
+/** s without the spaces and tabs (OWS, RFC 9110 §5.6.3; nothing else) at either end. */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** headers the router frames or routes by: a Connection header naming one is refused */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'host', 'cookie']);
+
+/** Content-Length value (a list of equal values allowed, RFC 9110 §8.6): the number, or -2 if invalid. */
 function contentLength(v: string): number {
   let n = -1;
   for (const part of v.split(',')) {
-    const p = part.trim();
+    const p = trimOws(part);
     if (p.length === 0 || p.length > 15) return -2;
     for (let i = 0; i < p.length; i++) {
       const c = p.charCodeAt(i);
@@ -111,6 +135,7 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
   h.cookie = null;
   h.xff = null;
   h.fwd = '';
+  h.named = named;
   let te: string | null = null;
   let connection: string | null = null;
   let hosts = 0;
@@ -142,6 +167,7 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
   let p = eol + 2;
   let keepFrom = p;
   let fwd = '';
+  let norm: string | null = null;
   while (p < end + 2) {
     let le = buf.indexOf(13, p);
     if (le === -1 || le > end) le = end;
@@ -186,16 +212,18 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
         break;
       }
       case K.ContentLength: {
+        // one line goes upstream, with the value alone (RFC 9110 §8.6), where the first one was
         const n = contentLength(buf.latin1Slice(vs, ve));
         if (n === -2 || (h.contentLength !== -1 && n !== h.contentLength)) return fail(h, 400, 'invalid or conflicting Content-Length');
+        if (h.contentLength === -1) norm = `Content-Length: ${n}\r\n`;
         h.contentLength = n;
-        keep = true;
         break;
       }
       case K.TransferEncoding: {
+        // only chunked alone is forwarded (checked below): as one line, where the first one was
         const v = buf.latin1Slice(vs, ve);
+        if (te === null) norm = 'Transfer-Encoding: chunked\r\n';
         te = te === null ? v : `${te},${v}`;
-        keep = true;
         break;
       }
       case K.Connection: {
@@ -210,6 +238,10 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
     if (!keep) {
       if (p > keepFrom) fwd += buf.latin1Slice(keepFrom, p);
       keepFrom = le + 2;
+      if (norm !== null) {
+        fwd += norm;
+        norm = null;
+      }
     }
     p = le + 2;
   }
@@ -222,7 +254,7 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
     if (h.http10) return fail(h, 400, 'Transfer-Encoding in an HTTP/1.0 request');
     if (h.contentLength !== -1) return fail(h, 400, 'both Content-Length and Transfer-Encoding');
     const codings = te.split(',');
-    const last = codings[codings.length - 1]!.trim().toLowerCase();
+    const last = trimOws(codings[codings.length - 1]!).toLowerCase();
     if (last !== 'chunked') return fail(h, 400, 'Transfer-Encoding must end in chunked');
     if (codings.length !== 1) return fail(h, 501, 'only Transfer-Encoding: chunked is supported');
     h.chunked = true;
@@ -231,7 +263,8 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
   if (connection !== null) {
     let extra: Set<string> | null = null;
     for (const token of connection.split(',')) {
-      const t = token.trim().toLowerCase();
+      const t = trimOws(token).toLowerCase();
+      if (FRAMING.has(t)) return fail(h, 400, `the Connection header names ${t}, which the router frames or routes by`);
       if (t === 'close') h.close = true;
       else if (t === 'keep-alive' || t === '') continue;
       else if (t === 'upgrade') sawUpgrade = true;
