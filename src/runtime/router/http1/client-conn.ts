@@ -1,7 +1,8 @@
 // One client connection: finds each request head in the socket's bytes, routes it (Host → app),
 // hands it to an Exchange and passes the body bytes on while tracking where the body ends.
 // Requests are handled one at a time, in order: bytes of a pipelined next request wait.
-import type { Socket } from 'node:net';
+import type { BlockList, Socket } from 'node:net';
+import { inList } from '../../../util/cidr.js';
 import { matchRoute, routesHeaderIn } from '../routes.js';
 import type { Listener } from '../server.js';
 import type { TargetRt } from '../state.js';
@@ -57,6 +58,8 @@ export class ClientConn {
   /** the client sent its EOF */
   ended = false;
   private ipCache: string | null = null;
+  private trustList: BlockList | null = null;
+  private trusted = false;
   /** the listener's tick when bytes last came (idle connections are closed by Listener's sweep) */
   lastTick: number;
   /** the listener's tick when the bytes in buf began to arrive */
@@ -78,6 +81,15 @@ export class ClientConn {
 
   get ip(): string {
     return (this.ipCache ??= this.socket.remoteAddress ?? '');
+  }
+
+  /** Whether the client is in `list` (an app's trusted proxies): looked up once per connection and list. */
+  private trusts(list: BlockList | null): boolean {
+    if (list !== this.trustList) {
+      this.trustList = list;
+      this.trusted = list !== null && inList(list, this.ip);
+    }
+    return this.trusted;
   }
 
   /** The listener is closing: no further request on this connection. */
@@ -216,7 +228,7 @@ export class ClientConn {
       if (H.named !== null && app.routes !== null && routesHeaderIn(app.routes, H.named)) return refuse(this, 400, 'the Connection header names a header this app routes by');
       // an Upgrade request is an exchange too: the client's further bytes wait in buf (St.Wait)
       // until the target answers; a 101 hands the connection to a Tunnel (upgraded())
-      const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip), H.method, hasBody, H.cookie, H.http10, H.close || (this.ended && !this.moreHeads()), H.upgrade !== null);
+      const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip, this.trusts(app.trusted)), H.method, hasBody, H.cookie, H.http10, H.close || (this.ended && !this.moreHeads()), H.upgrade !== null);
       if (app.routes !== null) ex.routePool = matchRoute(app.routes, H.fwd, H.cookie);
       this.ex = ex;
       if (hasBody) {

@@ -17,8 +17,14 @@ export interface RequestHead {
   /** an Upgrade request (Upgrade header and Connection: upgrade): its Upgrade value */
   upgrade: string | null;
   cookie: string | null;
-  /** X-Forwarded-For values the client sent, joined */
+  /** X-Forwarded-For values the client sent, joined (forwarded only from a trusted proxy, as the rest below) */
   xff: string | null;
+  /** X-Forwarded-Proto and X-Forwarded-Host values, joined; the first X-Real-IP */
+  xfProto: string | null;
+  xfHost: string | null;
+  realIp: string | null;
+  /** the Forwarded header lines, each ending in CRLF */
+  forwarded: string | null;
   /** the header lines to forward, each ending in CRLF (one normalised Content-Length or Transfer-Encoding line) */
   fwd: string;
   /** lower-case names the Connection header listed besides close, keep-alive and upgrade (dropped), or null */
@@ -28,7 +34,7 @@ export interface RequestHead {
 }
 
 export function newRequestHead(): RequestHead {
-  return { method: '', target: '', http10: false, host: null, contentLength: -1, chunked: false, close: false, upgrade: null, cookie: null, xff: null, fwd: '', named: null, error: '' };
+  return { method: '', target: '', http10: false, host: null, contentLength: -1, chunked: false, close: false, upgrade: null, cookie: null, xff: null, xfProto: null, xfHost: null, realIp: null, forwarded: null, fwd: '', named: null, error: '' };
 }
 
 // token characters (RFC 9110 §5.6.2)
@@ -46,6 +52,10 @@ const enum K {
   Drop,
   Host,
   Xff,
+  XfProto,
+  XfHost,
+  RealIp,
+  Forwarded,
   Cookie,
   ContentLength,
   TransferEncoding,
@@ -61,6 +71,8 @@ function classify(buf: Buffer, s: number, len: number): K {
       return eqLower(buf, s, 'host') ? K.Host : K.Keep;
     case 6:
       return eqLower(buf, s, 'cookie') ? K.Cookie : K.Keep;
+    case 9:
+      return eqLower(buf, s, 'x-real-ip') ? K.RealIp : eqLower(buf, s, 'forwarded') ? K.Forwarded : K.Keep;
     case 7:
       return eqLower(buf, s, 'upgrade') ? K.Upgrade : eqLower(buf, s, 'trailer') ? K.Drop : K.Keep;
     case 10:
@@ -70,9 +82,9 @@ function classify(buf: Buffer, s: number, len: number): K {
     case 15:
       return eqLower(buf, s, 'x-forwarded-for') ? K.Xff : K.Keep;
     case 16:
-      return eqLower(buf, s, 'proxy-connection') || eqLower(buf, s, 'x-forwarded-host') ? K.Drop : K.Keep;
+      return eqLower(buf, s, 'proxy-connection') ? K.Drop : eqLower(buf, s, 'x-forwarded-host') ? K.XfHost : K.Keep;
     case 17:
-      return eqLower(buf, s, 'transfer-encoding') ? K.TransferEncoding : eqLower(buf, s, 'x-forwarded-proto') ? K.Drop : K.Keep;
+      return eqLower(buf, s, 'transfer-encoding') ? K.TransferEncoding : eqLower(buf, s, 'x-forwarded-proto') ? K.XfProto : K.Keep;
     default:
       return K.Keep;
   }
@@ -134,6 +146,10 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
   h.upgrade = null;
   h.cookie = null;
   h.xff = null;
+  h.xfProto = null;
+  h.xfHost = null;
+  h.realIp = null;
+  h.forwarded = null;
   h.fwd = '';
   h.named = named;
   let te: string | null = null;
@@ -203,6 +219,24 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
       case K.Xff: {
         const v = buf.latin1Slice(vs, ve);
         h.xff = h.xff === null ? v : `${h.xff}, ${v}`;
+        break;
+      }
+      case K.XfProto: {
+        const v = buf.latin1Slice(vs, ve);
+        h.xfProto = h.xfProto === null ? v : `${h.xfProto}, ${v}`;
+        break;
+      }
+      case K.XfHost: {
+        const v = buf.latin1Slice(vs, ve);
+        h.xfHost = h.xfHost === null ? v : `${h.xfHost}, ${v}`;
+        break;
+      }
+      case K.RealIp:
+        h.realIp ??= buf.latin1Slice(vs, ve);
+        break;
+      case K.Forwarded: {
+        const line = buf.latin1Slice(p, le + 2);
+        h.forwarded = h.forwarded === null ? line : h.forwarded + line;
         break;
       }
       case K.Cookie: {
