@@ -117,21 +117,31 @@ function trimOws(s: string): string {
 /** headers the router frames or routes by: a Connection header naming one is refused */
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'host', 'cookie']);
 
-/** Content-Length value (a list of equal values allowed, RFC 9110 §8.6): the number, or -2 if invalid. */
-function contentLength(v: string): number {
+/**
+ * The Content-Length value in buf[s, e) (a list of equal values allowed, RFC 9110 §8.6; spaces
+ * and tabs only around them): the number, or -2 if invalid.
+ */
+function contentLength(buf: Buffer, s: number, e: number): number {
   let n = -1;
-  for (const part of v.split(',')) {
-    const p = trimOws(part);
-    if (p.length === 0 || p.length > 15) return -2;
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i);
-      if (c < 48 || c > 57) return -2;
-    }
-    const x = Number(p);
-    if (n !== -1 && x !== n) return -2;
+  let i = s;
+  for (;;) {
+    while (i < e && (buf[i] === 32 || buf[i] === 9)) i++;
+    const d = i;
+    let x = 0;
+    for (let c = buf[i]!; i < e && c >= 48 && c <= 57; c = buf[++i]!) x = x * 10 + (c - 48);
+    if (i === d || i - d > 15 || (n !== -1 && x !== n)) return -2;
     n = x;
+    while (i < e && (buf[i] === 32 || buf[i] === 9)) i++;
+    if (i === e) return n;
+    if (buf[i] !== 44 /* , */) return -2;
+    i++;
   }
-  return n;
+}
+
+/** Whether buf[s, e) is digits only. */
+function digits(buf: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (buf[i]! < 48 || buf[i]! > 57) return false;
+  return true;
 }
 
 /**
@@ -247,9 +257,13 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
       }
       case K.ContentLength: {
         // one line goes upstream, with the value alone (RFC 9110 §8.6), where the first one was
-        const n = contentLength(buf.latin1Slice(vs, ve));
+        const n = contentLength(buf, vs, ve);
         if (n === -2 || (h.contentLength !== -1 && n !== h.contentLength)) return fail(h, 400, 'invalid or conflicting Content-Length');
-        if (h.contentLength === -1) norm = `Content-Length: ${n}\r\n`;
+        if (h.contentLength === -1) {
+          // (the usual `Content-Length: 123` line goes as it is)
+          if (vs === colon + 2 && buf[colon + 1] === 32 && ve === le && digits(buf, vs, ve)) keep = true;
+          else norm = `Content-Length: ${n}\r\n`;
+        }
         h.contentLength = n;
         break;
       }
