@@ -3,7 +3,7 @@
 // (trustedProxies in the router's app spec), whose X-Forwarded-For is appended to and whose
 // X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host and Forwarded are kept.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,10 +17,11 @@ let sock: string;
 let router: RouterProcess;
 let target: Server;
 let port: number;
+let port6: number;
 
-const app = (trustedProxies?: string[]): RouterApp => ({
-  name: 'shop',
-  listen: { host: '127.0.0.1', port },
+const app = (trustedProxies?: string[], host = '127.0.0.1'): RouterApp => ({
+  name: host === '127.0.0.1' ? 'shop' : 'shop6',
+  listen: { host, port: host === '127.0.0.1' ? port : port6 },
   hostnames: [],
   pools: [{ name: 'blue', weight: 1, targets: [{ id: 'blue-0', host: '127.0.0.1', port: (target.address() as { port: number }).port, initial: 'healthy' }] }],
   health: { path: null, intervalMs: 60_000, timeoutMs: 500, unhealthyThreshold: 100, healthyThreshold: 1 },
@@ -42,6 +43,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   port = await freePort();
+  port6 = await freePort();
 });
 
 afterAll(async () => {
@@ -95,6 +97,23 @@ describe('router: forwarded headers', () => {
     // and trust goes with the configuration
     expect(await ctl(sock, 'PUT', '/apps/shop', app([]))).toMatchObject({ status: 200 });
     expect(await forwarding(CLAIMS)).toEqual(OURS);
+  });
+
+  it('matches IPv6 clients against IPv6 blocks', async () => {
+    const seen = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '::1', port: port6, path: '/', agent: false, headers: { 'x-forwarded-for': '2001:db8::7', connection: 'close' } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve(new Map(JSON.parse(text) as [string, string][]).get('x-forwarded-for') ?? ''));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await ctl(sock, 'PUT', '/apps/shop6', app(['fd00::/8', '127.0.0.0/8'], '::1'))).toMatchObject({ status: 200 });
+    expect(await seen()).toBe('::1');
+    expect(await ctl(sock, 'PUT', '/apps/shop6', app(['::1/128'], '::1'))).toMatchObject({ status: 200 });
+    expect(await seen()).toBe('2001:db8::7, ::1');
   });
 
   it('refuses trustedProxies that are not addresses or CIDR blocks, naming the entry', async () => {
