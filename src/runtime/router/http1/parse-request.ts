@@ -1,6 +1,7 @@
 // The request head, parsed by hand from the client's bytes: the request line, the few headers
-// routing and framing need, and the header lines to forward (hop-by-hop ones left out) as one
-// latin1 string. Strict where a lenient parse could let a request be smuggled (RFC 9112 §6.3).
+// routing and framing need, and the header lines to forward (hop-by-hop ones and the forwarding
+// headers left out) as one latin1 string. Strict where a lenient parse could let a request be
+// smuggled (RFC 9112 §6.3): a request another reader could frame differently is refused.
 
 export const MAX_HEAD = 64 * 1024;
 
@@ -71,10 +72,10 @@ function classify(buf: Buffer, s: number, len: number): K {
       return eqLower(buf, s, 'host') ? K.Host : K.Keep;
     case 6:
       return eqLower(buf, s, 'cookie') ? K.Cookie : K.Keep;
-    case 9:
-      return eqLower(buf, s, 'x-real-ip') ? K.RealIp : eqLower(buf, s, 'forwarded') ? K.Forwarded : K.Keep;
     case 7:
       return eqLower(buf, s, 'upgrade') ? K.Upgrade : eqLower(buf, s, 'trailer') ? K.Drop : K.Keep;
+    case 9:
+      return eqLower(buf, s, 'x-real-ip') ? K.RealIp : eqLower(buf, s, 'forwarded') ? K.Forwarded : K.Keep;
     case 10:
       return eqLower(buf, s, 'connection') ? K.Connection : eqLower(buf, s, 'keep-alive') ? K.Drop : K.Keep;
     case 14:
