@@ -6,9 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RouterApp } from '../src/runtime/model.js';
-import { freePort } from './support/net.js';
+import { freePort, waitFor } from './support/net.js';
 import { raw } from './support/raw-http.js';
 import { recordingBackend, type RecordingBackend } from './support/recording-backend.js';
 import { ctl, startRouterProcess, type RouterProcess } from './support/router-process.js';
@@ -159,6 +160,26 @@ describe('router: request smuggling', () => {
       expect(target.errors).toEqual([]);
       expect(target.requests.map((q) => q.body.toString('latin1'))).toEqual([want.body]);
       expect(target.leftover()).toBe(0);
+    }
+  });
+
+  it('answers 400 to a line that is not a chunk after the head went to the target, and closes that connection', async () => {
+    const sock = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    let text = '';
+    sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    let ended = false;
+    sock.on('end', () => (ended = true));
+    try {
+      sock.write(chunked('5\r\nhello\r\n'));
+      const conn = await waitFor(() => target.conns.find((c) => c.buf.includes('hello')), 'the head and the first chunk at the target');
+      sock.write(`${SMUGGLED}0\r\n\r\n`);
+      await waitFor(() => (ended ? true : undefined), 'the router to end the connection');
+      expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n.*connection: close\r\n/s);
+      await waitFor(() => (conn.closed ? true : undefined), 'the target connection to close');
+      expect(target.requests).toEqual([]);
+      expect(conn.buf.toString('latin1')).not.toContain('/smuggled');
+    } finally {
+      sock.destroy();
     }
   });
 });

@@ -95,6 +95,8 @@ interface Conn {
   buf: Buffer;
   /** bytes framed as requests */
   used: number;
+  /** the connection closed */
+  closed: boolean;
 }
 
 export interface RecordingBackend {
@@ -135,12 +137,15 @@ export async function recordingBackend(): Promise<RecordingBackend> {
   };
   const server: Server = createServer((sock) => {
     socks.add(sock);
-    sock.on('close', () => socks.delete(sock));
+    sock.on('close', () => {
+      socks.delete(sock);
+      if (conn !== null) conn.closed = true;
+    });
     sock.on('error', () => undefined);
     let conn: Conn | null = null;
     let bad = false;
     sock.on('data', (d: Buffer) => {
-      if (conn === null) b.conns.push((conn = { buf: d, used: 0 }));
+      if (conn === null) b.conns.push((conn = { buf: d, used: 0, closed: false }));
       else conn.buf = Buffer.concat([conn.buf, d]);
       while (!bad) {
         const r = frameRequest(conn.buf, conn.used);
