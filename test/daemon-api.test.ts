@@ -83,6 +83,8 @@ describe('the runtime control API', () => {
     expect(bad.status).toBe(400);
     expect(bad.message).toMatch(/^listen\.port: /);
     expect((await apiError(client.call('PUT', '/apps/api', { nonsense: true }))).status).toBe(400);
+    const proxies = await apiError(client.call('PUT', '/apps/api', { ...config(listen), trustedProxies: ['10.0.0.0/8', '10.0.0.0/40'] }));
+    expect([proxies.status, proxies.message]).toEqual([400, 'trustedProxies.1: must be an IP address or a CIDR block such as 10.0.0.0/8 or fd00::/8']);
     expect((await apiError(client.call('PUT', '/apps/bad%20name', config(listen)))).status).toBe(400);
     const unknown = await apiError(client.setWeights('nope', { blue: 100 }));
     expect([unknown.status, unknown.message]).toEqual([404, 'app nope is not known to the runtime']);

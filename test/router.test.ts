@@ -34,7 +34,9 @@ describe('router: proxying', () => {
     expect(r.status).toBe(200);
     const seen = JSON.parse(r.text) as { headers: Record<string, string> };
     expect(seen.headers.host).toBe('shop.test:1234');
-    expect(seen.headers['x-forwarded-for']).toBe('203.0.113.5, 127.0.0.1');
+    // the client is no trusted proxy: its X-Forwarded-For is replaced
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.headers['x-real-ip']).toBe('127.0.0.1');
     expect(seen.headers['x-forwarded-proto']).toBe('http');
     expect(seen.headers['x-forwarded-host']).toBe('shop.test:1234');
     expect(seen.headers['x-custom']).toBe('yes');
@@ -44,6 +46,10 @@ describe('router: proxying', () => {
     expect(r.headers['content-type']).toBe('application/json');
     // the backend's Keep-Alive header is not passed on (the router's own keep-alive applies)
     expect(r.headers['keep-alive']).not.toBe('timeout=5');
+    // from a trusted proxy it is appended to
+    await c.upsertApp(spec('shop', port, [['blue', 100, [b]]], { trustedProxies: ['127.0.0.1'] }));
+    const trusted = await hit(port, '/headers', { headers: { host: 'shop.test', 'x-forwarded-for': '203.0.113.5' } });
+    expect((JSON.parse(trusted.text) as { headers: Record<string, string> }).headers['x-forwarded-for']).toBe('203.0.113.5, 127.0.0.1');
   });
 
   it('routes two apps on one port by Host, and answers 404 for an unknown host without a default app', async () => {

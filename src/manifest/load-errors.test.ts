@@ -22,6 +22,13 @@ describe('errors name the key path and the line', () => {
     expect(err.message).toContain('deploy.yml:4: deployment.auto_rollback: expected true or false, got "yes"');
   });
 
+  it('names the entry of router.trusted_proxies that is not an address or CIDR block', () => {
+    expect(oneIssue('name: a\nrouter:\n  type: embedded\n  trusted_proxies:\n    - 10.0.0.0/8\n    - 10.0.0.0/33\n')).toBe(
+      'deploy.yml:6: router.trusted_proxies[1]: must be an IP address or a CIDR block such as 10.0.0.0/8 or fd00::/8',
+    );
+    expect(oneIssue('name: a\nrouter: { trusted_proxies: [proxy.example] }\n')).toMatch(/^deploy\.yml:2: router\.trusted_proxies\[0\]: must be an IP address/);
+  });
+
   it('reports a missing name', () => {
     expect(oneIssue('version: "1"\n')).toBe('deploy.yml:1: name: is required');
     expect(oneIssue('name: "has space"\n')).toMatch(/^deploy\.yml:1: name: expected 1-64 letters/);

@@ -43,6 +43,11 @@ describe('runtime app config from the manifest', () => {
     expect(appConfig(load(', unavailable_wait: 3s'))).toMatchObject({ listen: { host: '127.0.0.1', port: 9000 }, unavailableWaitMs: 3000, drainTimeoutMs: 30_000 });
   });
 
+  it('passes router.trusted_proxies on to the router, and nothing when there are none', () => {
+    expect(appConfig(load(', trusted_proxies: [10.0.0.0/8, "fd00::/8", 192.0.2.1]')).trustedProxies).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+    expect(appConfig(load())).not.toHaveProperty('trustedProxies');
+  });
+
   it('runs each instance in its release with the environment and DEPLOY_* set, logging to shared/logs', () => {
     const [s] = instanceSpecs(load(), new AppLayout('/srv/my.app'), 'green', '20240101_000000', [{ id: 'green-0', port: 5100 }]);
     expect(s).toEqual({

@@ -56,6 +56,7 @@ export function appConfig(loaded: LoadedManifest): AppConfig {
     stickyCookie: m.router.sticky ? `deployer_${m.name.replace(/[^A-Za-z0-9_-]/g, '_')}` : null,
     drainTimeoutMs: m.deployment.rolling?.drain_timeout ?? 30_000,
     unavailableWaitMs: m.router.unavailable_wait,
+    ...(m.router.trusted_proxies.length > 0 ? { trustedProxies: m.router.trusted_proxies } : {}),
   };
 }
 

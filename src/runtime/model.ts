@@ -97,6 +97,11 @@ export interface RouterApp {
   unavailableWaitMs: number;
   /** header/cookie routes, first match wins (absent or empty: none, and no per-request cost) */
   routes?: RouteRule[];
+  /**
+   * address blocks (CIDR) of proxies in front of the router whose forwarding headers are kept
+   * (X-Forwarded-For appended to); absent or empty: the router sets them from what it sees
+   */
+  trustedProxies?: string[];
 }
 
 export interface TargetView {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_DURATION_MS, parseDuration } from '../duration.js';
 import { parseSize } from '../size.js';
+import { CIDR_HINT, parseCidr } from '../../util/cidr.js';
 
 /** A duration (number of seconds or `30s`, `5m`, `1m30s`, `500ms`), parsed to milliseconds. */
 export const duration = (description: string) =>
@@ -30,6 +31,14 @@ export const percent = (description: string) => z.number().min(0).max(100).descr
 export const countOrPercent = (description: string, min = 0) =>
   z
     .union([z.number().int().min(min).max(100_000), z.string().regex(/^\d{1,3}(\.\d+)?%$/, { message: 'expected a number or a percentage such as "25%"' })])
+    .describe(description);
+
+/** An IPv4 or IPv6 address, or a CIDR block of them (`10.0.0.0/8`, `fd00::/8`). */
+export const cidr = (description: string) =>
+  z
+    .string()
+    .max(64)
+    .refine((s) => parseCidr(s) !== null, { message: CIDR_HINT })
     .describe(description);
 
 /** A non-empty string of reasonable length. */

@@ -6,7 +6,7 @@ import type { AdminListener } from './admin.js';
 import type { RouterCore } from './core.js';
 import { RouterError } from './errors.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
-import { RoutesSchema } from './route-schema.js';
+import { RoutesSchema, TrustedProxiesSchema } from './route-schema.js';
 
 const port = z.number().int().min(1).max(65535);
 const ms = z.number().int().min(0);
@@ -38,6 +38,7 @@ export const RouterAppSchema = z.object({
   drainTimeoutMs: ms,
   unavailableWaitMs: ms,
   routes: RoutesSchema.optional(),
+  trustedProxies: TrustedProxiesSchema.optional(),
 });
 
 const WeightsSchema = z.object({ weights: z.record(z.string(), z.number().min(0)) });

@@ -1,4 +1,5 @@
 // RouterCore: the router's state and operations, usable in-process; control.ts serves it over HTTP.
+import { blockList, CIDR_HINT, parseCidr } from '../../util/cidr.js';
 import type { AppMetrics, AppTraffic, RouterApp, RouterAppView, TargetState, TargetView } from '../model.js';
 import { RouterError, type LogFn } from './errors.js';
 import { nextHealthState, probe } from './health.js';
@@ -135,6 +136,7 @@ export class RouterCore implements ProxyContext {
     app.pools = pools;
     app.weights = weights;
     app.routes = compileRoutes(spec.routes);
+    app.trusted = blockList(spec.trustedProxies);
     for (const t of keep) if (t.healthTimer === null && !t.checking) void this.check(app, t);
   }
 
@@ -362,6 +364,7 @@ export class RouterCore implements ProxyContext {
 function checkSpec(spec: RouterApp): void {
   const routes = routesProblem(spec.routes);
   if (routes !== null) throw new RouterError(400, routes);
+  for (const [i, c] of (spec.trustedProxies ?? []).entries()) if (parseCidr(c) === null) throw new RouterError(400, `trustedProxies.${i}: ${CIDR_HINT}`);
   const pools = new Set<string>();
   const ids = new Set<string>();
   for (const [i, p] of spec.pools.entries()) {

@@ -1,6 +1,7 @@
 // The schema of header/cookie routes (RouteRule), shared by the router's control API and the
 // daemon's (which stores them): the checks that keep a rule from being one that can never match.
 import { z } from 'zod';
+import { CIDR_HINT, parseCidr } from '../../util/cidr.js';
 
 export const MAX_ROUTES = 16;
 
@@ -10,7 +11,7 @@ const HEADER_VALUE = /^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$/;
 /** cookie-octets (RFC 6265 §4.1.1): the value as sent */
 const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 /** headers the router does not forward (hop-by-hop) or sets itself: a rule on one never matches */
-const NOT_ROUTABLE = new Set(['connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+const NOT_ROUTABLE = new Set(['connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded']);
 
 export const RouteRuleSchema = z
   .strictObject({
@@ -33,3 +34,10 @@ export const RouteRuleSchema = z
   });
 
 export const RoutesSchema = z.array(RouteRuleSchema).max(MAX_ROUTES, `at most ${MAX_ROUTES} rules`);
+
+export const MAX_TRUSTED_PROXIES = 64;
+
+/** router.trusted_proxies as the control APIs take it (trustedProxies) */
+export const TrustedProxiesSchema = z
+  .array(z.string().max(64).refine((s) => parseCidr(s) !== null, CIDR_HINT))
+  .max(MAX_TRUSTED_PROXIES, `at most ${MAX_TRUSTED_PROXIES} blocks`);

@@ -77,6 +77,12 @@ export function cookieMatches(header: string | null, name: string, value: string
   return false;
 }
 
+/** Whether a header rule names one of `names` (lower case). */
+export function routesHeaderIn(routes: readonly CompiledRoute[], names: ReadonlySet<string>): boolean {
+  for (const r of routes) if (r.header !== null && names.has(r.header)) return true;
+  return false;
+}
+
 /** The pool of the first rule the request matches, or null. */
 export function matchRoute(routes: readonly CompiledRoute[], fwd: string, cookie: string | null): string | null {
   for (const r of routes) {

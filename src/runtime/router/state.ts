@@ -1,5 +1,6 @@
 // The router's live state: apps, their pools and targets, each target with its pool of
 // keep-alive connections, health state, in-flight counter and traffic counters.
+import type { BlockList } from 'node:net';
 import type { RouterApp, TargetState } from '../model.js';
 import { UpstreamPool, type UpstreamOptions } from './http1/upstream-pool.js';
 import { Traffic } from './metrics.js';
@@ -72,6 +73,8 @@ export class AppRt {
   weights: number[] = [];
   /** header/cookie routes; null when the app has none (requests then skip them entirely) */
   routes: CompiledRoute[] | null = null;
+  /** spec.trustedProxies as a BlockList, or null; a new one at each config change */
+  trusted: BlockList | null = null;
   readonly targets = new Map<string, TargetRt>();
   listener: Listener | null = null;
   /** deleted: held requests get 503 at once */

@@ -53,6 +53,18 @@ describe('ChunkedScanner', () => {
     expect(scanAll(zeros, 1)).toBe(zeros.length);
   });
 
+  it('refuses what a strict RFC 9112 reading would not frame the same way', () => {
+    expect(scanAll('5 \r\nhello\r\n0\r\n\r\n')).toBe(CHUNK_BAD); // whitespace without an extension
+    expect(scanAll('00000000000000005\r\nhello\r\n0\r\n\r\n')).toBe(CHUNK_BAD); // 17 digits
+    expect(scanAll('0000000000000005\r\nhello\r\n0\r\n\r\n')).toBe('0000000000000005\r\nhello\r\n0\r\n\r\n'.length);
+    expect(scanAll('5;a\x0bb\r\nhello\r\n0\r\n\r\n')).toBe(CHUNK_BAD); // a control character in an extension
+    expect(scanAll('5;a\nb\r\nhello\r\n0\r\n\r\n')).toBe(CHUNK_BAD);
+    for (const name of ['Transfer-Encoding', 'content-length', 'HOST', 'Connection']) expect(scanAll(`0\r\n${name}: x\r\n\r\n`, 1)).toBe(CHUNK_BAD);
+    expect(scanAll('0\r\nX-A : 1\r\n\r\n')).toBe(CHUNK_BAD); // whitespace before the colon
+    expect(scanAll('0\r\nX-A: \x01\r\n\r\n')).toBe(CHUNK_BAD);
+    expect(scanAll('0\r\nno-colon\r\n\r\n')).toBe(CHUNK_BAD);
+  });
+
   it('can be reset and reused for the next message', () => {
     const s = new ChunkedScanner();
     const a = Buffer.from('1\r\na\r\n0\r\n\r\n');

@@ -1,5 +1,8 @@
 // Finds where a chunked body ends without decoding it: the bytes are forwarded verbatim, this only
-// tracks the framing (chunk sizes, extensions, the last chunk and the trailer section).
+// tracks the framing (chunk sizes, extensions, the last chunk and the trailer section). Strict
+// (RFC 9112 §7.1): hex digits only (16 at most), whitespace only before a `;`, no control
+// characters in extensions or trailers, lines that end in CRLF, and no trailer field that frames
+// or routes a request (a target that merges trailers into the head must not see one).
 
 /** scan() result: more bytes are needed (everything given belongs to the body) */
 export const CHUNK_MORE = -1;
@@ -7,6 +10,19 @@ export const CHUNK_MORE = -1;
 export const CHUNK_BAD = -2;
 
 const MAX_SIZE = 2 ** 53;
+/** digits of a chunk size, leading zeros included */
+const MAX_DIGITS = 16;
+/** trailer fields refused: framing, routing, hop-by-hop */
+const NOT_TRAILERS = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection']);
+
+// token characters (RFC 9110 §5.6.2)
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
+
+/** a control character not allowed in an extension or a field value (HTAB is) */
+function ctl(c: number): boolean {
+  return (c < 32 && c !== 9) || c === 127;
+}
 /** extensions and trailers together, per message */
 const MAX_META = 64 * 1024;
 
@@ -20,7 +36,8 @@ const enum S {
   DataCr,
   DataLf,
   TrailerStart,
-  TrailerLine,
+  TrailerName,
+  TrailerValue,
   TrailerLf,
   FinalLf,
 }
@@ -35,12 +52,17 @@ function hex(c: number): number {
 export class ChunkedScanner {
   private s = S.SizeStart;
   private size = 0;
+  private digits = 0;
   private meta = 0;
+  /** the trailer field name being read (trailers are rare: a string is fine) */
+  private name = '';
 
   reset(): void {
     this.s = S.SizeStart;
     this.size = 0;
+    this.digits = 0;
     this.meta = 0;
+    this.name = '';
   }
 
   /** Scans buf[start, end): the index just past the end of the message, CHUNK_MORE or CHUNK_BAD. */
@@ -60,6 +82,7 @@ export class ChunkedScanner {
           const d = hex(c);
           if (d === -1) return CHUNK_BAD;
           this.size = d;
+          this.digits = 1;
           this.s = S.Size;
           break;
         }
@@ -67,7 +90,7 @@ export class ChunkedScanner {
           const d = hex(c);
           if (d !== -1) {
             this.size = this.size * 16 + d;
-            if (this.size > MAX_SIZE) return CHUNK_BAD;
+            if (this.size > MAX_SIZE || ++this.digits > MAX_DIGITS) return CHUNK_BAD;
           } else if (c === 13) this.s = S.SizeLf;
           else if (c === 59 /* ; */) this.s = S.Ext;
           else if (c === 32 || c === 9) this.s = S.SizeWs;
@@ -75,14 +98,14 @@ export class ChunkedScanner {
           break;
         }
         case S.SizeWs:
+          // BWS only before an extension
           if (c === 59) this.s = S.Ext;
-          else if (c === 13) this.s = S.SizeLf;
           else if (c !== 32 && c !== 9) return CHUNK_BAD;
           break;
         case S.Ext:
           if (++this.meta > MAX_META) return CHUNK_BAD;
           if (c === 13) this.s = S.SizeLf;
-          else if (c === 10 || c === 0) return CHUNK_BAD;
+          else if (ctl(c)) return CHUNK_BAD;
           break;
         case S.SizeLf:
           if (c !== 10) return CHUNK_BAD;
@@ -97,15 +120,26 @@ export class ChunkedScanner {
           this.s = S.SizeStart;
           break;
         case S.TrailerStart:
-          if (c === 13) this.s = S.FinalLf;
-          else if (c === 10 || c === 32 || c === 9 || c === 0) return CHUNK_BAD;
-          else this.s = S.TrailerLine;
           if (++this.meta > MAX_META) return CHUNK_BAD;
+          if (c === 13) this.s = S.FinalLf;
+          else if (TOKEN[c] !== 1) return CHUNK_BAD;
+          else {
+            this.name = String.fromCharCode(c | (c >= 65 && c <= 90 ? 0x20 : 0));
+            this.s = S.TrailerName;
+          }
           break;
-        case S.TrailerLine:
+        case S.TrailerName:
+          if (++this.meta > MAX_META) return CHUNK_BAD;
+          if (c === 58 /* : */) {
+            if (NOT_TRAILERS.has(this.name)) return CHUNK_BAD;
+            this.s = S.TrailerValue;
+          } else if (TOKEN[c] !== 1) return CHUNK_BAD;
+          else this.name += String.fromCharCode(c | (c >= 65 && c <= 90 ? 0x20 : 0));
+          break;
+        case S.TrailerValue:
           if (++this.meta > MAX_META) return CHUNK_BAD;
           if (c === 13) this.s = S.TrailerLf;
-          else if (c === 10 || c === 0) return CHUNK_BAD;
+          else if (ctl(c)) return CHUNK_BAD;
           break;
         case S.TrailerLf:
           if (c !== 10) return CHUNK_BAD;

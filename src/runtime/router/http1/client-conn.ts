@@ -1,14 +1,15 @@
 // One client connection: finds each request head in the socket's bytes, routes it (Host → app),
 // hands it to an Exchange and passes the body bytes on while tracking where the body ends.
 // Requests are handled one at a time, in order: bytes of a pipelined next request wait.
-import type { Socket } from 'node:net';
-import { matchRoute } from '../routes.js';
+import type { BlockList, Socket } from 'node:net';
+import { inList } from '../../../util/cidr.js';
+import { matchRoute, routesHeaderIn } from '../routes.js';
 import type { Listener } from '../server.js';
 import type { TargetRt } from '../state.js';
 import { CHUNK_BAD, CHUNK_MORE, ChunkedScanner } from './chunked.js';
 import { closed, expired, plain, refuse, shut, St, upgraded } from './client-lifetime.js';
 import { Exchange } from './exchange.js';
-import { MAX_HEAD, newRequestHead, parseRequestHead } from './parse-request.js';
+import { bareLineEnd, MAX_HEAD, newRequestHead, parseRequestHead } from './parse-request.js';
 import { upstreamHead } from './upstream-head.js';
 import type { Upstream } from './upstream-pool.js';
 
@@ -57,6 +58,8 @@ export class ClientConn {
   /** the client sent its EOF */
   ended = false;
   private ipCache: string | null = null;
+  private trustList: BlockList | null = null;
+  private trusted = false;
   /** the listener's tick when bytes last came (idle connections are closed by Listener's sweep) */
   lastTick: number;
   /** the listener's tick when the bytes in buf began to arrive */
@@ -78,6 +81,15 @@ export class ClientConn {
 
   get ip(): string {
     return (this.ipCache ??= this.socket.remoteAddress ?? '');
+  }
+
+  /** Whether the client is in `list` (an app's trusted proxies): looked up once per connection and list. */
+  private trusts(list: BlockList | null): boolean {
+    if (list !== this.trustList) {
+      this.trustList = list;
+      this.trusted = list !== null && inList(list, this.ip);
+    }
+    return this.trusted;
   }
 
   /** The listener is closing: no further request on this connection. */
@@ -191,6 +203,8 @@ export class ClientConn {
       const idx = buf.indexOf(CRLF2, this.scanFrom);
       if (idx === -1) {
         if (buf.length > MAX_HEAD) return refuse(this, 431, 'request head larger than 64 KiB');
+        // a head with bare LF (or CR) line ends would never end for us: refuse it now
+        if (bareLineEnd(buf, this.scanFrom)) return refuse(this, 400, 'a line of the head does not end in CRLF');
         this.scanFrom = Math.max(0, buf.length - 3);
         // the client is done sending: no complete request is left
         if (this.ended) shut(this);
@@ -211,9 +225,10 @@ export class ClientConn {
         continue;
       }
       if (H.target.charCodeAt(0) !== 47 /* / */ && H.target !== '*') return refuse(this, 400, 'the request target must be a path', 'bad request: the request target must be a path\n');
+      if (H.named !== null && app.routes !== null && routesHeaderIn(app.routes, H.named)) return refuse(this, 400, 'the Connection header names a header this app routes by');
       // an Upgrade request is an exchange too: the client's further bytes wait in buf (St.Wait)
       // until the target answers; a 101 hands the connection to a Tunnel (upgraded())
-      const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip), H.method, hasBody, H.cookie, H.http10, H.close || (this.ended && !this.moreHeads()), H.upgrade !== null);
+      const ex = new Exchange(this.listener.ctx, app, this, upstreamHead(H, this.ip, this.trusts(app.trusted)), H.method, hasBody, H.cookie, H.http10, H.close || (this.ended && !this.moreHeads()), H.upgrade !== null);
       if (app.routes !== null) ex.routePool = matchRoute(app.routes, H.fwd, H.cookie);
       this.ex = ex;
       if (hasBody) {
@@ -262,7 +277,13 @@ export class ClientConn {
     } else {
       const r = this.chunks!.scan(chunk, start, len);
       if (r === CHUNK_BAD) {
-        // a smuggling attempt or garbage: nothing after this can be trusted
+        // a smuggling attempt or garbage: nothing after this can be trusted. The target's
+        // connection goes; the client gets a 400 unless part of a response went out already
+        const ex = this.ex;
+        if (ex !== null && !ex.headSent) {
+          this.ex = null;
+          ex.clientClosed();
+        }
         return refuse(this, 400, 'invalid chunked framing');
       }
       end = r === CHUNK_MORE ? len : r;

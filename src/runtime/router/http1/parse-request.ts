@@ -1,6 +1,7 @@
 // The request head, parsed by hand from the client's bytes: the request line, the few headers
-// routing and framing need, and the header lines to forward (hop-by-hop ones left out) as one
-// latin1 string. Strict where a lenient parse could let a request be smuggled (RFC 9112 §6.3).
+// routing and framing need, and the header lines to forward (hop-by-hop ones and the forwarding
+// headers left out) as one latin1 string. Strict where a lenient parse could let a request be
+// smuggled (RFC 9112 §6.3): a request another reader could frame differently is refused.
 
 export const MAX_HEAD = 64 * 1024;
 
@@ -17,16 +18,24 @@ export interface RequestHead {
   /** an Upgrade request (Upgrade header and Connection: upgrade): its Upgrade value */
   upgrade: string | null;
   cookie: string | null;
-  /** X-Forwarded-For values the client sent, joined */
+  /** X-Forwarded-For values the client sent, joined (forwarded only from a trusted proxy, as the rest below) */
   xff: string | null;
-  /** the header lines to forward, each ending in CRLF */
+  /** X-Forwarded-Proto and X-Forwarded-Host values, joined; the first X-Real-IP */
+  xfProto: string | null;
+  xfHost: string | null;
+  realIp: string | null;
+  /** the Forwarded header lines, each ending in CRLF */
+  forwarded: string | null;
+  /** the header lines to forward, each ending in CRLF (one normalised Content-Length or Transfer-Encoding line) */
   fwd: string;
+  /** lower-case names the Connection header listed besides close, keep-alive and upgrade (dropped), or null */
+  named: Set<string> | null;
   /** why the head was refused (with the status parseRequestHead returned) */
   error: string;
 }
 
 export function newRequestHead(): RequestHead {
-  return { method: '', target: '', http10: false, host: null, contentLength: -1, chunked: false, close: false, upgrade: null, cookie: null, xff: null, fwd: '', error: '' };
+  return { method: '', target: '', http10: false, host: null, contentLength: -1, chunked: false, close: false, upgrade: null, cookie: null, xff: null, xfProto: null, xfHost: null, realIp: null, forwarded: null, fwd: '', named: null, error: '' };
 }
 
 // token characters (RFC 9110 §5.6.2)
@@ -44,6 +53,10 @@ const enum K {
   Drop,
   Host,
   Xff,
+  XfProto,
+  XfHost,
+  RealIp,
+  Forwarded,
   Cookie,
   ContentLength,
   TransferEncoding,
@@ -61,6 +74,8 @@ function classify(buf: Buffer, s: number, len: number): K {
       return eqLower(buf, s, 'cookie') ? K.Cookie : K.Keep;
     case 7:
       return eqLower(buf, s, 'upgrade') ? K.Upgrade : eqLower(buf, s, 'trailer') ? K.Drop : K.Keep;
+    case 9:
+      return eqLower(buf, s, 'x-real-ip') ? K.RealIp : eqLower(buf, s, 'forwarded') ? K.Forwarded : K.Keep;
     case 10:
       return eqLower(buf, s, 'connection') ? K.Connection : eqLower(buf, s, 'keep-alive') ? K.Drop : K.Keep;
     case 14:
@@ -68,12 +83,22 @@ function classify(buf: Buffer, s: number, len: number): K {
     case 15:
       return eqLower(buf, s, 'x-forwarded-for') ? K.Xff : K.Keep;
     case 16:
-      return eqLower(buf, s, 'proxy-connection') || eqLower(buf, s, 'x-forwarded-host') ? K.Drop : K.Keep;
+      return eqLower(buf, s, 'proxy-connection') ? K.Drop : eqLower(buf, s, 'x-forwarded-host') ? K.XfHost : K.Keep;
     case 17:
-      return eqLower(buf, s, 'transfer-encoding') ? K.TransferEncoding : eqLower(buf, s, 'x-forwarded-proto') ? K.Drop : K.Keep;
+      return eqLower(buf, s, 'transfer-encoding') ? K.TransferEncoding : eqLower(buf, s, 'x-forwarded-proto') ? K.XfProto : K.Keep;
     default:
       return K.Keep;
   }
+}
+
+/**
+ * Whether buf[from...] has a bare LF or a CR followed by anything but LF (RFC 9112 §2.2: a line
+ * ends in CRLF only). For a head still incomplete, whose CRLFCRLF may never come.
+ */
+export function bareLineEnd(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(10, from); i !== -1; i = buf.indexOf(10, i + 1)) if (i === 0 || buf[i - 1] !== 13) return true;
+  for (let i = buf.indexOf(13, from); i !== -1 && i + 1 < buf.length; i = buf.indexOf(13, i + 1)) if (buf[i + 1] !== 10) return true;
+  return false;
 }
 
 function fail(h: RequestHead, status: number, why: string): number {
@@ -81,21 +106,43 @@ function fail(h: RequestHead, status: number, why: string): number {
   return status;
 }
 
-/** Content-Length value (a list of equal values allowed): the number, or -2 if invalid. */
-function contentLength(v: string): number {
+/** s without the spaces and tabs (OWS, RFC 9110 §5.6.3; nothing else) at either end. */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** headers the router frames or routes by: a Connection header naming one is refused */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'host', 'cookie']);
+
+/**
+ * The Content-Length value in buf[s, e) (a list of equal values allowed, RFC 9110 §8.6; spaces
+ * and tabs only around them): the number, or -2 if invalid.
+ */
+function contentLength(buf: Buffer, s: number, e: number): number {
   let n = -1;
-  for (const part of v.split(',')) {
-    const p = part.trim();
-    if (p.length === 0 || p.length > 15) return -2;
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i);
-      if (c < 48 || c > 57) return -2;
-    }
-    const x = Number(p);
-    if (n !== -1 && x !== n) return -2;
+  let i = s;
+  for (;;) {
+    while (i < e && (buf[i] === 32 || buf[i] === 9)) i++;
+    const d = i;
+    let x = 0;
+    for (let c = buf[i]!; i < e && c >= 48 && c <= 57; c = buf[++i]!) x = x * 10 + (c - 48);
+    if (i === d || i - d > 15 || (n !== -1 && x !== n)) return -2;
     n = x;
+    while (i < e && (buf[i] === 32 || buf[i] === 9)) i++;
+    if (i === e) return n;
+    if (buf[i] !== 44 /* , */) return -2;
+    i++;
   }
-  return n;
+}
+
+/** Whether buf[s, e) is digits only. */
+function digits(buf: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (buf[i]! < 48 || buf[i]! > 57) return false;
+  return true;
 }
 
 /**
@@ -110,7 +157,12 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
   h.upgrade = null;
   h.cookie = null;
   h.xff = null;
+  h.xfProto = null;
+  h.xfHost = null;
+  h.realIp = null;
+  h.forwarded = null;
   h.fwd = '';
+  h.named = named;
   let te: string | null = null;
   let connection: string | null = null;
   let hosts = 0;
@@ -142,6 +194,7 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
   let p = eol + 2;
   let keepFrom = p;
   let fwd = '';
+  let norm: string | null = null;
   while (p < end + 2) {
     let le = buf.indexOf(13, p);
     if (le === -1 || le > end) le = end;
@@ -179,6 +232,24 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
         h.xff = h.xff === null ? v : `${h.xff}, ${v}`;
         break;
       }
+      case K.XfProto: {
+        const v = buf.latin1Slice(vs, ve);
+        h.xfProto = h.xfProto === null ? v : `${h.xfProto}, ${v}`;
+        break;
+      }
+      case K.XfHost: {
+        const v = buf.latin1Slice(vs, ve);
+        h.xfHost = h.xfHost === null ? v : `${h.xfHost}, ${v}`;
+        break;
+      }
+      case K.RealIp:
+        h.realIp ??= buf.latin1Slice(vs, ve);
+        break;
+      case K.Forwarded: {
+        const line = buf.latin1Slice(p, le + 2);
+        h.forwarded = h.forwarded === null ? line : h.forwarded + line;
+        break;
+      }
       case K.Cookie: {
         const v = buf.latin1Slice(vs, ve);
         h.cookie = h.cookie === null ? v : `${h.cookie}; ${v}`;
@@ -186,16 +257,22 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
         break;
       }
       case K.ContentLength: {
-        const n = contentLength(buf.latin1Slice(vs, ve));
+        // one line goes upstream, with the value alone (RFC 9110 §8.6), where the first one was
+        const n = contentLength(buf, vs, ve);
         if (n === -2 || (h.contentLength !== -1 && n !== h.contentLength)) return fail(h, 400, 'invalid or conflicting Content-Length');
+        if (h.contentLength === -1) {
+          // (the usual `Content-Length: 123` line goes as it is)
+          if (vs === colon + 2 && buf[colon + 1] === 32 && ve === le && digits(buf, vs, ve)) keep = true;
+          else norm = `Content-Length: ${n}\r\n`;
+        }
         h.contentLength = n;
-        keep = true;
         break;
       }
       case K.TransferEncoding: {
+        // only chunked alone is forwarded (checked below): as one line, where the first one was
         const v = buf.latin1Slice(vs, ve);
+        if (te === null) norm = 'Transfer-Encoding: chunked\r\n';
         te = te === null ? v : `${te},${v}`;
-        keep = true;
         break;
       }
       case K.Connection: {
@@ -210,6 +287,10 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
     if (!keep) {
       if (p > keepFrom) fwd += buf.latin1Slice(keepFrom, p);
       keepFrom = le + 2;
+      if (norm !== null) {
+        fwd += norm;
+        norm = null;
+      }
     }
     p = le + 2;
   }
@@ -222,7 +303,7 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
     if (h.http10) return fail(h, 400, 'Transfer-Encoding in an HTTP/1.0 request');
     if (h.contentLength !== -1) return fail(h, 400, 'both Content-Length and Transfer-Encoding');
     const codings = te.split(',');
-    const last = codings[codings.length - 1]!.trim().toLowerCase();
+    const last = trimOws(codings[codings.length - 1]!).toLowerCase();
     if (last !== 'chunked') return fail(h, 400, 'Transfer-Encoding must end in chunked');
     if (codings.length !== 1) return fail(h, 501, 'only Transfer-Encoding: chunked is supported');
     h.chunked = true;
@@ -231,7 +312,8 @@ export function parseRequestHead(buf: Buffer, end: number, h: RequestHead, named
   if (connection !== null) {
     let extra: Set<string> | null = null;
     for (const token of connection.split(',')) {
-      const t = token.trim().toLowerCase();
+      const t = trimOws(token).toLowerCase();
+      if (FRAMING.has(t)) return fail(h, 400, `the Connection header names ${t}, which the router frames or routes by`);
       if (t === 'close') h.close = true;
       else if (t === 'keep-alive' || t === '') continue;
       else if (t === 'upgrade') sawUpgrade = true;
