@@ -1,56 +1,16 @@
 // The built router (dist/router.js) as its own process, driven over its control socket.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppTraffic, RouterApp } from '../src/runtime/model.js';
 import { freePort, get, waitFor } from './support/net.js';
+import { RouterProcess } from './support/router-process.js';
 
-const ROUTER = fileURLToPath(new URL('../dist/router.js', import.meta.url));
-
-let dir: string;
-let sock: string;
-let router: ChildProcess | null = null;
-let stderr = '';
+let rp: RouterProcess;
 const servers: Server[] = [];
 
-interface Reply {
-  status: number;
-  body: unknown;
-  text: string;
-}
-
-function ctl(method: string, path: string, body?: unknown): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        let parsed: unknown = null;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // text (Prometheus) answers
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed, text });
-      });
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
-  });
-}
-
-async function startRouter(extra: string[] = []): Promise<ChildProcess> {
-  const p = spawn(process.execPath, [ROUTER, '--control', sock, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  router = p;
-  await waitFor(async () => ((await ctl('GET', '/state')).status === 200 ? true : undefined), 'the control socket');
-  return p;
-}
+const ctl = (method: string, path: string, body?: unknown) => rp.ctl(method, path, body);
+const startRouter = (extra: string[] = []) => rp.start(extra);
 
 async function backend(handler: (url: string, end: (body: string) => void) => void): Promise<number> {
   const s = createServer((req, res) => handler(req.url ?? '/', (body) => res.end(body)));
@@ -76,23 +36,15 @@ function app(port: number, targetPort: number): RouterApp {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'router-test-'));
-  sock = join(dir, 'router.sock');
-  stderr = '';
+  rp = new RouterProcess();
 });
 
 afterEach(async () => {
-  if (router && router.exitCode === null && router.signalCode === null) {
-    const exited = new Promise((r) => router!.once('exit', r));
-    router.kill('SIGKILL');
-    await exited;
-  }
-  router = null;
+  await rp.stop();
   for (const s of servers.splice(0)) {
     s.closeAllConnections();
     s.close();
   }
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('router process', () => {
@@ -134,7 +86,7 @@ describe('router process', () => {
 
     expect(await ctl('DELETE', '/apps/shop')).toMatchObject({ status: 200 });
     expect(await ctl('DELETE', '/apps/shop')).toMatchObject({ status: 404 });
-    expect(stderr).toMatch(/"event":"router.start"/);
+    expect(rp.stderr).toMatch(/"event":"router.start"/);
   });
 
   it('serves metrics as JSON and Prometheus text, also on the admin listener', async () => {
@@ -211,7 +163,7 @@ describe('router process', () => {
     release!();
     expect(await slow).toEqual({ status: 200, body: 'slow done' });
     expect(await exited).toBe(0);
-    expect(existsSync(sock)).toBe(false);
-    expect(stderr).toMatch(/"event":"router.stopped"/);
+    expect(existsSync(rp.sock)).toBe(false);
+    expect(rp.stderr).toMatch(/"event":"router.stopped"/);
   });
 });

@@ -1,0 +1,67 @@
+// The built router (dist/router.js) as its own process, driven over its control socket: for the
+// tests that check the router as it runs in production.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './net.js';
+
+const ROUTER = fileURLToPath(new URL('../../dist/router.js', import.meta.url));
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  text: string;
+}
+
+export class RouterProcess {
+  readonly dir = mkdtempSync(join(tmpdir(), 'router-test-'));
+  readonly sock = join(this.dir, 'router.sock');
+  stderr = '';
+  proc: ChildProcess | null = null;
+
+  /** Starts the router and waits for its control socket. */
+  async start(extra: string[] = []): Promise<ChildProcess> {
+    const p = spawn(process.execPath, [ROUTER, '--control', this.sock, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    p.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.proc = p;
+    await waitFor(async () => ((await this.ctl('GET', '/state')).status === 200 ? true : undefined), 'the control socket');
+    return p;
+  }
+
+  /** One control API call; a JSON answer is parsed into body, text answers are in text. */
+  ctl(method: string, path: string, body?: unknown): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.sock, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          let parsed: unknown = null;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // text (Prometheus) answers
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, text });
+        });
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+    });
+  }
+
+  /** Kills the process (if it still runs) and removes its directory. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (p !== null && p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
