@@ -3,9 +3,8 @@
 // a POST on a connection it closed.
 import { createServer, request, Agent, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RouterApp } from '../src/runtime/model.js';
 import { freePort } from './support/net.js';
-import { RouterProcess } from './support/router-process.js';
+import { appSpec, RouterProcess } from './support/router-process.js';
 
 let rp: RouterProcess;
 const servers: Server[] = [];
@@ -36,19 +35,6 @@ async function shortKeepAliveApp(keepAliveMs: number): Promise<number> {
   return (s.address() as { port: number }).port;
 }
 
-function app(port: number, targetPort: number): RouterApp {
-  return {
-    name: 'shop',
-    listen: { host: '127.0.0.1', port },
-    hostnames: [],
-    pools: [{ name: 'blue', weight: 1, targets: [{ id: 'blue-0', host: '127.0.0.1', port: targetPort, initial: 'healthy' }] }],
-    health: { path: null, intervalMs: 60_000, timeoutMs: 500, unhealthyThreshold: 100, healthyThreshold: 1 },
-    stickyCookie: null,
-    drainTimeoutMs: 1000,
-    unavailableWaitMs: 0,
-  };
-}
-
 function post(port: number, agent: Agent): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/orders', method: 'POST', agent, timeout: 5000, headers: { 'content-type': 'text/plain' } }, (res) => {
@@ -66,7 +52,7 @@ describe('router: pooled upstream connections', () => {
     await rp.start();
     const target = await shortKeepAliveApp(1000);
     const port = await freePort();
-    expect(await rp.ctl('PUT', '/apps/shop', app(port, target))).toMatchObject({ status: 200 });
+    expect(await rp.ctl('PUT', '/apps/shop', appSpec(port, target))).toMatchObject({ status: 200 });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     agents.push(agent);
     expect(await post(port, agent)).toBe(200);

@@ -56,6 +56,14 @@ export function appConfig(loaded: LoadedManifest): AppConfig {
     stickyCookie: m.router.sticky ? `deployer_${m.name.replace(/[^A-Za-z0-9_-]/g, '_')}` : null,
     drainTimeoutMs: m.deployment.rolling?.drain_timeout ?? 30_000,
     unavailableWaitMs: m.router.unavailable_wait,
+    limits: {
+      sendTimeoutMs: m.router.send_timeout,
+      bodyTimeoutMs: m.router.body_timeout,
+      tunnelIdleTimeoutMs: m.router.tunnel_idle_timeout,
+      maxConnections: m.router.max_connections,
+      maxConnectionsPerClient: m.router.max_connections_per_client,
+      maxHeadMemory: m.router.max_head_memory,
+    },
   };
 }
 

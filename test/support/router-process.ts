@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RouterApp } from '../../src/runtime/model.js';
 import { waitFor } from './net.js';
 
 const ROUTER = fileURLToPath(new URL('../../dist/router.js', import.meta.url));
@@ -64,4 +65,19 @@ export class RouterProcess {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** An app on 127.0.0.1:port with one target taken as healthy (no checks to wait for). */
+export function appSpec(port: number, targetPort: number, over: Partial<RouterApp> = {}): RouterApp {
+  return {
+    name: 'shop',
+    listen: { host: '127.0.0.1', port },
+    hostnames: [],
+    pools: [{ name: 'blue', weight: 1, targets: [{ id: 'blue-0', host: '127.0.0.1', port: targetPort, initial: 'healthy' }] }],
+    health: { path: null, intervalMs: 60_000, timeoutMs: 500, unhealthyThreshold: 100, healthyThreshold: 1 },
+    stickyCookie: null,
+    drainTimeoutMs: 1000,
+    unavailableWaitMs: 0,
+    ...over,
+  };
 }

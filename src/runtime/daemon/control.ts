@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { z } from 'zod';
 import type { InstanceSpec } from '../model.js';
+import { LimitsSchema } from '../router/limits.js';
 import { RoutesSchema } from '../router/route-schema.js';
 import { ControlApiError, readJsonBody, sendJson } from '../unix-json.js';
 import type { AppConfig, Daemon } from './daemon.js';
@@ -21,6 +22,7 @@ const appConfig = z.strictObject({
   stickyCookie: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).nullable(),
   drainTimeoutMs: ms,
   unavailableWaitMs: ms,
+  limits: LimitsSchema.optional(),
 });
 
 const instanceSpec = z.strictObject({

@@ -6,6 +6,7 @@ import type { AdminListener } from './admin.js';
 import type { RouterCore } from './core.js';
 import { RouterError } from './errors.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { LimitsSchema } from './limits.js';
 import { RoutesSchema } from './route-schema.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -38,6 +39,7 @@ export const RouterAppSchema = z.object({
   drainTimeoutMs: ms,
   unavailableWaitMs: ms,
   routes: RoutesSchema.optional(),
+  limits: LimitsSchema.optional(),
 });
 
 const WeightsSchema = z.object({ weights: z.record(z.string(), z.number().min(0)) });
