@@ -121,7 +121,7 @@ export function plain(c: ClientConn, status: number, body: string, close: boolea
 export function refuse(c: ClientConn, status: number, why: string, body = refusalBody(status, why)): void {
   const ex = c.ex;
   c.ex = null;
-  // a request body cut short by the body timeout: the client hears why, before nothing else was sent
+  // a request body cut short by the body timeout (no response began): the client is told why
   const answer = ex !== null && status === 408;
   c.st = St.Closed;
   c.closedAt = c.listener.clock;
