@@ -2,18 +2,13 @@
 // whatever the client claims, unless the client is a proxy in router.trusted_proxies
 // (trustedProxies in the router's app spec), whose X-Forwarded-For is appended to and whose
 // X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host and Forwarded are kept.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouterApp } from '../src/runtime/model.js';
 import { freePort } from './support/net.js';
 import { raw } from './support/raw-http.js';
-import { ctl, startRouterProcess, type RouterProcess } from './support/router-process.js';
+import { RouterProcess } from './support/router-process.js';
 
-let dir: string;
-let sock: string;
 let router: RouterProcess;
 let target: Server;
 let port: number;
@@ -32,9 +27,8 @@ const app = (trustedProxies?: string[], host = '127.0.0.1'): RouterApp => ({
 });
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'router-forwarded-'));
-  sock = join(dir, 'router.sock');
-  router = await startRouterProcess(sock);
+  router = new RouterProcess();
+  await router.start();
   // answers with the header lines it got, as [name, value] pairs in order
   target = createServer((req, res) => {
     const pairs: [string, string][] = [];
@@ -47,10 +41,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await router?.kill();
+  await router?.stop();
   target?.closeAllConnections();
   await new Promise((r) => target?.close(r));
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'forwarded']);
@@ -73,18 +66,18 @@ const OURS: [string, string][] = [
 
 describe('router: forwarded headers', () => {
   it('sets X-Forwarded-For, -Proto, -Host and X-Real-IP from what it saw and drops Forwarded, by default', async () => {
-    expect(await ctl(sock, 'PUT', '/apps/shop', app())).toMatchObject({ status: 200 });
+    expect(await router.ctl('PUT', '/apps/shop', app())).toMatchObject({ status: 200 });
     expect(await forwarding(CLAIMS)).toEqual(OURS);
     expect(await forwarding('')).toEqual(OURS);
   });
 
   it('does the same for a client outside trusted_proxies', async () => {
-    expect(await ctl(sock, 'PUT', '/apps/shop', app(['10.0.0.0/8', '::1/128', '192.0.2.1']))).toMatchObject({ status: 200 });
+    expect(await router.ctl('PUT', '/apps/shop', app(['10.0.0.0/8', '::1/128', '192.0.2.1']))).toMatchObject({ status: 200 });
     expect(await forwarding(CLAIMS)).toEqual(OURS);
   });
 
   it('appends to X-Forwarded-For and keeps the rest from a trusted proxy (IPv4 and IPv6 blocks mixed)', async () => {
-    expect(await ctl(sock, 'PUT', '/apps/shop', app(['fd00::/8', '127.0.0.0/8']))).toMatchObject({ status: 200 });
+    expect(await router.ctl('PUT', '/apps/shop', app(['fd00::/8', '127.0.0.0/8']))).toMatchObject({ status: 200 });
     expect(await forwarding(CLAIMS)).toEqual([
       ['forwarded', 'for=203.0.113.7;proto=https'],
       ['x-forwarded-for', '203.0.113.7, 198.51.100.1, 127.0.0.1'],
@@ -95,7 +88,7 @@ describe('router: forwarded headers', () => {
     // a trusted proxy that sent none of them: the router's own
     expect(await forwarding('')).toEqual(OURS);
     // and trust goes with the configuration
-    expect(await ctl(sock, 'PUT', '/apps/shop', app([]))).toMatchObject({ status: 200 });
+    expect(await router.ctl('PUT', '/apps/shop', app([]))).toMatchObject({ status: 200 });
     expect(await forwarding(CLAIMS)).toEqual(OURS);
   });
 
@@ -110,15 +103,15 @@ describe('router: forwarded headers', () => {
         req.on('error', reject);
         req.end();
       });
-    expect(await ctl(sock, 'PUT', '/apps/shop6', app(['fd00::/8', '127.0.0.0/8'], '::1'))).toMatchObject({ status: 200 });
+    expect(await router.ctl('PUT', '/apps/shop6', app(['fd00::/8', '127.0.0.0/8'], '::1'))).toMatchObject({ status: 200 });
     expect(await seen()).toBe('::1');
-    expect(await ctl(sock, 'PUT', '/apps/shop6', app(['::1/128'], '::1'))).toMatchObject({ status: 200 });
+    expect(await router.ctl('PUT', '/apps/shop6', app(['::1/128'], '::1'))).toMatchObject({ status: 200 });
     expect(await seen()).toBe('2001:db8::7, ::1');
   });
 
   it('refuses trustedProxies that are not addresses or CIDR blocks, naming the entry', async () => {
     for (const bad of ['10.0.0.0/33', 'fd00::/129', 'example.com', '10.0.0.0/', '10.0.0.0/8/8', 'fe80::1%eth0']) {
-      expect(await ctl(sock, 'PUT', '/apps/shop', app(['127.0.0.0/8', bad]))).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^trustedProxies\.1: /) } });
+      expect(await router.ctl('PUT', '/apps/shop', app(['127.0.0.0/8', bad]))).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^trustedProxies\.1: /) } });
     }
   });
 });

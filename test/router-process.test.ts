@@ -1,25 +1,16 @@
 // The built router (dist/router.js) as its own process, driven over its control socket.
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppTraffic, RouterApp } from '../src/runtime/model.js';
 import { freePort, get, waitFor } from './support/net.js';
-import { ctl as ctlAt, startRouterProcess, type Reply, type RouterProcess } from './support/router-process.js';
+import { RouterProcess } from './support/router-process.js';
 
-let dir: string;
-let sock: string;
-let router: RouterProcess | null = null;
+let rp: RouterProcess;
 const servers: Server[] = [];
 
-const ctl = (method: string, path: string, body?: unknown): Promise<Reply> => ctlAt(sock, method, path, body);
-
-async function startRouter(extra: string[] = []): Promise<ChildProcess> {
-  router = await startRouterProcess(sock, extra);
-  return router.child;
-}
+const ctl = (method: string, path: string, body?: unknown) => rp.ctl(method, path, body);
+const startRouter = (extra: string[] = []) => rp.start(extra);
 
 async function backend(handler: (url: string, end: (body: string) => void) => void): Promise<number> {
   const s = createServer((req, res) => handler(req.url ?? '/', (body) => res.end(body)));
@@ -45,18 +36,15 @@ function app(port: number, targetPort: number): RouterApp {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'router-test-'));
-  sock = join(dir, 'router.sock');
+  rp = new RouterProcess();
 });
 
 afterEach(async () => {
-  await router?.kill();
-  router = null;
+  await rp.stop();
   for (const s of servers.splice(0)) {
     s.closeAllConnections();
     s.close();
   }
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('router process', () => {
@@ -98,7 +86,7 @@ describe('router process', () => {
 
     expect(await ctl('DELETE', '/apps/shop')).toMatchObject({ status: 200 });
     expect(await ctl('DELETE', '/apps/shop')).toMatchObject({ status: 404 });
-    expect(router!.stderr()).toMatch(/"event":"router.start"/);
+    expect(rp.stderr).toMatch(/"event":"router.start"/);
   });
 
   it('serves metrics as JSON and Prometheus text, also on the admin listener', async () => {
@@ -175,7 +163,7 @@ describe('router process', () => {
     release!();
     expect(await slow).toEqual({ status: 200, body: 'slow done' });
     expect(await exited).toBe(0);
-    expect(existsSync(sock)).toBe(false);
-    expect(router!.stderr()).toMatch(/"event":"router.stopped"/);
+    expect(existsSync(rp.sock)).toBe(false);
+    expect(rp.stderr).toMatch(/"event":"router.stopped"/);
   });
 });

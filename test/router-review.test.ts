@@ -68,13 +68,26 @@ async function router(targets: number[], opts: RouterCoreOptions = {}, over: Par
   return { core, port };
 }
 
+/** A clock for the router (RouterCoreOptions.now) moved by hand: sweeps see the time it says. */
+function manualClock(): { now: () => number; advance: (l: ListenerInternals, ms: number) => void } {
+  let t = 0;
+  return {
+    now: () => t,
+    advance: (l, ms) => {
+      t += ms;
+      l.sweep();
+    },
+  };
+}
+
 /** raw(), with the socket destroyed after the test */
 const rawT = (port: number, pieces: (string | Buffer)[], opts: RawOptions = {}) => raw(port, pieces, { ...opts, track: (x) => sockets.push(x) });
 
 const count = (text: string, what: string): number => text.split(what).length - 1;
 
 interface ListenerInternals {
-  conns: Set<{ socket: Socket }>;
+  conns: Set<{ socket: Socket; buf: Buffer | null; lastAt: number; drainPaused: boolean }>;
+  clock: number;
   sweep(): void;
 }
 /** The (only) listener of a core: for its open client connections and its idle sweep. */
@@ -119,15 +132,20 @@ describe('router review: resource bounds', () => {
     const req = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(4096));
     // ~2.6 MB of requests: with backpressure the router stops reading once its writes queue up
     for (let i = 0; i < 24; i++) sock.write(req);
-    await new Promise((r) => setTimeout(r, 1500));
     const conn = [...listenerOf(core).conns][0]!;
+    // the router stopped reading (paused for its queued writes), or it has read and answered all
+    // there was (a router without backpressure)
+    const total = 24 * req.length;
+    await waitFor(() => (conn.drainPaused || (conn.socket.bytesRead === total && conn.buf === null) ? true : undefined), 'the router to stop reading or to be done', 20_000);
     // what the router holds queued for this client, on top of the kernel's socket buffers
+    expect(conn.drainPaused).toBe(true);
     expect(conn.socket.writableLength).toBeLessThan(1024 * 1024);
   });
 
   it('closes a client connection that keeps its side open after a Connection: close response', async () => {
     const b = await backend();
-    const { core, port } = await router([b.port]);
+    const clock = manualClock();
+    const { core, port } = await router([b.port], { now: clock.now });
     const sock = connect({ host: '127.0.0.1', port, noDelay: true, allowHalfOpen: true });
     sockets.push(sock);
     sock.on('error', () => undefined);
@@ -140,9 +158,9 @@ describe('router review: resource bounds', () => {
     sock.write('GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
     await waitFor(() => (ended ? true : undefined), 'the response and the router FIN');
     expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
-    // a full idle period (13 sweeps) and more: an idle keep-alive connection is long gone by now
+    // a full idle period (60 s) and more: an idle keep-alive connection is long gone by now
     const l = listenerOf(core);
-    for (let i = 0; i < 30; i++) l.sweep();
+    for (let i = 0; i < 30; i++) clock.advance(l, 5_000);
     // the router let go of it (its fd is closed; the kernel still delivers anything unread, then
     // answers the lingering client's next segment with a reset)
     await waitFor(() => (l.conns.size === 0 ? true : undefined), 'the router to close the lingering connection');
@@ -228,7 +246,6 @@ describe('router review: early responses', () => {
     // the client gives up on the upload and closes its connection
     sock.destroy();
     const l = listenerOf(core);
-    for (let i = 0; i < 30; i++) l.sweep();
     await waitFor(() => (l.conns.size === 0 ? true : undefined), 'the router to let go of the connection');
   });
 });
@@ -272,7 +289,8 @@ describe('router review: follow-ups', () => {
 
   it('closes a connection that only trickles blank lines (no request head ever completes)', async () => {
     const b = await backend();
-    const { core, port } = await router([b.port]);
+    const clock = manualClock();
+    const { core, port } = await router([b.port], { now: clock.now });
     const sock = connect({ host: '127.0.0.1', port, noDelay: true });
     sockets.push(sock);
     sock.on('error', () => undefined);
@@ -280,14 +298,16 @@ describe('router review: follow-ups', () => {
     sock.on('close', () => (closed = true));
     await new Promise((r) => sock.once('connect', r));
     const l = listenerOf(core);
-    // a CRLF between every sweep: bytes keep coming, but never a request
+    await waitFor(() => (l.conns.size === 1 ? true : undefined), 'the router to accept');
+    const conn = [...l.conns][0]!;
+    // a CRLF every 5 s (of the router's clock) for 150 s: bytes keep coming, but never a request
     for (let i = 0; i < 30 && !closed; i++) {
+      clock.advance(l, 5_000);
       sock.write('\r\n');
-      await new Promise((r) => setTimeout(r, 10));
-      l.sweep();
+      await waitFor(() => (closed || conn.lastAt === l.clock ? true : undefined), 'the router to read the CRLF');
     }
-    await new Promise((r) => setTimeout(r, 100));
-    expect({ closed, routerConns: l.conns.size }).toEqual({ closed: true, routerConns: 0 });
+    await waitFor(() => (closed && l.conns.size === 0 ? true : undefined), 'the router to close the connection');
     expect(b.seen.requests).toEqual([]);
   });
+
 });

@@ -3,46 +3,29 @@
 // frames them with a strict RFC 9112 reading of its own. Each request either is refused (a 400 or
 // 501, then the connection closes, and nothing of it reaches the target as a request) or reaches
 // the target as exactly one well-framed request, with nothing left over.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RouterApp } from '../src/runtime/model.js';
 import { freePort, waitFor } from './support/net.js';
 import { raw } from './support/raw-http.js';
 import { recordingBackend, type RecordingBackend } from './support/recording-backend.js';
-import { ctl, startRouterProcess, type RouterProcess } from './support/router-process.js';
+import { appSpec, RouterProcess } from './support/router-process.js';
 
-let dir: string;
 let router: RouterProcess;
 let target: RecordingBackend;
 let port: number;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'router-smuggling-'));
-  const sock = join(dir, 'router.sock');
-  router = await startRouterProcess(sock);
+  router = new RouterProcess();
+  await router.start();
   target = await recordingBackend();
   port = await freePort();
-  const app: RouterApp = {
-    name: 'shop',
-    listen: { host: '127.0.0.1', port },
-    hostnames: [],
-    pools: [{ name: 'blue', weight: 1, targets: [{ id: 'blue-0', host: '127.0.0.1', port: target.port, initial: 'healthy' }] }],
-    health: { path: null, intervalMs: 60_000, timeoutMs: 500, unhealthyThreshold: 100, healthyThreshold: 1 },
-    stickyCookie: 'deployer_shop',
-    drainTimeoutMs: 1000,
-    unavailableWaitMs: 0,
-    routes: [{ header: 'x-variant', value: 'b', pool: 'blue' }],
-  };
-  expect(await ctl(sock, 'PUT', '/apps/shop', app)).toMatchObject({ status: 200 });
+  const app = appSpec(port, target.port, { stickyCookie: 'deployer_shop', routes: [{ header: 'x-variant', value: 'b', pool: 'blue' }] });
+  expect(await router.ctl('PUT', '/apps/shop', app)).toMatchObject({ status: 200 });
 });
 
 afterAll(async () => {
-  await router?.kill();
+  await router?.stop();
   await target?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 beforeEach(() => target.reset());

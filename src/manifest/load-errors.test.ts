@@ -29,6 +29,12 @@ describe('errors name the key path and the line', () => {
     expect(oneIssue('name: a\nrouter: { trusted_proxies: [proxy.example] }\n')).toMatch(/^deploy\.yml:2: router\.trusted_proxies\[0\]: must be an IP address/);
   });
 
+  it("rejects router limits that would close healthy clients, at the key", () => {
+    expect(oneIssue('name: a\nrouter:\n  send_timeout: 500ms\n')).toBe('deploy.yml:3: router.send_timeout: must be at least 1s');
+    expect(oneIssue('name: a\nrouter:\n  max_head_memory: 1KiB\n')).toBe('deploy.yml:3: router.max_head_memory: must be between 64KiB and 1TiB');
+    expect(oneIssue('name: a\nrouter:\n  max_connections: 0\n')).toMatch(/^deploy\.yml:3: router\.max_connections: must be at least 1/);
+  });
+
   it('reports a missing name', () => {
     expect(oneIssue('version: "1"\n')).toBe('deploy.yml:1: name: is required');
     expect(oneIssue('name: "has space"\n')).toMatch(/^deploy\.yml:1: name: expected 1-64 letters/);

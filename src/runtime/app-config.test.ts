@@ -48,6 +48,12 @@ describe('runtime app config from the manifest', () => {
     expect(appConfig(load())).not.toHaveProperty('trustedProxies');
   });
 
+  it("carries the router's limits, defaults and the manifest's values", () => {
+    expect(appConfig(load()).limits).toEqual({ sendTimeoutMs: 60_000, bodyTimeoutMs: 60_000, tunnelIdleTimeoutMs: 600_000, maxConnections: 10_000, maxConnectionsPerClient: 500, maxHeadMemory: 32 * 1024 * 1024 });
+    const l = load(', send_timeout: 5s, body_timeout: 10s, tunnel_idle_timeout: 1h, max_connections: 100, max_connections_per_client: 10, max_head_memory: 1MiB');
+    expect(appConfig(l).limits).toEqual({ sendTimeoutMs: 5_000, bodyTimeoutMs: 10_000, tunnelIdleTimeoutMs: 3_600_000, maxConnections: 100, maxConnectionsPerClient: 10, maxHeadMemory: 1024 * 1024 });
+  });
+
   it('runs each instance in its release with the environment and DEPLOY_* set, logging to shared/logs', () => {
     const [s] = instanceSpecs(load(), new AppLayout('/srv/my.app'), 'green', '20240101_000000', [{ id: 'green-0', port: 5100 }]);
     expect(s).toEqual({

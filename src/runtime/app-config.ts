@@ -57,6 +57,14 @@ export function appConfig(loaded: LoadedManifest): AppConfig {
     drainTimeoutMs: m.deployment.rolling?.drain_timeout ?? 30_000,
     unavailableWaitMs: m.router.unavailable_wait,
     ...(m.router.trusted_proxies.length > 0 ? { trustedProxies: m.router.trusted_proxies } : {}),
+    limits: {
+      sendTimeoutMs: m.router.send_timeout,
+      bodyTimeoutMs: m.router.body_timeout,
+      tunnelIdleTimeoutMs: m.router.tunnel_idle_timeout,
+      maxConnections: m.router.max_connections,
+      maxConnectionsPerClient: m.router.max_connections_per_client,
+      maxHeadMemory: m.router.max_head_memory,
+    },
   };
 }
 

@@ -102,6 +102,24 @@ export interface RouterApp {
    * (X-Forwarded-For appended to); absent or empty: the router sets them from what it sees
    */
   trustedProxies?: string[];
+  /** bounds on client connections (absent: the router's defaults) */
+  limits?: RouterLimits;
+}
+
+/** The router's bounds on client connections and what they hold (router.* in the manifest). */
+export interface RouterLimits {
+  /** no write to the client completes for this long: it is closed, its upstream connection freed */
+  sendTimeoutMs: number;
+  /** no request body byte comes for this long: 408 (or a close once the response began) */
+  bodyTimeoutMs: number;
+  /** an upgraded (WebSocket) connection with no byte either way for this long is closed */
+  tunnelIdleTimeoutMs: number;
+  /** open client connections of a listener, upgraded ones included; more are closed at accept */
+  maxConnections: number;
+  /** the same, from one client address */
+  maxConnectionsPerClient: number;
+  /** bytes held by unfinished request heads across a listener's connections; a head past it gets 431 */
+  maxHeadMemory: number;
 }
 
 export interface TargetView {

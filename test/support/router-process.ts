@@ -1,8 +1,12 @@
-// The built router (dist/router.js) as its own process: start it on a control socket, talk to
-// that socket, and stop it (by its pid, the child we started).
+// The built router (dist/router.js) as its own process, driven over its control socket: for the
+// tests that check the router as it runs in production.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RouterApp } from '../../src/runtime/model.js';
 import { waitFor } from './net.js';
 
 const ROUTER = fileURLToPath(new URL('../../dist/router.js', import.meta.url));
@@ -13,56 +17,67 @@ export interface Reply {
   text: string;
 }
 
-/** One request to the router's control socket (a JSON body, or a string sent as it is). */
-export function ctl(sock: string, method: string, path: string, body?: unknown): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        let parsed: unknown = null;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // text (Prometheus) answers
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed, text });
-      });
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
-  });
-}
+export class RouterProcess {
+  readonly dir = mkdtempSync(join(tmpdir(), 'router-test-'));
+  readonly sock = join(this.dir, 'router.sock');
+  stderr = '';
+  proc: ChildProcess | null = null;
 
-export interface RouterProcess {
-  child: ChildProcess;
-  /** what it wrote to stderr so far */
-  stderr(): string;
-  /** SIGKILL if it still runs, and wait for its exit */
-  kill(): Promise<void>;
-}
-
-/** Starts the router on control socket `sock` and waits until the socket answers. */
-export async function startRouterProcess(sock: string, extra: string[] = []): Promise<RouterProcess> {
-  const child = spawn(process.execPath, [ROUTER, '--control', sock, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const p: RouterProcess = {
-    child,
-    stderr: () => stderr,
-    kill: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-  try {
-    await waitFor(async () => ((await ctl(sock, 'GET', '/state')).status === 200 ? true : undefined), 'the control socket');
-  } catch (e) {
-    await p.kill();
-    throw e;
+  /** Starts the router and waits for its control socket. */
+  async start(extra: string[] = []): Promise<ChildProcess> {
+    const p = spawn(process.execPath, [ROUTER, '--control', this.sock, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    p.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.proc = p;
+    await waitFor(async () => ((await this.ctl('GET', '/state')).status === 200 ? true : undefined), 'the control socket');
+    return p;
   }
-  return p;
+
+  /** One control API call; a JSON answer is parsed into body, text answers are in text. */
+  ctl(method: string, path: string, body?: unknown): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.sock, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          let parsed: unknown = null;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // text (Prometheus) answers
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, text });
+        });
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+    });
+  }
+
+  /** Kills the process (if it still runs) and removes its directory. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (p !== null && p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** An app on 127.0.0.1:port with one target taken as healthy (no checks to wait for). */
+export function appSpec(port: number, targetPort: number, over: Partial<RouterApp> = {}): RouterApp {
+  return {
+    name: 'shop',
+    listen: { host: '127.0.0.1', port },
+    hostnames: [],
+    pools: [{ name: 'blue', weight: 1, targets: [{ id: 'blue-0', host: '127.0.0.1', port: targetPort, initial: 'healthy' }] }],
+    health: { path: null, intervalMs: 60_000, timeoutMs: 500, unhealthyThreshold: 100, healthyThreshold: 1 },
+    stickyCookie: null,
+    drainTimeoutMs: 1000,
+    unavailableWaitMs: 0,
+    ...over,
+  };
 }

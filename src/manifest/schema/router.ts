@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { cidr, duration, port, shellCommand, text } from './fields.js';
+import { cidr, duration, int, port, shellCommand, size, text } from './fields.js';
+
+/** A router timeout: shorter ones would close healthy slow clients (and the router checks a few times a second at most). */
+const atLeastOneSecond = <T extends z.ZodType<number>>(d: T) => d.refine((ms) => ms >= 1000, { message: 'must be at least 1s' });
 
 export const routerSchema = z
   .strictObject({
@@ -28,6 +31,14 @@ export const routerSchema = z
         'Proxies (IP addresses or CIDR blocks such as 10.0.0.0/8 or fd00::/8) in front of the embedded router whose forwarding headers it trusts: from them it appends the client to X-Forwarded-For and keeps X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host and Forwarded. From any other client it sets X-Forwarded-For, X-Real-IP, X-Forwarded-Proto and X-Forwarded-Host itself from what it saw and drops Forwarded.',
       ),
     unavailable_wait: duration('How long a request waits for an instance when none can take it (say during a recreate) before a 503.').prefault('10s'),
+    send_timeout: atLeastOneSecond(duration('Embedded router: a client that reads none of its response for this long (no write to it completes) is closed and its connection to the instance freed.')).prefault('60s'),
+    body_timeout: atLeastOneSecond(duration('Embedded router: a request body that stops coming for this long gets a 408 (or the connection closes, once the response began).')).prefault('60s'),
+    tunnel_idle_timeout: atLeastOneSecond(duration('Embedded router: an upgraded (WebSocket) connection with no byte either way for this long is closed on both sides.')).prefault('10m'),
+    max_connections: int('Embedded router: open client connections on the listen port (WebSockets included); a connection beyond it is closed at accept and counted in the metrics.', 1, 1_000_000).default(10_000),
+    max_connections_per_client: int('Embedded router: the same, from one client address.', 1, 1_000_000).default(500),
+    max_head_memory: size('Embedded router: memory held by unfinished request heads across all connections on the listen port (at least 64KiB); a head that would take it past this gets a 431 and its connection closes.')
+      .refine((n) => n >= 64 * 1024 && n <= 2 ** 40, { message: 'must be between 64KiB and 1TiB' })
+      .prefault('32MiB'),
     metrics_listen: z
       .union([port('port'), z.string().regex(/^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, { message: 'expected a port or "host:port"' })])
       .optional()

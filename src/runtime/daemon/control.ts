@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { z } from 'zod';
 import type { InstanceSpec } from '../model.js';
+import { LimitsSchema } from '../router/limits.js';
 import { RoutesSchema, TrustedProxiesSchema } from '../router/route-schema.js';
 import { ControlApiError, readJsonBody, sendJson } from '../unix-json.js';
 import type { AppConfig, Daemon } from './daemon.js';
@@ -22,6 +23,7 @@ const appConfig = z.strictObject({
   drainTimeoutMs: ms,
   unavailableWaitMs: ms,
   trustedProxies: TrustedProxiesSchema.optional(),
+  limits: LimitsSchema.optional(),
 });
 
 const instanceSpec = z.strictObject({

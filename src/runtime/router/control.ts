@@ -6,6 +6,7 @@ import type { AdminListener } from './admin.js';
 import type { RouterCore } from './core.js';
 import { RouterError } from './errors.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { LimitsSchema } from './limits.js';
 import { RoutesSchema, TrustedProxiesSchema } from './route-schema.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -39,6 +40,7 @@ export const RouterAppSchema = z.object({
   unavailableWaitMs: ms,
   routes: RoutesSchema.optional(),
   trustedProxies: TrustedProxiesSchema.optional(),
+  limits: LimitsSchema.optional(),
 });
 
 const WeightsSchema = z.object({ weights: z.record(z.string(), z.number().min(0)) });

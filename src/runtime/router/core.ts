@@ -325,7 +325,8 @@ export class RouterCore implements ProxyContext {
   }
 
   prometheus(): string {
-    return renderPrometheus(this.metrics(), this.view());
+    const conns = [...this.listeners.values()].map((l) => ({ listen: l.key, open: l.conns.size + l.tunnels.size, refusedTotal: l.refusedTotal, refusedPerClient: l.refusedPerClient }));
+    return renderPrometheus(this.metrics(), this.view(), conns);
   }
 
   private app(name: string): AppRt {

@@ -28,7 +28,26 @@ function histogram(out: string[], name: string, l: Record<string, string>, h: La
   out.push(`${name}_count${labels(l)} ${h.count}`);
 }
 
-export function renderPrometheus(metrics: AppMetrics[], views: RouterAppView[]): string {
+/** A listener's client connections: open now, and closed at accept over a cap (router.max_connections*). */
+export interface ListenerConns {
+  listen: string;
+  open: number;
+  refusedTotal: number;
+  refusedPerClient: number;
+}
+
+function connections(listeners: ListenerConns[]): string[] {
+  const open = ['# HELP deployer_router_connections Open client connections (upgraded ones included), per listener.', '# TYPE deployer_router_connections gauge'];
+  const refused = ['# HELP deployer_router_connections_refused_total Client connections closed at accept, per listener, by the cap they were over (max_connections, max_connections_per_client).', '# TYPE deployer_router_connections_refused_total counter'];
+  for (const l of listeners) {
+    open.push(`deployer_router_connections${labels({ listen: l.listen })} ${l.open}`);
+    refused.push(`deployer_router_connections_refused_total${labels({ listen: l.listen, cap: 'max_connections' })} ${l.refusedTotal}`);
+    refused.push(`deployer_router_connections_refused_total${labels({ listen: l.listen, cap: 'max_connections_per_client' })} ${l.refusedPerClient}`);
+  }
+  return [...open, ...refused];
+}
+
+export function renderPrometheus(metrics: AppMetrics[], views: RouterAppView[], listeners: ListenerConns[] = []): string {
   const req: string[] = ['# HELP deployer_router_requests_total Requests proxied, per target, by status class (error: the router answered 502/503/504).', '# TYPE deployer_router_requests_total counter'];
   const preq: string[] = ['# HELP deployer_router_pool_requests_total Requests per pool by status class, counting those the router answered with no target (error).', '# TYPE deployer_router_pool_requests_total counter'];
   const dur: string[] = ['# HELP deployer_router_request_duration_seconds Time from request received to response finished, per pool.', '# TYPE deployer_router_request_duration_seconds histogram'];
@@ -61,5 +80,5 @@ export function renderPrometheus(metrics: AppMetrics[], views: RouterAppView[]):
       }
     }
   }
-  return `${[...req, ...preq, ...dur, ...tdur, ...weight, ...up, ...inFlight].join('\n')}\n`;
+  return `${[...req, ...preq, ...dur, ...tdur, ...weight, ...up, ...inFlight, ...connections(listeners)].join('\n')}\n`;
 }

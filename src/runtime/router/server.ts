@@ -1,10 +1,13 @@
 // The public listeners: one TCP server per host:port (HTTP/1.1 parsed by http1/), shared by the apps that listen there
 // and told apart by the Host header.
 import { createServer, type Server, type Socket } from 'node:net';
+import type { RouterLimits } from '../model.js';
 import { RouterError } from './errors.js';
 import { ClientConn } from './http1/client-conn.js';
 import type { ProxyContext } from './http1/exchange.js';
+import { DEFAULT_LIMITS, listenerLimits, sweepPeriodMs } from './limits.js';
 import type { AppRt } from './state.js';
+import type { Tunnel } from './upgrade.js';
 
 export function listenKey(l: { host: string; port: number }): string {
   return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
@@ -23,38 +26,72 @@ export function hostOf(header: string): string {
   return h.toLowerCase();
 }
 
-const SWEEP_MS = 5_000;
-/** a client connection without a request in progress closes after 60-65 s */
-const IDLE_TICKS = 13;
-/** a request head must be complete within 60-65 s of its first byte */
-const HEAD_TICKS = 13;
-
 export class Listener {
   readonly apps = new Set<AppRt>();
-  /** client sockets of open upgraded (WebSocket) connections: the server does not track them */
-  readonly upgraded = new Set<Socket>();
+  /** open upgraded (WebSocket) connections: the server does not track them */
+  readonly tunnels = new Set<Tunnel>();
   /** open client connections (not upgraded) */
   readonly conns = new Set<ClientConn>();
+  /** open connections (upgraded ones too) per client address */
+  private readonly perClient = new Map<string, number>();
+  /** the bounds of its apps (limits.ts) */
+  limits: RouterLimits = { ...DEFAULT_LIMITS };
+  /** bytes held by unfinished request heads (the sum of the connections' headHeld) */
+  headMemory = 0;
+  /** connections closed at accept: over maxConnections, over maxConnectionsPerClient */
+  refusedTotal = 0;
+  refusedPerClient = 0;
   private byHost = new Map<string, AppRt>();
   private fallback: AppRt | null = null;
   private closing: Promise<void> | null = null;
-  /** counts SWEEP_MS periods: a coarse clock for idle client connections (cheaper than a timer each) */
-  tick = 0;
-  private readonly sweeper: NodeJS.Timeout;
+  /** ctx.now() at the last sweep: a coarse clock for the connections' deadlines (cheaper than a timer each) */
+  clock: number;
+  private sweeper: NodeJS.Timeout;
+  private periodMs: number;
 
   private constructor(
     readonly key: string,
     readonly server: Server,
     readonly ctx: ProxyContext,
   ) {
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
-    this.sweeper.unref();
+    this.clock = ctx.now();
+    this.periodMs = sweepPeriodMs(this.limits);
+    this.sweeper = this.startSweep();
   }
 
-  /** Closes client connections idle for IDLE_TICKS periods, or sending a head for HEAD_TICKS. */
+  private startSweep(): NodeJS.Timeout {
+    const t = setInterval(() => this.sweep(), this.periodMs);
+    t.unref();
+    return t;
+  }
+
+  /** Lets go of connections past a deadline (client-lifetime.ts) and of idle tunnels. */
   private sweep(): void {
-    const t = ++this.tick;
-    for (const c of this.conns) if (c.expired(t, IDLE_TICKS, HEAD_TICKS)) c.destroy();
+    const now = (this.clock = this.ctx.now());
+    for (const c of this.conns) c.sweep(now);
+    const idleMs = this.limits.tunnelIdleTimeoutMs;
+    for (const t of this.tunnels) if (now - t.lastAt >= idleMs) t.destroy();
+  }
+
+  /** Whether a new connection is within the caps (else it is closed and counted); it is counted until forget(). */
+  private admit(socket: Socket, ip: string): boolean {
+    const lim = this.limits;
+    const n = this.perClient.get(ip) ?? 0;
+    if (this.conns.size + this.tunnels.size >= lim.maxConnections) this.refusedTotal++;
+    else if (n >= lim.maxConnectionsPerClient) this.refusedPerClient++;
+    else {
+      this.perClient.set(ip, n + 1);
+      return true;
+    }
+    socket.destroy();
+    return false;
+  }
+
+  /** A connection from `ip` (admitted) closed. */
+  forget(ip: string): void {
+    const n = (this.perClient.get(ip) ?? 1) - 1;
+    if (n <= 0) this.perClient.delete(ip);
+    else this.perClient.set(ip, n);
   }
 
   /** Binds host:port; a failure is a RouterError 409 saying why. */
@@ -64,7 +101,8 @@ export class Listener {
     const l = new Listener(key, server, ctx);
     server.on('connection', (socket: Socket) => {
       if (l.closing !== null) return void socket.destroy();
-      l.conns.add(new ClientConn(socket, l));
+      const ip = socket.remoteAddress ?? '';
+      if (l.admit(socket, ip)) l.conns.add(new ClientConn(socket, l, ip));
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
@@ -92,6 +130,13 @@ export class Listener {
     }
     this.byHost = byHost;
     this.fallback = fallback;
+    this.limits = listenerLimits([...this.apps].map((a) => a.spec));
+    const period = sweepPeriodMs(this.limits);
+    if (period !== this.periodMs && this.closing === null) {
+      clearInterval(this.sweeper);
+      this.periodMs = period;
+      this.sweeper = this.startSweep();
+    }
   }
 
   /** The app a request with this Host header goes to, or null. */
@@ -125,7 +170,7 @@ export class Listener {
       const idle = setInterval(closeIdle, 50);
       const force = setTimeout(() => {
         for (const c of this.conns) c.destroy();
-        for (const s of this.upgraded) s.destroy();
+        for (const t of this.tunnels) t.destroy();
       }, graceMs);
       this.server.close(() => {
         clearInterval(this.sweeper);

@@ -14,6 +14,8 @@ import type { Upstream, UpstreamOwner } from './http1/upstream-pool.js';
  */
 export class Tunnel implements UpstreamOwner {
   private released = false;
+  /** the listener's clock when a byte last went either way (the sweep closes an idle tunnel) */
+  lastAt: number;
   /** the upstream socket closed (also when destroyed here, which silences the owner callbacks) */
   private readonly onClose = (): void => {
     this.socket.destroy();
@@ -23,18 +25,21 @@ export class Tunnel implements UpstreamOwner {
   constructor(
     private readonly listener: Listener,
     private readonly socket: Socket,
+    private readonly ip: string,
     private readonly up: Upstream,
     private readonly target: TargetRt,
     fromClient: Buffer | null,
     clientEnded: boolean,
   ) {
-    listener.upgraded.add(socket);
+    this.lastAt = listener.clock;
+    listener.tunnels.add(this);
     up.owner = this;
     up.clearHeadTimeout();
     const us = up.socket;
     if (fromClient !== null && fromClient.length > 0) us.write(fromClient);
     socket.on('error', () => socket.destroy());
     socket.on('data', (c: Buffer) => {
+      this.lastAt = listener.clock;
       if (!us.write(c)) socket.pause();
     });
     socket.on('drain', () => {
@@ -55,6 +60,7 @@ export class Tunnel implements UpstreamOwner {
   onUpConnect(): void {}
 
   onUpData(chunk: Buffer): void {
+    this.lastAt = this.listener.clock;
     const s = this.socket;
     if (!s.write(chunk)) this.up.socket.pause();
     // the write may still refer to the connection's read buffer
@@ -76,10 +82,18 @@ export class Tunnel implements UpstreamOwner {
 
   onUpHeadTimeout(): void {}
 
+  /** Closes both sides (idle, or the listener shutting down). */
+  destroy(): void {
+    this.socket.destroy();
+    this.up.destroy();
+    this.release();
+  }
+
   private release(): void {
     if (this.released) return;
     this.released = true;
-    this.listener.upgraded.delete(this.socket);
+    this.listener.tunnels.delete(this);
+    this.listener.forget(this.ip);
     this.target.release();
   }
 }

@@ -7,7 +7,7 @@ import { matchRoute, routesHeaderIn } from '../routes.js';
 import type { Listener } from '../server.js';
 import type { TargetRt } from '../state.js';
 import { CHUNK_BAD, CHUNK_MORE, ChunkedScanner } from './chunked.js';
-import { closed, expired, plain, refuse, shut, St, upgraded } from './client-lifetime.js';
+import { closed, holdHead, plain, refuse, releaseHead, shut, St, sweep, upgraded } from './client-lifetime.js';
 import { Exchange } from './exchange.js';
 import { bareLineEnd, MAX_HEAD, newRequestHead, parseRequestHead } from './parse-request.js';
 import { upstreamHead } from './upstream-head.js';
@@ -51,36 +51,38 @@ export class ClientConn {
   /** router-made responses are queued (the client does not read them): wait for 'drain' */
   drainPaused = false;
   private drainWanted = false;
-  /** the listener's tick when the connection entered St.Closed */
-  closedTick = 0;
-  /** (St.Closed) the sweep's tick when it first saw all of our writes handed to the kernel, or -1 */
-  flushedTick = -1;
+  /** the listener's clock when the connection entered St.Closed */
+  closedAt = 0;
+  /** (St.Closed) the sweep's clock when it first saw all of our writes handed to the kernel, or -1 */
+  flushedAt = -1;
   /** the client sent its EOF */
   ended = false;
-  private ipCache: string | null = null;
   private trustList: BlockList | null = null;
   private trusted = false;
-  /** the listener's tick when bytes last came (idle connections are closed by Listener's sweep) */
-  lastTick: number;
-  /** the listener's tick when the bytes in buf began to arrive */
-  headTick = 0;
+  /** the listener's clock when bytes last came (idle connections are closed by Listener's sweep) */
+  lastAt: number;
+  /** the listener's clock when the bytes in buf began to arrive */
+  headAt = 0;
+  /** bytes of an unfinished head counted in the listener's headMemory */
+  headHeld = 0;
+  /** (sweep) the socket's writableLength at the last sweep, and since when it has not shrunk (or -1) */
+  queuedSeen = 0;
+  stallSince = -1;
   /** heads() is running (a response that ends synchronously must not re-enter it) */
   private inHeads = false;
 
   constructor(
     readonly socket: Socket,
     readonly listener: Listener,
+    /** the client's address */
+    readonly ip: string,
   ) {
-    this.lastTick = listener.tick;
+    this.lastAt = listener.clock;
     socket.on('data', (c: Buffer) => this.onData(c));
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => closed(this));
-  }
-
-  get ip(): string {
-    return (this.ipCache ??= this.socket.remoteAddress ?? '');
   }
 
   /** Whether the client is in `list` (an app's trusted proxies): looked up once per connection and list. */
@@ -113,19 +115,15 @@ export class ClientConn {
     return this.ex === null && this.st === St.Head;
   }
 
-  /**
-   * (Listener's sweep, every tick) Whether to close it: idle and silent for `idleTicks`, or a
-   * request head begun `headTicks` ago and still not complete (a client trickling bytes).
-   */
-  expired(tick: number, idleTicks: number, headTicks: number): boolean {
-    return expired(this, tick, idleTicks, headTicks);
+  /** (Listener's sweep) Closes it, or answers 408, when it is past a deadline (client-lifetime.ts). */
+  sweep(now: number): void {
+    sweep(this, now);
   }
 
-
   private onData(chunk: Buffer): void {
-    const tick = this.listener.tick;
-    this.lastTick = tick;
-    if (this.buf === null) this.headTick = tick;
+    const now = this.listener.clock;
+    this.lastAt = now;
+    if (this.buf === null) this.headAt = now;
     if (this.st === St.Body) return this.body(chunk, 0);
     if (this.st === St.Closed) return;
     this.append(chunk);
@@ -193,6 +191,7 @@ export class ClientConn {
           // not null: the head deadline keeps running (a CRLF trickle does not keep it open)
           this.buf = EMPTY;
           this.store = null;
+          if (this.headHeld !== 0) releaseHead(this);
           if (this.ended) shut(this);
           return;
         }
@@ -205,6 +204,8 @@ export class ClientConn {
         if (buf.length > MAX_HEAD) return refuse(this, 431, 'request head larger than 64 KiB');
         // a head with bare LF (or CR) line ends would never end for us: refuse it now
         if (bareLineEnd(buf, this.scanFrom)) return refuse(this, 400, 'a line of the head does not end in CRLF');
+        // what an unfinished head holds is bounded across the listener's connections
+        if (!holdHead(this, this.store !== null ? this.store.length : buf.length)) return refuse(this, 431, 'too many unfinished request heads (router.max_head_memory)');
         this.scanFrom = Math.max(0, buf.length - 3);
         // the client is done sending: no complete request is left
         if (this.ended) shut(this);
@@ -213,6 +214,7 @@ export class ClientConn {
       if (idx + 4 > MAX_HEAD) return refuse(this, 431, 'request head larger than 64 KiB');
       const status = parseRequestHead(buf, idx, H);
       if (status !== 0) return refuse(this, status, H.error);
+      if (this.headHeld !== 0) releaseHead(this);
       const rest = idx + 4;
       this.buf = rest < buf.length ? buf.subarray(rest) : null;
       if (this.buf === null) this.store = null;

@@ -1,14 +1,18 @@
 // How a client connection ends: the router closing its side (shut), with a response of its own
 // (plain, refuse), the socket closing (closed), the sweep letting go of idle, trickling or
-// lingering clients (expired), and the hand-off to a tunnel after a 101 (upgraded).
+// lingering clients (sweep), and the hand-off to a tunnel after a 101 (upgraded).
 import type { TargetRt } from '../state.js';
 import { Tunnel } from '../upgrade.js';
 import type { ClientConn } from './client-conn.js';
 import { plainResponse, refusalBody, refusalResponse } from './router-responses.js';
 import type { Upstream } from './upstream-pool.js';
 
-/** after the router closed its side, the client has this many sweeps (5-10 s) to close its own */
-const LINGER_TICKS = 2;
+/** after the router closed its side, the client has this long to close its own */
+const LINGER_MS = 5_000;
+/** a client connection without a request in progress closes after this */
+const IDLE_MS = 60_000;
+/** a request head must be complete within this of its first byte */
+const HEAD_MS = 60_000;
 
 /** Where a client connection is in its request cycle. */
 export const enum St {
@@ -22,22 +26,60 @@ export const enum St {
 }
 
 /**
- * (Listener's sweep, every tick) Whether to close it: idle and silent for `idleTicks`, or a
- * request head begun `headTicks` ago and still not complete (a client trickling bytes).
+ * (Listener's sweep, at `now` on its clock) Lets the connection go when it is past a deadline: a
+ * client that reads nothing of what is queued for it (send timeout), a request body that stopped
+ * coming (body timeout: 408), a head trickling in, an idle keep-alive connection, or a client that
+ * lingers after the router closed its side.
  */
-export function expired(c: ClientConn, tick: number, idleTicks: number, headTicks: number): boolean {
+export function sweep(c: ClientConn, now: number): void {
+  const lim = c.listener.limits;
+  // progress: what is queued for the client shrank since the last sweep (a write completed)
+  const queued = c.socket.writableLength;
+  if (queued === 0 || queued < c.queuedSeen) c.stallSince = -1;
+  else if (c.stallSince < 0) c.stallSince = now;
+  c.queuedSeen = queued;
+  if (c.stallSince >= 0 && now - c.stallSince >= lim.sendTimeoutMs) return c.destroy();
   const st = c.st;
   // the router closed its side: the client must close its own soon
   if (st === St.Closed) {
-    // a client that does not read what is still queued gets an idle period
-    if (!c.socket.writableFinished) return tick - c.closedTick >= idleTicks;
-    if (c.flushedTick < 0) c.flushedTick = tick;
-    return tick - c.flushedTick >= LINGER_TICKS;
+    if (!c.socket.writableFinished) {
+      if (now - c.closedAt >= IDLE_MS) c.destroy();
+      return;
+    }
+    if (c.flushedAt < 0) c.flushedAt = now;
+    if (now - c.flushedAt >= LINGER_MS) c.destroy();
+    return;
   }
-  // a request body that stopped coming (or a target that stopped reading it) for an idle period
-  if (st === St.Body) return tick - c.lastTick >= idleTicks;
-  if (c.ex !== null || st !== St.Head) return false;
-  return tick - c.lastTick >= idleTicks || (c.buf !== null && tick - c.headTick >= headTicks);
+  // a request body that stopped coming (or a target that stopped reading it)
+  if (st === St.Body) {
+    if (now - c.lastAt >= lim.bodyTimeoutMs) bodyTimedOut(c);
+    return;
+  }
+  if (c.ex !== null || st !== St.Head) return;
+  if (now - c.lastAt >= IDLE_MS || (c.buf !== null && now - c.headAt >= HEAD_MS)) c.destroy();
+}
+
+/** No request body byte for the body timeout: 408 when no response began, else just close. */
+function bodyTimedOut(c: ClientConn): void {
+  const ex = c.ex;
+  if (ex === null || ex.headSent) return c.destroy();
+  refuse(c, 408, 'the request body stopped coming');
+}
+
+/** Counts what an unfinished head holds (`bytes`) in the listener's total; false when that would pass the bound. */
+export function holdHead(c: ClientConn, bytes: number): boolean {
+  const l = c.listener;
+  const delta = bytes - c.headHeld;
+  if (delta > 0 && l.headMemory + delta > l.limits.maxHeadMemory) return false;
+  l.headMemory += delta;
+  c.headHeld = bytes;
+  return true;
+}
+
+/** The head is complete or dropped: its bytes no longer count. */
+export function releaseHead(c: ClientConn): void {
+  c.listener.headMemory -= c.headHeld;
+  c.headHeld = 0;
 }
 
 /**
@@ -46,9 +88,10 @@ export function expired(c: ClientConn, tick: number, idleTicks: number, headTick
  */
 export function shut(c: ClientConn): void {
   c.st = St.Closed;
-  c.closedTick = c.listener.tick;
+  c.closedAt = c.listener.clock;
   c.buf = null;
   c.store = null;
+  if (c.headHeld !== 0) releaseHead(c);
   c.socket.end();
   if (c.bodyPaused || c.waitPaused || c.drainPaused) {
     c.bodyPaused = c.waitPaused = c.drainPaused = false;
@@ -60,6 +103,8 @@ export function shut(c: ClientConn): void {
 export function closed(c: ClientConn): void {
   c.st = St.Closed;
   c.listener.conns.delete(c);
+  c.listener.forget(c.ip);
+  if (c.headHeld !== 0) releaseHead(c);
   const ex = c.ex;
   c.ex = null;
   ex?.clientClosed();
@@ -76,14 +121,16 @@ export function plain(c: ClientConn, status: number, body: string, close: boolea
 export function refuse(c: ClientConn, status: number, why: string, body = refusalBody(status, why)): void {
   const ex = c.ex;
   c.ex = null;
+  // a request body cut short by the body timeout (no response began): the client is told why
+  const answer = ex !== null && status === 408;
   c.st = St.Closed;
-  c.closedTick = c.listener.tick;
+  c.closedAt = c.listener.clock;
   c.buf = null;
+  if (c.headHeld !== 0) releaseHead(c);
   if (ex !== null) {
-    // mid-body of a forwarded request: nothing sensible can be answered
     ex.clientClosed();
-    c.socket.destroy();
-    return;
+    // mid-body of a forwarded request: nothing sensible can be answered (but a timeout's 408)
+    if (!answer) return void c.socket.destroy();
   }
   c.socket.end(refusalResponse(status, body), 'latin1');
 }
@@ -105,6 +152,7 @@ export function upgraded(c: ClientConn, up: Upstream, target: TargetRt): void {
   const rest = c.buf;
   c.buf = null;
   c.store = null;
+  if (c.headHeld !== 0) releaseHead(c);
   c.bodyPaused = c.waitPaused = c.drainPaused = false;
-  new Tunnel(c.listener, s, up, target, rest, c.ended);
+  new Tunnel(c.listener, s, c.ip, up, target, rest, c.ended);
 }

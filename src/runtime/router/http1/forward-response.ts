@@ -53,6 +53,7 @@ export function responseData(ex: Exchange, chunk: Buffer): void {
   ex.body = R.body;
   ex.left = R.length;
   ex.upKeep = !R.close && !ex.upgrade;
+  if (R.keepAliveS >= 0) ex.up!.announcedKeepAlive(R.keepAliveS);
   if (R.body === Body.Close) ex.closeClient = true;
   let extra = '';
   if (ex.setCookie !== null) extra = `Set-Cookie: ${ex.setCookie}\r\n`;

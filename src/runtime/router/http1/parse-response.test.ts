@@ -26,6 +26,11 @@ describe('parseResponseHead', () => {
     expect(p.rewritten('Set-Cookie: p=blue\r\n')).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nSet-Cookie: p=blue\r\n\r\n');
   });
 
+  it("reads the target's Keep-Alive timeout (any case, with other parameters), -1 without one", () => {
+    const ka = (v: string | null): number => parse(`HTTP/1.1 200 OK\r\n${v === null ? '' : `Keep-Alive: ${v}\r\n`}Content-Length: 0\r\n\r\n`).r.keepAliveS;
+    expect([ka('timeout=5'), ka('max=100, Timeout=1'), ka('TIMEOUT=30,max=5'), ka('max=3'), ka('timeout=x'), ka(null)]).toEqual([5, 1, 30, -1, -1, -1]);
+  });
+
   it('drops hop-by-hop response headers in any case and keeps duplicates', () => {
     const p = parse('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCONNECTION: keep-alive\r\nkeep-alive: timeout=5\r\nProxy-Connection: x\r\nUpgrade: h2c\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n');
     expect(p.rewritten()).toBe('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n');

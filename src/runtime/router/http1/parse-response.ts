@@ -22,10 +22,12 @@ export interface ResponseHead {
   drops: number[];
   /** the status line and kept headers end at this index (the final CRLFCRLF) */
   end: number;
+  /** seconds from the target's `Keep-Alive: timeout=N` (it closes an idle connection then), or -1 */
+  keepAliveS: number;
 }
 
 export function newResponseHead(): ResponseHead {
-  return { status: 0, body: Body.None, length: 0, close: false, drops: [], end: 0 };
+  return { status: 0, body: Body.None, length: 0, close: false, drops: [], end: 0, keepAliveS: -1 };
 }
 
 function digits(buf: Buffer, s: number, e: number): number {
@@ -39,6 +41,21 @@ function digits(buf: Buffer, s: number, e: number): number {
   return n;
 }
 
+const TIMEOUT = Buffer.from('timeout=', 'latin1');
+
+/** N in a Keep-Alive value `timeout=N[, max=M]` (any case) in buf[s, e), or -1: byte compares, no strings. */
+function keepAliveTimeout(buf: Buffer, s: number, e: number): number {
+  for (let i = s; i + TIMEOUT.length <= e; i++) {
+    let j = 0;
+    while (j < TIMEOUT.length && (buf[i + j]! | 0x20) === TIMEOUT[j]) j++;
+    if (j < TIMEOUT.length) continue;
+    let d = i + j;
+    while (d < e && buf[d]! >= 48 && buf[d]! <= 57) d++;
+    return digits(buf, i + j, d);
+  }
+  return -1;
+}
+
 /**
  * Parses buf[start, end) (end: index of the CRLFCRLF). `head`: the request was HEAD (no body).
  * Returns false when the head is not valid HTTP/1.x.
@@ -46,6 +63,7 @@ function digits(buf: Buffer, s: number, e: number): number {
 export function parseResponseHead(buf: Buffer, start: number, end: number, head: boolean, r: ResponseHead): boolean {
   r.drops.length = 0;
   r.end = end;
+  r.keepAliveS = -1;
   // HTTP/1.x SP 3DIGIT [SP reason]
   if (end - start < 12 || !(buf[start] === 72 && buf[start + 1] === 84 && buf[start + 2] === 84 && buf[start + 3] === 80 && buf[start + 4] === 47 && buf[start + 5] === 49 && buf[start + 6] === 46)) return false;
   const minor = buf[start + 7];
@@ -83,7 +101,10 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, head:
           if (v.includes('close')) close = true;
           else if (minor === 48 && v.includes('keep-alive')) close = false;
           if (status !== 101) r.drops.push(p, le + 2);
-        } else if (eqLower(buf, p, 'keep-alive')) r.drops.push(p, le + 2);
+        } else if (eqLower(buf, p, 'keep-alive')) {
+          r.keepAliveS = keepAliveTimeout(buf, vs, ve);
+          r.drops.push(p, le + 2);
+        }
         break;
       case 14:
         if (eqLower(buf, p, 'content-length')) {

@@ -1,6 +1,6 @@
 // The responses the router makes itself, as raw HTTP/1.1 text: gateway errors when no target
 // answers a proxied request (502/503/504) and answers to requests it does not forward
-// (400/404/431/501).
+// (400/404/408/431/501).
 
 const GATEWAY_REASONS: Record<number, string> = { 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 const GATEWAY_BODIES: Record<number, string> = { 502: 'bad gateway: the target did not answer\n', 503: 'service unavailable: no target is available\n', 504: 'gateway timeout: the target did not answer in time\n' };
@@ -11,7 +11,7 @@ export function gatewayResponse(status: 502 | 503 | 504, close: boolean): string
   return `HTTP/1.1 ${status} ${GATEWAY_REASONS[status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n${status === 503 ? 'retry-after: 1\r\n' : ''}${close ? 'connection: close\r\n' : ''}\r\n${body}`;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
 
 /** A response to a request the router does not forward; `close` adds Connection: close. */
 export function plainResponse(status: number, body: string, close: boolean): string {

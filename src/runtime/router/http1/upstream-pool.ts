@@ -6,6 +6,17 @@ import { connect, type Socket } from 'node:net';
 const MAX_IDLE = 256;
 /** Idle connections close after this (below Node's default 5 s keep-alive on the target side). */
 const IDLE_MS = 4_000;
+/**
+ * A target that announces `Keep-Alive: timeout=N` closes an idle connection after N s: it is
+ * retired this long before (at least), so a request never races the target's close.
+ */
+const KEEP_ALIVE_MARGIN_MS = 500;
+
+/** How long an idle connection may be kept when the target announced a keep-alive timeout of `s` seconds. */
+export function keepIdleMs(s: number): number {
+  const announced = s * 1000;
+  return Math.min(IDLE_MS, announced - Math.max(KEEP_ALIVE_MARGIN_MS, announced / 5));
+}
 /** Responses are read into a buffer per connection, reused from read to read (see Upstream.held). */
 const READ_BUF = 32 * 1024;
 
@@ -33,7 +44,10 @@ export class Upstream {
   dead = false;
   /** it served a request before */
   reused = false;
-  idleSince = 0;
+  /** (idle) it is not reused from this performance.now() time on */
+  retireAt = 0;
+  /** how long it may stay idle: IDLE_MS, or less when the target announced its keep-alive timeout */
+  keepMs = IDLE_MS;
   /**
    * The owner kept a reference to the bytes of the last read (a write to the client that is still
    * queued): the next read must go to a new buffer.
@@ -102,6 +116,11 @@ export class Upstream {
     return true;
   }
 
+  /** The target said (Keep-Alive: timeout=N) it closes this connection when idle for `s` seconds. */
+  announcedKeepAlive(s: number): void {
+    this.keepMs = keepIdleMs(s);
+  }
+
   /** The response head must arrive within headersTimeoutMs from now. */
   armHeadTimeout(): void {
     const ms = this.pool.opts.headersTimeoutMs;
@@ -151,9 +170,16 @@ export class UpstreamPool {
   /** An idle connection (reused) or a new one, owned by `owner`. */
   acquire(owner: UpstreamOwner): Upstream {
     const idle = this.idle;
+    let now = -1;
     while (idle.length > 0) {
       const u = idle.pop()!;
       if (u.dead) continue;
+      // the age is checked here, not only by the sweep: the target may be about to close it
+      if (now < 0) now = performance.now();
+      if (u.retireAt <= now) {
+        u.destroy();
+        continue;
+      }
       u.owner = owner;
       u.reused = true;
       return u;
@@ -165,9 +191,9 @@ export class UpstreamPool {
   release(u: Upstream): void {
     u.owner = null;
     u.clearHeadTimeout();
-    if (this.closed || u.dead || this.idle.length >= MAX_IDLE) return u.destroy();
+    if (this.closed || u.dead || u.keepMs <= 0 || this.idle.length >= MAX_IDLE) return u.destroy();
     if (u.socket.isPaused()) u.socket.resume();
-    u.idleSince = performance.now();
+    u.retireAt = performance.now() + u.keepMs;
     this.idle.push(u);
     if (this.sweeper === null) {
       this.sweeper = setInterval(() => this.sweep(), 1_000);
@@ -176,12 +202,12 @@ export class UpstreamPool {
   }
 
   private sweep(): void {
-    const cutoff = performance.now() - IDLE_MS;
+    const now = performance.now();
     const idle = this.idle;
     let n = 0;
     for (const u of idle) {
       if (u.dead) continue;
-      if (u.idleSince < cutoff) u.destroy();
+      if (u.retireAt <= now) u.destroy();
       else idle[n++] = u;
     }
     idle.length = n;
