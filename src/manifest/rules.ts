@@ -3,6 +3,7 @@ import { normalizeCheck, TEMPLATE_VARS, templateVarsOf } from './checks.js';
 import type { RawIssue } from './issues.js';
 import { ROUTER_METRICS } from './schema/analysis.js';
 import type { Manifest } from './schema/index.js';
+import { FULL_COMMIT_ID } from './schema/source.js';
 
 export interface RuleResult {
   errors: RawIssue[];
@@ -51,9 +52,6 @@ function sourceRules(m: Manifest, err: Push) {
   if (s.type === 'git' && !s.url) err(['source'], 'a git source needs `url`');
   plainTransportRule(s, err);
 }
-
-/** A full commit id: git checks every object it fetches against it, so it pins the tree. */
-export const FULL_COMMIT_ID = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
 
 /**
  * Code fetched over plain http:// or git:// could be swapped by anyone on the path, and its hooks

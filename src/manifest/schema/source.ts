@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { int, size, text } from './fields.js';
 
+/** A full commit id (SHA-1 or SHA-256): git checks every object it fetches against it, so it pins the tree. */
+export const FULL_COMMIT_ID = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
+
 export const sourceSchema = z
   .strictObject({
     type: z

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SourceError } from '../../errors.js';
-import { FULL_COMMIT_ID } from '../../manifest/rules.js';
+import { FULL_COMMIT_ID } from '../../manifest/schema/source.js';
 import { redactUrl } from './download.js';
 import { describeExit, runProcess, type RunResult } from '../../util/process.js';
 
