@@ -113,7 +113,9 @@ export function readBodyCapped(req: http.IncomingMessage): Promise<Buffer> {
 export function closeAfter(res: http.ServerResponse, status: number): void {
   if (status !== 413 || res.headersSent) return;
   res.setHeader('connection', 'close');
-  res.once('finish', () => res.socket?.destroy());
+  // the response lets go of its socket when it finishes: hold on to it here
+  const socket = res.socket;
+  res.once('finish', () => socket?.destroy());
 }
 
 /** Reads a request's JSON body (at most 1 MiB: readBodyCapped); an empty body is `{}`. */
