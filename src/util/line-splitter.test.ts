@@ -29,6 +29,16 @@ describe('LineSplitter', () => {
     expect(split(['abcdefgh\rxy\n'], 4)).toEqual(['xy']);
   });
 
+  it('takes linear time on many short lines in large chunks', () => {
+    const s = new LineSplitter();
+    const chunk = Buffer.from(`${'y'.repeat(80)}\n`.repeat(8000)); // 648 KB, 8,000 lines
+    const started = performance.now();
+    let n = 0;
+    for (let i = 0; i < 60; i++) n += s.push(chunk).length;
+    expect(n).toBe(480_000);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
   it('keeps a UTF-8 character split across chunks whole', () => {
     const euro = Buffer.from('€\n');
     expect(split([euro.subarray(0, 1), euro.subarray(1)])).toEqual(['€']);

@@ -36,30 +36,40 @@ export class LineSplitter {
   private feed(text: string): string[] {
     const out: string[] = [];
     let start = 0;
+    // the next \r at or after `start` (-1: none): it only moves forward, so scanning stays linear
+    let cr = text.indexOf('\r');
     for (;;) {
       const nl = text.indexOf('\n', start);
-      this.append(text, start, nl === -1 ? text.length : nl, nl !== -1);
+      const end = nl === -1 ? text.length : nl;
+      // the last two \r in [start, end): the last may be the one of a \r\n
+      let last = -1;
+      let before = -1;
+      while (cr !== -1 && cr < end) {
+        before = last;
+        last = cr;
+        cr = text.indexOf('\r', cr + 1);
+      }
+      this.append(text, start, end, nl !== -1, last, before);
       if (nl === -1) return out;
       out.push(this.take());
       start = nl + 1;
     }
   }
 
-  private append(text: string, start: number, end: number, endsLine: boolean): void {
+  private append(text: string, start: number, end: number, endsLine: boolean, lastCr: number, crBefore: number): void {
     if (this.pendingCr) {
       this.pendingCr = false;
       if (!(endsLine && start === end)) this.reset();
     }
-    if (end > start && text.charCodeAt(end - 1) === 13) {
+    if (end > start && lastCr === end - 1) {
+      // a \r right before the \n (or at the end of the chunk, perhaps before one) does not start the line over
       end--;
+      lastCr = crBefore;
       if (!endsLine) this.pendingCr = true;
     }
-    if (end > start) {
-      const cr = text.lastIndexOf('\r', end - 1);
-      if (cr >= start) {
-        this.reset();
-        start = cr + 1;
-      }
+    if (lastCr >= start) {
+      this.reset();
+      start = lastCr + 1;
     }
     const room = Math.max(0, Math.min(this.max - this.line.length, end - start));
     if (room > 0) this.line += text.slice(start, start + room);
