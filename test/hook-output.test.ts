@@ -77,6 +77,23 @@ describe('bounded hook output', () => {
     expect(after).toBe('after');
   });
 
+  it('a hook printing 40 MB of lines logs its first 4 MiB, then says how much it left out, then its last lines', async () => {
+    const line = '0123456789'.repeat(8);
+    writeManifest(sb, { extra: hooksYaml({ pre_deploy: [`yes ${line} | head -n 500000; echo the-end`] }) });
+    const r = await measuredDeploy(45_000);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    // every line logged took 20 s and a 91 MB log here; the cut, about 2 s
+    expect(r.ms).toBeLessThan(10_000);
+    const lines = hookLines(r, 'pre_deploy');
+    const kept = Math.ceil((4 * 1024 * 1024) / (line.length + 1));
+    expect(lines.length).toBe(kept + 1 + 10);
+    expect(lines.slice(0, kept).every((l) => l === line)).toBe(true);
+    // left out: every line but the logged ones and the last 10 (all copies of `line`)
+    const left = 500_001 - kept - 10;
+    expect(lines[kept]).toBe(`… ${left} lines (${left * (line.length + 1)} bytes) not logged: past 4 MiB of output; the last 10 lines:`);
+    expect(lines.slice(-10)).toEqual([...Array(9).fill(line), 'the-end']);
+  });
+
   it('a hook that floods its output without a newline and then hangs is killed by its timeout', async () => {
     writeManifest(sb, { extra: hooksYaml({ pre_deploy: ["head -c 50000000 /dev/zero | tr '\\0' x; sleep 600"] }, { timeout: '3s' }) });
     const r = await measuredDeploy(45_000);
