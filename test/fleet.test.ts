@@ -50,6 +50,9 @@ hooks:
       // the host's own name, not this machine's: the hook ran there
       expect(readFileSync(app.onHost(h, `/srv/flrec-host-${h.name}`), 'utf8').trim()).toBe(`host${h.name.slice(1)}`);
       expect(app.lastHistory(h)).toMatchObject({ deploy_id: r.json!.deploy_id, release: first, result: 'succeeded', host: h.name });
+      // the host flushed the uploaded release to its disk before switching to it
+      const hostLog = readFileSync(app.onHost(h, `${app.appRoot}/.deploy_state/logs/${r.json!.deploy_id as string}.jsonl`), 'utf8');
+      expect(hostLog).toContain(`"release ${first} flushed to disk (sync -f)`);
     }
     expect(readFileSync(app.onHost(app.hosts[0]!, '/srv/flrec-migrations.log'), 'utf8')).toBe('migrated on host1\n');
     expect(existsSync(app.onHost(app.hosts[1]!, '/srv/flrec-migrations.log'))).toBe(false);

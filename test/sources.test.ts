@@ -139,7 +139,7 @@ describe('archive sources', () => {
     const file = pack('app.tar.gz');
     server = await serveFiles({ '/app.tar.gz': file }, `alice:${password}`);
     const url = server.url('/app.tar.gz', `alice:${password}`);
-    writeManifest(sb, { source: `source: { type: archive, url: "${url}" }` });
+    writeManifest(sb, { source: `source: { type: archive, url: "${url}", insecure: true }` });
     const r = await sb.run(['deploy', '--json']);
     expect(r.code, r.stderr).toBe(0);
     // the credentials were sent (the server refuses requests without them)

@@ -45,6 +45,17 @@ describe('command provider', () => {
     expect(await measure('no-such-command-xyz')).toMatchObject({ ok: false, reason: expect.stringMatching(/^command exited with status 127: .*not found/) });
   });
 
+  it('keeps only the tail of a flood of output: 100 MB without a newline, then the value', async () => {
+    const started = performance.now();
+    const r = await measure("head -c 100000000 /dev/zero | tr '\\0' x; echo; echo 7", { timeout: '30s' });
+    expect(r).toEqual({ ok: true, value: 7 });
+    expect(performance.now() - started).toBeLessThan(20_000);
+    const out = await runShellCommand("head -c 10000000 /dev/zero | tr '\\0' x", { env: {}, timeoutMs: 30_000 });
+    // the last (at most) 256 KiB, whole chunks of it
+    expect(out.stdout.length).toBeLessThanOrEqual(256 * 1024);
+    expect(out.stdout.length).toBeGreaterThan(128 * 1024);
+  });
+
   it('kills the command and what it started at the timeout', async () => {
     const started = Date.now();
     const r = await measure('sleep 30 & echo $! > child.pid; wait', { timeout: '300ms' });

@@ -3,8 +3,28 @@ import { tail } from './format.js';
 
 export type JsonAnswer = { ok: true; status: number; json: unknown } | { ok: false; status: number | null; reason: string; json?: unknown };
 
-/** A larger body is refused (a metric endpoint answers a small document). */
-const MAX_BODY_CHARS = 4 * 1024 * 1024;
+/** A larger body is refused, unread past it (a metric endpoint answers a small document). */
+export const MAX_METRIC_BODY_BYTES = 1024 * 1024;
+const CAP = `1 MiB (${MAX_METRIC_BODY_BYTES} bytes)`;
+
+/** The body as text, or null once it passes the cap (the rest is not read: the stream is cancelled). */
+async function readCapped(res: Response): Promise<string | null> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_METRIC_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** A URL for a reason: without its query string or credentials, which may hold secrets. */
 export function displayUrl(url: string): string {
@@ -29,8 +49,13 @@ export async function fetchJson(f: typeof fetch, url: string, o: { headers?: Rec
   try {
     const res = await f(url, { method: 'GET', headers: { accept: 'application/json', ...o.headers }, signal: AbortSignal.timeout(o.timeoutMs), redirect: 'follow' });
     status = res.status;
-    const text = await res.text();
-    if (text.length > MAX_BODY_CHARS) return { ok: false, status, reason: `HTTP ${status} with a body of ${text.length} characters (at most ${MAX_BODY_CHARS} are read)` };
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > MAX_METRIC_BODY_BYTES) {
+      await res.body?.cancel().catch(() => {});
+      return { ok: false, status, reason: `HTTP ${status} with a body of ${declared} bytes: over ${CAP}, refused unread` };
+    }
+    const text = await readCapped(res);
+    if (text === null) return { ok: false, status, reason: `HTTP ${status} with a body over ${CAP}: refused, the rest not read` };
     let json: unknown;
     let parsed = true;
     try {

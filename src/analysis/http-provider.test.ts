@@ -48,7 +48,7 @@ describe('http provider', () => {
   it('reports HTTP errors, bodies that are not JSON, refused connections and timeouts (the query string left out)', async () => {
     expect(await measureHttp(metric('x', `${server.url}/broken?token=secret`), vars, fetch)).toEqual({ ok: false, reason: `GET ${server.url}/broken: HTTP 503: overloaded, try later` });
     expect(await measureHttp(metric('x', `${server.url}/html`), vars, fetch)).toEqual({ ok: false, reason: `GET ${server.url}/html: HTTP 200 but the body is not JSON: <html>hello</html>` });
-    expect(await measureHttp(metric('x', `${server.url}/huge`), vars, fetch)).toMatchObject({ ok: false, reason: expect.stringMatching(/HTTP 200 with a body of \d+ characters \(at most 4194304 are read\)$/) });
+    expect(await measureHttp(metric('x', `${server.url}/huge`), vars, fetch)).toMatchObject({ ok: false, reason: expect.stringMatching(/HTTP 200 with a body (of \d+ bytes: over 1 MiB \(1048576 bytes\), refused unread|over 1 MiB \(1048576 bytes\): refused, the rest not read)$/) });
     const closed = await httpServer(() => {});
     await closed.close();
     expect(await measureHttp(metric('x', `${closed.url}/stats`), vars, fetch)).toMatchObject({ ok: false, reason: expect.stringMatching(/ECONNREFUSED/) });

@@ -1,6 +1,7 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { syncTree } from './sync-tree.js';
 import type { EntryInfo, HostFs } from './transport.js';
 
 const tmpName = (path: string) => join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -145,4 +146,6 @@ export const localFs: HostFs = {
     await fsp.rename(from, to);
     await fsyncDir(dirname(to));
   },
+
+  syncTree: (path) => syncTree(path),
 };

@@ -27,6 +27,8 @@ export interface HostFs {
   mkdirp(path: string): Promise<void>;
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /** flush everything written under `path` to disk (before a pointer moves to it); says how */
+  syncTree(path: string): Promise<string>;
 }
 
 export interface ProcessIdentity {

@@ -46,6 +46,36 @@ describe('cross-field rules', () => {
     expect(parse(`name: a\nsource:\n  type: archive\n  url: https://x/app.tar.gz\n  sha256: ${sha}\n`).manifest.source.sha256).toBe(sha);
   });
 
+  it('refuses code fetched over plain http:// or git:// unless it is pinned or the manifest says insecure', () => {
+    const sha = 'a'.repeat(64);
+    const commit = 'b'.repeat(40);
+    const src = (body: string) => `name: a\nsource:\n${body}`;
+    expect(oneIssue(src('  type: archive\n  url: http://dl.example/app.tar.gz\n'))).toBe(
+      'deploy.yml:4: source.url: plain http:// is neither private nor authenticated, and hooks in the release run on every host: give `sha256` of the archive, use https://, or set `source.insecure: true`',
+    );
+    expect(oneIssue(src('  type: archive\n  path: HTTP://dl.example/app.zip\n'))).toMatch(/^deploy\.yml:4: source\.path: plain http:\/\/ /);
+    expect(oneIssue(src('  type: git\n  url: git://git.example/r.git\n  branch: main\n'))).toBe(
+      'deploy.yml:4: source.url: plain git:// is neither private nor authenticated, and hooks in the release run on every host: give a full commit id as `branch`/`ref` (git checks every object against it), use https:// or ssh, or set `source.insecure: true`',
+    );
+    expect(oneIssue(src('  type: git\n  url: http://git.example/r.git\n'))).toMatch(/^deploy\.yml:4: source\.url: plain http:\/\/ /);
+    // an abbreviated commit id is not a pin: a branch could be named so
+    expect(oneIssue(src(`  type: git\n  url: http://git.example/r.git\n  ref: ${commit.slice(0, 12)}\n`))).toMatch(/^deploy\.yml:4: source\.url: /);
+    // pinned, private, or accepted on purpose: fine
+    for (const ok of [
+      `  type: archive\n  url: http://dl.example/app.tar.gz\n  sha256: ${sha}\n`,
+      '  type: archive\n  url: https://dl.example/app.tar.gz\n',
+      '  type: archive\n  url: ./app.tar.gz\n',
+      '  type: archive\n  url: http://dl.example/app.tar.gz\n  insecure: true\n',
+      `  type: git\n  url: git://git.example/r.git\n  branch: ${commit}\n`,
+      `  type: git\n  url: http://git.example/r.git\n  ref: ${'c'.repeat(64)}\n`,
+      '  type: git\n  url: git://git.example/r.git\n  insecure: true\n',
+      '  type: git\n  url: git@git.example:r.git\n',
+      '  type: git\n  url: https://git.example/r.git\n',
+    ])
+      expect(parse(src(ok)).manifest.source.type).not.toBe('local');
+    expect(parse(src('  type: archive\n  url: https://dl.example/app.tar.gz\n')).manifest.source.insecure).toBe(false);
+  });
+
   it('checks that each analysis metric has its provider settings and something to judge', () => {
     const base = 'name: a\ndeployment: {strategy: canary}\nservice: {manager: process, command: x}\nrouter: {type: embedded, listen: 8080}\nanalysis:\n  metrics:\n';
     expect(parse(`${base}    - {name: error_rate, max: 1}\n`).manifest.analysis!.metrics[0]).toMatchObject({ provider: 'router', judge: 'threshold', timeout: 10_000 });

@@ -3,6 +3,7 @@ import { normalizeCheck, TEMPLATE_VARS, templateVarsOf } from './checks.js';
 import type { RawIssue } from './issues.js';
 import { ROUTER_METRICS } from './schema/analysis.js';
 import type { Manifest } from './schema/index.js';
+import { FULL_COMMIT_ID } from './schema/source.js';
 
 export interface RuleResult {
   errors: RawIssue[];
@@ -49,6 +50,23 @@ function sourceRules(m: Manifest, err: Push) {
       err(['source', s.url ? 'url' : 'path'], `cannot tell the archive format of "${where}" (expected .tar.gz, .tgz, .tar.bz2, .tar or .zip)`);
   }
   if (s.type === 'git' && !s.url) err(['source'], 'a git source needs `url`');
+  plainTransportRule(s, err);
+}
+
+/**
+ * Code fetched over plain http:// or git:// could be swapped by anyone on the path, and its hooks
+ * run on every host: refused unless pinned (sha256 of an archive, a full commit id for git) or
+ * accepted with `insecure: true`.
+ */
+function plainTransportRule(s: Manifest['source'], err: Push) {
+  if (s.insecure || s.type === 'local') return;
+  const key = s.url !== undefined ? 'url' : 'path';
+  const scheme = /^(http|git):\/\//i.exec(s[key] ?? '')?.[1]?.toLowerCase();
+  if (!scheme) return;
+  const risk = `plain ${scheme}:// is neither private nor authenticated, and hooks in the release run on every host`;
+  if (s.type === 'archive' && !s.sha256) err(['source', key], `${risk}: give \`sha256\` of the archive, use https://, or set \`source.insecure: true\``);
+  if (s.type === 'git' && !FULL_COMMIT_ID.test(s.branch ?? s.ref ?? ''))
+    err(['source', key], `${risk}: give a full commit id as \`branch\`/\`ref\` (git checks every object against it), use https:// or ssh, or set \`source.insecure: true\``);
 }
 
 function serviceRules(m: Manifest, err: Push, warn: Push) {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { LineSplitter } from './line-splitter.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -8,7 +9,7 @@ export interface RunOptions {
   timeoutMs?: number;
   /** time between SIGTERM and SIGKILL when the timeout fires */
   killGraceMs?: number;
-  /** called for each line of output as it arrives */
+  /** called for each line of output as it arrives (a `\r` starts a line over; a long one is cut: see LineSplitter) */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   input?: string | Buffer;
   /** keep at most this many bytes of each stream (the tail); default 1 MiB */
@@ -148,21 +149,6 @@ class Tail {
   text(): string {
     const all = Buffer.concat(this.chunks);
     return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
-  }
-}
-
-class LineSplitter {
-  private rest = '';
-  push(chunk: Buffer): string[] {
-    const text = this.rest + chunk.toString('utf8');
-    const parts = text.split('\n');
-    this.rest = parts.pop() ?? '';
-    return parts.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
-  }
-  flush(): string | undefined {
-    const r = this.rest;
-    this.rest = '';
-    return r === '' ? undefined : r;
   }
 }
 

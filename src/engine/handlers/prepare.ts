@@ -59,6 +59,11 @@ export const prepareHandler: StepHandler<S> = {
       files: prepared.install.files,
       bytes: prepared.install.copiedBytes + prepared.install.linkedBytes,
     });
+    // every file on disk before any pointer (current, a slot) can move to the release: after a
+    // power cut it must never point at empty files
+    const synced = ctx.clock.monotonic();
+    const how = await transport.fs.syncTree(dir);
+    ctx.emit({ type: 'log', level: 'debug', message: `release ${step.release} flushed to disk (${how}) in ${formatDuration(ctx.clock.monotonic() - synced)}` });
     const i = prepared.install;
     if (upload) return { status: 'done', detail: `${i.files} file${i.files === 1 ? '' : 's'} (${mb(i.copiedBytes)}) uploaded, moved in in ${formatDuration(ctx.clock.monotonic() - started)}; version ${version}` };
     return {

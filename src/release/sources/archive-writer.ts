@@ -167,9 +167,10 @@ export class ReleaseWriter {
 }
 
 function perm(mode: number | undefined, fallback: number): number {
-  // setuid/setgid/sticky are dropped: a release is not a place for privilege bits
+  // setuid/setgid/sticky are dropped: a release is not a place for privilege bits; nor is group
+  // or world write: another user on the host could change code that hooks and instances run
   const bits = (mode ?? 0) & 0o777;
-  return bits === 0 ? fallback : bits;
+  return (bits === 0 ? fallback : bits) & ~0o022;
 }
 
 /** a pax mtime can be any text; an unreadable one is left out rather than failing utimes */

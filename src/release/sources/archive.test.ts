@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -138,6 +139,39 @@ describe('extractArchive extracts good archives', () => {
     const bytes = '#!/bin/sh\necho hi\n'.length + 'hello'.length + 's'.length + 'implicit parents'.length;
     expect(result).toEqual({ files: tar ? 5 : 4, dirs: 5, symlinks: 1, bytes });
     await expectNothingOutside();
+  });
+
+  it.each(['tar.gz', 'tar.bz2', 'tar', 'zip'] as const)('%s: group and world write are dropped (0777 -> 0755, 0666 -> 0644)', async (format) => {
+    const file = build(format, [
+      { name: 'open/', type: 'dir', mode: 0o777 },
+      { name: 'open/run', data: 'x', mode: 0o777 },
+      { name: 'open/data', data: 'y', mode: 0o666 },
+      { name: 'open/group', data: 'z', mode: 0o664 },
+    ]);
+    await extractArchive(file, dest, { format });
+    const mode = async (p: string) => (await fs.stat(path.join(dest, p))).mode & 0o7777;
+    expect([await mode('open'), await mode('open/run'), await mode('open/data'), await mode('open/group')]).toEqual([0o755, 0o755, 0o644, 0o644]);
+  });
+
+  it('archives made by the system tar and zip from a world-writable tree lose group and world write too', async () => {
+    const src = path.join(root, 'src');
+    await fs.mkdir(path.join(src, 'open'), { recursive: true });
+    await fs.writeFile(path.join(src, 'open/run'), 'x');
+    await fs.writeFile(path.join(src, 'open/data'), 'y');
+    await fs.chmod(path.join(src, 'open/run'), 0o777);
+    await fs.chmod(path.join(src, 'open/data'), 0o666);
+    await fs.chmod(path.join(src, 'open'), 0o777);
+    const tgz = path.join(archives, 'sys.tar.gz');
+    const zip = path.join(archives, 'sys.zip');
+    execFileSync('tar', ['czf', tgz, 'open'], { cwd: src });
+    execFileSync('zip', ['-qr', zip, 'open'], { cwd: src });
+    for (const [file, format] of [[tgz, 'tar.gz'], [zip, 'zip']] as const) {
+      const out = path.join(root, `out-${format}`);
+      await fs.mkdir(out);
+      await extractArchive(file, out, { format });
+      const mode = async (p: string) => (await fs.stat(path.join(out, p))).mode & 0o7777;
+      expect([await mode('open'), await mode('open/run'), await mode('open/data')], format).toEqual([0o755, 0o755, 0o644]);
+    }
   });
 
   it('zip: no unix mode means 0644 files and 0755 directories', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SourceError } from '../../errors.js';
+import { FULL_COMMIT_ID } from '../../manifest/schema/source.js';
 import { redactUrl } from './download.js';
 import { describeExit, runProcess, type RunResult } from '../../util/process.js';
 
@@ -60,6 +61,11 @@ async function resolveRef(cache: string, ref: string): Promise<{ commit: string;
     const head = await git(['symbolic-ref', '--short', 'HEAD'], cache);
     const commit = await verify(cache, 'HEAD');
     return commit ? { commit, branch: head.code === 0 ? head.stdout.trim() : null } : null;
+  }
+  // a full commit id pins the tree: it names that object only, never a branch or tag so named
+  if (FULL_COMMIT_ID.test(ref)) {
+    const commit = await verify(cache, ref);
+    return commit === ref.toLowerCase() ? { commit, branch: null } : null;
   }
   for (const [full, isName] of [
     [`refs/heads/${ref}`, true],

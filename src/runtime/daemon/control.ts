@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { InstanceSpec } from '../model.js';
 import { LimitsSchema } from '../router/limits.js';
 import { RoutesSchema, TrustedProxiesSchema } from '../router/route-schema.js';
-import { ControlApiError, readJsonBody, sendJson } from '../unix-json.js';
+import { closeAfter, ControlApiError, readJsonBody, sendJson } from '../unix-json.js';
 import type { AppConfig, Daemon } from './daemon.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
@@ -107,6 +107,7 @@ export function controlServer(daemon: Daemon, onShutdown: () => void): http.Serv
         sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
       } catch (e) {
         const status = e instanceof ControlApiError ? e.status : 500;
+        closeAfter(res, status);
         if (!res.headersSent) sendJson(res, status, { error: (e as Error).message });
         else res.destroy();
       }

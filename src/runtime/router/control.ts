@@ -8,6 +8,7 @@ import { RouterError } from './errors.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { LimitsSchema } from './limits.js';
 import { RoutesSchema, TrustedProxiesSchema } from './route-schema.js';
+import { closeAfter, ControlApiError, readBodyCapped } from '../unix-json.js';
 
 const port = z.number().int().min(1).max(65535);
 const ms = z.number().int().min(0);
@@ -48,28 +49,21 @@ const DrainSchema = z.object({ timeoutMs: ms.optional() });
 const EnableSchema = z.object({ healthy: z.boolean().optional() });
 const SettingsSchema = z.object({ metricsListen: z.string().nullable() });
 
-const MAX_BODY = 1 << 20;
-
-function readBody(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) reject(new RouterError(400, 'body: larger than 1 MiB'));
-      else chunks.push(c);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8').trim();
-      if (text === '') return resolve({});
-      try {
-        resolve(JSON.parse(text));
-      } catch (e) {
-        reject(new RouterError(400, `body: not JSON (${(e as Error).message})`));
-      }
-    });
-    req.on('error', reject);
-  });
+/** The body as JSON ({} when empty); over 1 MiB it is refused with 413, unread past the cap. */
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  let body: Buffer;
+  try {
+    body = await readBodyCapped(req);
+  } catch (e) {
+    throw e instanceof ControlApiError ? new RouterError(413, e.message) : e;
+  }
+  const text = body.toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new RouterError(400, `body: not JSON (${(e as Error).message})`);
+  }
 }
 
 function parse<T>(schema: z.ZodType<T>, data: unknown): T {
@@ -147,7 +141,10 @@ export async function handleControl(core: RouterCore, admin: AdminListener, req:
         throw new RouterError(404, `no such route: ${method} ${url.pathname}`);
     }
   } catch (e) {
-    if (e instanceof RouterError) return send(res, e.status, { error: e.message });
+    if (e instanceof RouterError) {
+      closeAfter(res, e.status);
+      return send(res, e.status, { error: e.message });
+    }
     send(res, 500, { error: `router: ${(e as Error).message}` });
   }
 }

@@ -1,7 +1,7 @@
-/** An error the control API answers with its HTTP status: 400 bad input, 404 unknown, 409 conflict. */
+/** An error the control API answers with its HTTP status: 400 bad input, 404 unknown, 409 conflict, 413 body too large. */
 export class RouterError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly status: 400 | 404 | 409 | 413,
     message: string,
   ) {
     super(message);
