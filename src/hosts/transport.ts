@@ -33,6 +33,8 @@ export interface ProcessIdentity {
   pid: number;
   /** process start time as the host reports it, to tell a reused pid apart */
   start?: string;
+  /** the host's boot id (/proc/sys/kernel/random/boot_id): a pid and start time from another boot say nothing */
+  boot?: string;
 }
 
 /** One machine Deployer acts on: this one, or (later) one reached over SSH. */
@@ -47,6 +49,6 @@ export interface Transport {
   exec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** whether a process is alive (same pid and, when known, same start time) */
   processAlive(id: ProcessIdentity): Promise<boolean>;
-  /** identity of the process Deployer runs as on that host */
+  /** identity of the process Deployer runs as on that host (with the host's boot id, when known) */
   selfIdentity(): Promise<ProcessIdentity>;
 }
