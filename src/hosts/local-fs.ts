@@ -46,6 +46,23 @@ export const localFs: HostFs = {
     }
   },
 
+  async readRange(path, offset, length) {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(path, 'r');
+    } catch (e) {
+      if (isErr(e, 'ENOENT', 'ENOTDIR')) return null;
+      throw e;
+    }
+    try {
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await fh.read(buf, 0, length, offset);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  },
+
   async writeAtomic(path, data) {
     const tmp = tmpName(path);
     try {

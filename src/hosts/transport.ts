@@ -14,6 +14,8 @@ export interface EntryInfo {
  */
 export interface HostFs {
   readText(path: string): Promise<string | null>;
+  /** up to `length` bytes from `offset` (fewer at the end of the file); null when it does not exist */
+  readRange(path: string, offset: number, length: number): Promise<Buffer | null>;
   /** write to a temp file beside `path`, fsync, rename over `path`, fsync the directory */
   writeAtomic(path: string, data: string): Promise<void>;
   /** create `path` with `data` only if it does not exist yet; false when it exists */
