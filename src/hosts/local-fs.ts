@@ -1,6 +1,7 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { asDiskFull } from '../errors.js';
 import type { EntryInfo, HostFs } from './transport.js';
 
 const tmpName = (path: string) => join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -36,7 +37,16 @@ async function makeWritable(dir: string): Promise<void> {
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) await makeWritable(join(dir, name));
 }
 
-export const localFs: HostFs = {
+/** Runs a write to `path`; a full disk comes out as a DiskFullError naming it. */
+async function writing<T>(path: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    throw asDiskFull(e, path);
+  }
+}
+
+const writes: HostFs = {
   async readText(path) {
     try {
       return await fsp.readFile(path, 'utf8');
@@ -79,8 +89,8 @@ export const localFs: HostFs = {
     // write the whole record under a temp name first, then link it into place: the lock file
     // appears complete or not at all, and link() fails if the name exists
     const tmp = tmpName(path);
-    await writeSynced(tmp, data, 'wx');
     try {
+      await writeSynced(tmp, data, 'wx');
       await fsp.link(tmp, path);
       await fsyncDir(dirname(path));
       return true;
@@ -94,9 +104,14 @@ export const localFs: HostFs = {
 
   async appendLine(path, line) {
     const fh = await fsp.open(path, 'a', 0o644);
+    const size = (await fh.stat()).size;
     try {
       await fh.write(line.endsWith('\n') ? line : `${line}\n`);
       await fh.sync();
+    } catch (e) {
+      // a write cut short (a full disk) leaves no half line behind
+      await fh.truncate(size).catch(() => undefined);
+      throw e;
     } finally {
       await fh.close();
     }
@@ -162,4 +177,15 @@ export const localFs: HostFs = {
     await fsp.rename(from, to);
     await fsyncDir(dirname(to));
   },
+};
+
+/** Every write of the local file system; on a full disk, a DiskFullError naming the path it was writing. */
+export const localFs: HostFs = {
+  ...writes,
+  writeAtomic: (path, data) => writing(path, () => writes.writeAtomic(path, data)),
+  createExclusive: (path, data) => writing(path, () => writes.createExclusive(path, data)),
+  appendLine: (path, line) => writing(path, () => writes.appendLine(path, line)),
+  symlinkAtomic: (target, path) => writing(path, () => writes.symlinkAtomic(target, path)),
+  mkdirp: (path) => writing(path, () => writes.mkdirp(path)),
+  rename: (from, to) => writing(to, () => writes.rename(from, to)),
 };

@@ -1,0 +1,141 @@
+// A full disk (ENOSPC) at each phase of a deploy, on a small tmpfs of the test's own: the live
+// release keeps serving, the error says the disk is full and where, nothing is half-written, no
+// lock is left, and once space is back `doctor --repair` finishes and a deploy succeeds.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliResult } from './support/cli.js';
+import { RuntimeApp, type ManifestOptions } from './support/runtime-app.js';
+
+const isRoot = process.getuid?.() === 0;
+const inCi = Boolean(process.env.CI);
+if (!isRoot && !inCi) console.warn('[disk-full] SKIPPED: mounting a tmpfs needs root (and CI is unset); these tests did not run');
+
+let app: RuntimeApp;
+let disk: string;
+let mounted = false;
+const filler = () => join(disk, 'filler');
+
+beforeAll(async () => {
+  if (!isRoot && !inCi) return;
+  app = await RuntimeApp.create('v1', 1);
+  disk = join(app.dir, 'disk');
+  mkdirSync(disk);
+  // fails the suite in CI when it cannot mount (not root, no tmpfs)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4096k', 'tmpfs', disk]);
+  mounted = true;
+});
+afterAll(async () => {
+  if (!app) return;
+  rmSync(filler(), { force: true });
+  await app.cleanup().catch(() => undefined);
+  if (mounted) execFileSync('umount', [disk]);
+  rmSync(app.dir, { recursive: true, force: true });
+});
+
+const appRoot = () => join(disk, 'app');
+function manifest(o: ManifestOptions = {}): void {
+  const text = app.manifestText(o).replace('deployment:\n', `deployment:\n  app_root: ${appRoot()}\n`);
+  writeFileSync(join(app.dir, 'deploy.yml'), text);
+}
+
+/** Fills the disk, leaving about `leave` bytes. */
+function fill(leave = 0): void {
+  const st = statfsSync(disk);
+  const free = st.bavail * st.bsize;
+  writeFileSync(filler(), Buffer.alloc(Math.max(0, free - leave)));
+}
+/** A shell command that fills the disk to the last byte (for a hook or a check). */
+const fillCommand = () => `dd if=/dev/zero of=${filler()} bs=4096 2>/dev/null; true`;
+
+const current = () => readlinkSync(join(appRoot(), 'current'));
+const stateFiles = () => readdirSync(join(appRoot(), '.deploy_state'));
+
+async function expectDiskFullAndOldServing(liveBefore: string, version = 'v1'): Promise<CliResult> {
+  const r = await app.run(['deploy'], 120_000);
+  expect(r.code, r.stderr).toBe(1);
+  // the error itself (not only a warning) says the disk is full, and where
+  const error = r.stderr.split('\n').find((l) => l.startsWith('error:')) ?? '';
+  expect(error, r.stderr).toMatch(/the disk is full \(ENOSPC\).*\/disk\/app\//);
+  expect((await app.answer())?.version).toBe(version);
+  expect(current()).toBe(liveBefore);
+  expect(stateFiles()).not.toContain('deploy.lock');
+  expect(stateFiles().filter((f) => f.includes('.tmp-'))).toEqual([]);
+  return r;
+}
+
+async function spaceBackThenRepairAndDeploy(version: string): Promise<void> {
+  rmSync(filler(), { force: true });
+  const doctor = await app.run(['doctor', '--repair'], 120_000);
+  expect(doctor.code, doctor.stderr + doctor.stdout).toBe(0);
+  app.setVersion(version);
+  manifest();
+  const ok = await app.deploy();
+  expect(ok.code, ok.stderr).toBe(0);
+  await app.waitServing(version);
+}
+
+describe.skipIf(!isRoot && !inCi)('disk full during a deploy', () => {
+  let live = '';
+  it('deploys v1 onto the small disk', async () => {
+    manifest();
+    const r = await app.deploy();
+    expect(r.code, r.stderr).toBe(0);
+    await app.waitServing('v1');
+    live = current();
+  });
+
+  it('during prepare (the release copy): exit 1, v1 keeps serving', async () => {
+    app.setVersion('v2');
+    // a new 512 kB file to copy, and room for the lock, the journal and the log but not for it
+    writeFileSync(join(app.src, 'big.bin'), randomBytes(512 * 1024));
+    fill(128 * 1024);
+    const r = await expectDiskFullAndOldServing(live);
+    expect(r.stderr).toMatch(/prepare release .*the disk is full/);
+    expect(readdirSync(join(appRoot(), 'releases')), r.stderr).toHaveLength(1);
+    await spaceBackThenRepairAndDeploy('v2');
+    live = current();
+  });
+
+  it('during activate (the disk fills just before it): exit 1, v2 keeps serving', async () => {
+    app.setVersion('v3');
+    manifest({ extra: `hooks:\n  pre_activate: [${JSON.stringify(fillCommand())}]\n` });
+    await expectDiskFullAndOldServing(live, 'v2');
+    await spaceBackThenRepairAndDeploy('v3');
+    live = current();
+  });
+
+  it('during undo (a failing check fills the disk): exit 1, v3 keeps serving', async () => {
+    app.setVersion('v4');
+    const text = app.manifestText().replace('deployment:\n', `deployment:\n  app_root: ${appRoot()}\n`)
+      .replace(/health_checks: \[/, `health_checks: [{ type: command, command: ${JSON.stringify(`${fillCommand()}; exit 1`)}, timeout: 1s, interval: 100ms }, `);
+    writeFileSync(join(app.dir, 'deploy.yml'), text);
+    await expectDiskFullAndOldServing(live, 'v3');
+    await spaceBackThenRepairAndDeploy('v4');
+    live = current();
+  });
+
+  it('while recording the history: exit 1 naming the file, the new release serves, doctor --repair records it', async () => {
+    app.setVersion('v5');
+    manifest({ extra: `hooks:\n  post_deploy: [${JSON.stringify(fillCommand())}]\n` });
+    const r = await app.run(['deploy'], 120_000);
+      expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`error: the disk is full (ENOSPC): no space left to write ${join(appRoot(), '.deploy_state')}`);
+    expect(stateFiles()).not.toContain('deploy.lock');
+    expect(stateFiles().filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect((await app.answer())?.version).toBe('v5');
+    const v5 = basename(current());
+    // the journal stays, so the outcome is recorded once there is room again
+    expect(existsSync(join(appRoot(), '.deploy_state', 'journal.json'))).toBe(true);
+    rmSync(filler(), { force: true });
+    const doctor = await app.run(['doctor', '--repair'], 120_000);
+    expect(doctor.code, doctor.stderr + doctor.stdout).toBe(0);
+    const history = await app.run(['history', '--json']);
+    const entries = history.json!.history as { release: string; result: string; note?: string }[];
+    expect(entries.at(-1)).toMatchObject({ release: v5, result: 'succeeded', note: expect.stringMatching(/recovered by doctor --repair/) });
+    expect(existsSync(join(appRoot(), '.deploy_state', 'journal.json'))).toBe(false);
+    await spaceBackThenRepairAndDeploy('v6');
+  });
+});
