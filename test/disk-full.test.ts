@@ -1,17 +1,15 @@
 // A full disk (ENOSPC) at each phase of a deploy, on a small tmpfs of the test's own: the live
 // release keeps serving, the error says the disk is full and where, nothing is half-written, no
 // lock is left, and once space is back `doctor --repair` finishes and a deploy succeeds.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliResult } from './support/cli.js';
 import { RuntimeApp, type ManifestOptions } from './support/runtime-app.js';
+import { canMountTmpfs, fillDisk, mountTmpfs, unmountTmpfs, warnIfNoTmpfs } from './support/tmpfs.js';
 
-const isRoot = process.getuid?.() === 0;
-const inCi = Boolean(process.env.CI);
-if (!isRoot && !inCi) console.warn('[disk-full] SKIPPED: mounting a tmpfs needs root (and CI is unset); these tests did not run');
+warnIfNoTmpfs('disk-full');
 
 let app: RuntimeApp;
 let disk: string;
@@ -19,19 +17,19 @@ let mounted = false;
 const filler = () => join(disk, 'filler');
 
 beforeAll(async () => {
-  if (!isRoot && !inCi) return;
+  if (!canMountTmpfs) return;
   app = await RuntimeApp.create('v1', 1);
   disk = join(app.dir, 'disk');
   mkdirSync(disk);
   // fails the suite in CI when it cannot mount (not root, no tmpfs)
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4096k', 'tmpfs', disk]);
+  mountTmpfs(disk, 4096);
   mounted = true;
 });
 afterAll(async () => {
   if (!app) return;
   // the runtime's processes keep files open on the disk: stop them (by pid) before unmounting it
   const { leftovers } = await app.stopRuntime();
-  if (mounted) execFileSync('umount', [disk]);
+  if (mounted) unmountTmpfs(disk);
   rmSync(app.dir, { recursive: true, force: true });
   expect(leftovers).toEqual([]);
 });
@@ -43,11 +41,7 @@ function manifest(o: ManifestOptions = {}): void {
 }
 
 /** Fills the disk, leaving about `leave` bytes. */
-function fill(leave = 0): void {
-  const st = statfsSync(disk);
-  const free = st.bavail * st.bsize;
-  writeFileSync(filler(), Buffer.alloc(Math.max(0, free - leave)));
-}
+const fill = (leave = 0) => fillDisk(disk, filler(), leave);
 /**
  * A shell command that fills the disk to the last byte (for a hook or a check), once: a check
  * runs it again and again, and dd truncates its file first, which would free the space again.
@@ -81,7 +75,7 @@ async function spaceBackThenRepairAndDeploy(version: string): Promise<void> {
   await app.waitServing(version);
 }
 
-describe.skipIf(!isRoot && !inCi)('disk full during a deploy', () => {
+describe.skipIf(!canMountTmpfs)('disk full during a deploy', () => {
   let live = '';
   it('deploys v1 onto the small disk', async () => {
     manifest();
