@@ -1,7 +1,9 @@
 // Several `deployer runtime start` at once over a stale daemon lock: exactly one daemon runs,
 // and every starter reports that one.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesOfHome, RuntimeApp } from './support/runtime-app.js';
@@ -54,6 +56,22 @@ describe('runtime start racing over a stale daemon lock', () => {
       const stop = await app.run(['runtime', 'stop'], 60_000);
       expect(stop.code, stop.stderr).toBe(0);
       expect(await waitFor(() => (daemons().length === 0 ? true : undefined), 'the daemon to stop', 10_000)).toBe(true);
+    }
+  });
+
+  it('is not blocked by another program holding the name the directory alone would give', async () => {
+    mkdirSync(app.runtimeDir, { recursive: true, mode: 0o700 });
+    const st = statSync(app.runtimeDir);
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(`\0deployer-runtime-${createHash('sha256').update(`${st.dev}:${st.ino}`).digest('hex').slice(0, 32)}`, r));
+    try {
+      const r = await app.run(['runtime', 'start', '--json'], 60_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(daemons()).toEqual([r.json!.pid]);
+      expect(statSync(join(app.runtimeDir, 'daemon.key')).mode & 0o777).toBe(0o600);
+      expect((await app.run(['runtime', 'stop'], 60_000)).code).toBe(0);
+    } finally {
+      squatter.close();
     }
   });
 });

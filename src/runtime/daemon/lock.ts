@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { localFs } from '../../hosts/local-fs.js';
 import { bootId, localProcessAlive, procStartTime } from '../../hosts/local.js';
@@ -9,13 +11,20 @@ import type { ProcessIdentity } from '../../hosts/transport.js';
  * One runtime daemon per runtime directory. A lock file alone cannot be taken over atomically:
  * two starters that both judge it stale both remove it and both win. So the mutex is a name the
  * kernel holds for the daemon's life and frees when it dies, whatever way: an abstract unix
- * socket (Linux; no file, nothing left behind) named after the directory's device and inode.
+ * socket (Linux; no file, nothing left behind) named after the directory's device and inode
+ * and a key kept in it.
  * The lock file beside it only says who holds it (pid, start time, boot id), for people and for
  * a daemon of an older version, which holds the file but not the name.
  */
-export function holdName(dir: string): string {
+export async function holdName(dir: string): Promise<string> {
   const st = statSync(dir);
-  return `\0deployer-runtime-${createHash('sha256').update(`${st.dev}:${st.ino}`).digest('hex').slice(0, 32)}`;
+  // abstract names are visible to every user of the machine: a secret only this user can read
+  // (in the 0700 runtime directory) keeps another user from taking the name first
+  const keyFile = join(dir, 'daemon.key');
+  await localFs.createExclusive(keyFile, `${randomBytes(16).toString('hex')}\n`);
+  await chmod(keyFile, 0o600);
+  const key = (await localFs.readText(keyFile))?.trim() ?? '';
+  return `\0deployer-runtime-${createHash('sha256').update(`${st.dev}:${st.ino}:${key}`).digest('hex').slice(0, 32)}`;
 }
 
 function bindName(name: string): Promise<Server | null> {
@@ -43,7 +52,7 @@ async function ownerAlive(lockPath: string): Promise<boolean> {
  * file waits for it (up to `waitMs`).
  */
 export async function takeDaemonLock(dir: string, lockPath: string, waitMs = 3000): Promise<Server | null> {
-  const name = holdName(dir);
+  const name = await holdName(dir);
   const deadline = Date.now() + waitMs;
   for (;;) {
     const held = await bindName(name);
