@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../hosts/local.js';
 import { AppLayout } from '../release/layout.js';
+import { findHistoryEntry, linesFromEnd } from './history.js';
 import { appendHistory, readHistory, type HistoryEntry } from './records.js';
 
 const t = new LocalTransport();
@@ -84,12 +85,10 @@ describe('reading history across the rotated files', () => {
   });
 
   it('reads only the newest N when asked', async () => {
-    const { readHistory: read } = await import('./history.js');
-    expect(ids(await read(t, layout, 3))).toEqual(['b2', 'b3', 'c1']);
+    expect(ids(await readHistory(t, layout, 3))).toEqual(['b2', 'b3', 'c1']);
   });
 
   it('finds one deploy in a rotated file, and not further back than asked', async () => {
-    const { findHistoryEntry } = await import('./history.js');
     expect((await findHistoryEntry(t, layout, 'a2'))?.deploy_id).toBe('a2');
     expect(await findHistoryEntry(t, layout, 'a2', 4)).toBeNull();
     expect(await findHistoryEntry(t, layout, 'nope')).toBeNull();
@@ -98,7 +97,6 @@ describe('reading history across the rotated files', () => {
 
 describe('reading lines from the end', () => {
   it('splits lines across chunk boundaries, multi-byte characters included', async () => {
-    const { linesFromEnd } = await import('./history.js');
     const want = Array.from({ length: 40 }, (_, i) => `line ${i} ${'é'.repeat(i)} ✓`);
     writeFileSync(layout.history, `${want.join('\n')}\n\n`);
     const got: string[] = [];
