@@ -85,6 +85,13 @@ describe.skipIf(!canMountTmpfs)('disk full during a deploy', () => {
     live = current();
   });
 
+  it('before the lock can be written: exit 1 naming it, no temp file left beside it', async () => {
+    fill(0);
+    const r = await expectDiskFullAndOldServing(live);
+    expect(r.stderr).toContain(`error: the disk is full (ENOSPC): no space left to write ${join(appRoot(), '.deploy_state', 'deploy.lock')}`);
+    rmSync(filler(), { force: true });
+  });
+
   it('during prepare (the release copy): exit 1, v1 keeps serving', async () => {
     app.setVersion('v2');
     // a new 512 kB file to copy, and room for the lock, the journal and the log but not for it

@@ -68,4 +68,12 @@ describe('a 50 MB history', () => {
     expect(findings.find((f) => /history\.jsonl/.test(f.message))).toMatchObject({ severity: 'warn', repaired: true });
     expect(readFileSync(layout.history.replace(/\.jsonl$/, '.1.jsonl')).length).toBeGreaterThan(50 * 1_000_000);
   });
+
+  it('doctor --repair rewrites a history within its bound without its unreadable lines', async () => {
+    const good = (id: string) => `${JSON.stringify({ deploy_id: id })}\n`;
+    writeFileSync(layout.history, `${good('a')}{"deploy_id": "torn\n${good('b')}`);
+    const findings = await diagnose(context(), true);
+    expect(findings.find((f) => /history\.jsonl/.test(f.message))).toMatchObject({ message: 'history.jsonl has 1 unreadable line(s)', repaired: true });
+    expect(readFileSync(layout.history, 'utf8')).toBe(good('a') + good('b'));
+  });
 });
