@@ -46,7 +46,7 @@ async function writing<T>(path: string, op: () => Promise<T>): Promise<T> {
   }
 }
 
-const writes: HostFs = {
+const unwrapped: HostFs = {
   async readText(path) {
     try {
       return await fsp.readFile(path, 'utf8');
@@ -106,7 +106,8 @@ const writes: HostFs = {
     const fh = await fsp.open(path, 'a', 0o644);
     const size = (await fh.stat()).size;
     try {
-      await fh.write(line.endsWith('\n') ? line : `${line}\n`);
+      // writeFile goes on after a short write (a filling disk) until it is all written or fails
+      await fh.writeFile(line.endsWith('\n') ? line : `${line}\n`);
       await fh.sync();
     } catch (e) {
       // a write cut short (a full disk) leaves no half line behind
@@ -181,11 +182,11 @@ const writes: HostFs = {
 
 /** Every write of the local file system; on a full disk, a DiskFullError naming the path it was writing. */
 export const localFs: HostFs = {
-  ...writes,
-  writeAtomic: (path, data) => writing(path, () => writes.writeAtomic(path, data)),
-  createExclusive: (path, data) => writing(path, () => writes.createExclusive(path, data)),
-  appendLine: (path, line) => writing(path, () => writes.appendLine(path, line)),
-  symlinkAtomic: (target, path) => writing(path, () => writes.symlinkAtomic(target, path)),
-  mkdirp: (path) => writing(path, () => writes.mkdirp(path)),
-  rename: (from, to) => writing(to, () => writes.rename(from, to)),
+  ...unwrapped,
+  writeAtomic: (path, data) => writing(path, () => unwrapped.writeAtomic(path, data)),
+  createExclusive: (path, data) => writing(path, () => unwrapped.createExclusive(path, data)),
+  appendLine: (path, line) => writing(path, () => unwrapped.appendLine(path, line)),
+  symlinkAtomic: (target, path) => writing(path, () => unwrapped.symlinkAtomic(target, path)),
+  mkdirp: (path) => writing(path, () => unwrapped.mkdirp(path)),
+  rename: (from, to) => writing(to, () => unwrapped.rename(from, to)),
 };
