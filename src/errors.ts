@@ -152,7 +152,33 @@ export class CommandFailed extends DeployerError {
   readonly exitCode = ExitCode.failed;
 }
 
+/** The disk (or the user's quota) is full while Deployer writes `path` (exit 1). */
+export class DiskFullError extends DeployerError {
+  readonly exitCode = ExitCode.failed;
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the disk is full (ENOSPC): no space left to write ${path}`, {
+      ...options,
+      hint: 'free space on that filesystem, then run `deployer doctor --repair` (the live release was left serving)',
+    });
+  }
+}
+
+/** ENOSPC, or EDQUOT (a quota is a full disk for that user). */
+export function isDiskFull(err: unknown): boolean {
+  return err instanceof DiskFullError || ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException | null)?.code ?? '');
+}
+
+/** A disk-full error as a DiskFullError naming `path`; any other error as it is. */
+export function asDiskFull(err: unknown, path: string): unknown {
+  return isDiskFull(err) && !(err instanceof DiskFullError) ? new DiskFullError(path, { cause: err }) : err;
+}
+
 export function errorMessage(err: unknown): string {
+  // the system's "ENOSPC: no space left on device, copyfile 'a' -> 'b'" said in words first
+  if (isDiskFull(err) && !(err instanceof DiskFullError)) return `the disk is full: ${(err as Error).message}`;
   if (err instanceof Error) return err.message;
   return String(err);
 }

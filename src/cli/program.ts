@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { DeployerError, ExitCode, ManifestError } from '../errors.js';
+import { DeployerError, errorMessage, ExitCode, ManifestError } from '../errors.js';
 import { FLEET_VERBS, registerCommands, verbOf } from './commands/index.js';
 import { JSON_PRINTED } from './json-printed.js';
 import { makeStyle } from './render/style.js';
@@ -54,7 +54,7 @@ function report(e: unknown, o: { json: boolean; verbose: boolean }): number {
     return ExitCode.usage;
   }
   const code = e instanceof DeployerError ? e.exitCode : ExitCode.failed;
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   if (e instanceof DeployerError) {
     process.stderr.write(`${s.red('error:')} ${message}\n`);
     if (e.hint) process.stderr.write(`${s.dim(`hint: ${e.hint}`)}\n`);

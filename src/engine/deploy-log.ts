@@ -15,7 +15,11 @@ export class DeployLog {
     private readonly redactor: Redactor,
     private readonly now: () => Date,
   ) {
-    mkdirSync(dir, { recursive: true });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch {
+      /* a full disk: the writes below fail quietly too */
+    }
     this.path = join(dir, `${deployId}.jsonl`);
   }
   write(e: RunEvent | { type: string; [k: string]: unknown }): void {

@@ -4,7 +4,8 @@ import { listReleases } from '../release/list.js';
 import { clearCanaryFiles, readCanaryStatus } from '../state/canary.js';
 import { readJournal } from '../state/journal.js';
 import { inspectLock } from '../state/lock.js';
-import { readCurrent, readHistory, readLastDeploy, readPointer, writePointer } from '../state/records.js';
+import { HISTORY_BOUNDS, linesFromEnd, readHistory, rotateHistory } from '../state/history.js';
+import { readCurrent, readLastDeploy, readPointer, writePointer } from '../state/records.js';
 import { usesRuntime } from '../runtime/app-config.js';
 import type { RunContext } from './context.js';
 import { checkRuntime } from './doctor-runtime.js';
@@ -171,30 +172,38 @@ async function checkShared(ctx: RunContext, add: Add) {
 
 async function checkRecords(ctx: RunContext, add: Add) {
   const { transport: t, layout } = ctx;
-  const text = await t.fs.readText(layout.history);
-  if (text) {
-    const lines = text.split('\n').filter((l) => l.trim());
-    const torn = lines.filter((l) => {
-      try {
-        JSON.parse(l);
-        return false;
-      } catch {
-        return true;
-      }
-    });
-    if (torn.length) {
-      add({ severity: 'warn', message: `history.jsonl has ${torn.length} unreadable line(s)`, repair: 'rewritten without them' }, async () => {
-        const good = await readHistory(t, layout);
-        await t.fs.writeAtomic(layout.history, good.map((e) => JSON.stringify(e)).join('\n') + (good.length ? '\n' : ''));
+  const size = (await t.fs.stat(layout.history))?.size ?? 0;
+  if (size > HISTORY_BOUNDS.maxBytes) {
+    // left by a version that did not rotate it: rotating is a rename, it is never read whole
+    add({ severity: 'warn', message: `history.jsonl is ${(size / 1024 / 1024).toFixed(1)} MiB, past its bound of ${HISTORY_BOUNDS.maxBytes / 1024 / 1024} MiB`, repair: 'rotated to history.1.jsonl' }, () =>
+      rotateHistory(t, layout),
+    );
+  } else if (size) {
+    let torn = 0;
+    for await (const line of linesFromEnd(t.fs, layout.history)) if (!parses(line)) torn++;
+    if (torn) {
+      add({ severity: 'warn', message: `history.jsonl has ${torn} unreadable line(s)`, repair: 'rewritten without them' }, async () => {
+        const good: string[] = [];
+        for await (const line of linesFromEnd(t.fs, layout.history)) if (parses(line)) good.unshift(line);
+        await t.fs.writeAtomic(layout.history, good.map((l) => `${l}\n`).join(''));
       });
     }
   }
   const lastText = await t.fs.readText(layout.lastDeploy);
   if (lastText !== null && (await readLastDeploy(t, layout)) === null) {
     add({ severity: 'warn', message: 'last_deploy.json is unreadable', repair: 'rewritten from history' }, async () => {
-      const last = (await readHistory(t, layout)).at(-1);
+      const last = (await readHistory(t, layout, 1)).at(-1);
       if (last) await t.fs.writeAtomic(layout.lastDeploy, `${JSON.stringify(last, null, 2)}\n`);
       else await t.fs.remove(layout.lastDeploy);
     });
+  }
+}
+
+function parses(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
   }
 }

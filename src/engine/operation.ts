@@ -1,4 +1,4 @@
-import { DeployFailed, FleetStopped, ManualInterventionRequired, StepFailed } from '../errors.js';
+import { DeployFailed, DiskFullError, FleetStopped, isDiskFull, ManualInterventionRequired, StepFailed } from '../errors.js';
 import { describeStep, type Plan, type PlannedStep } from '../plan/steps.js';
 import { readJournal } from '../state/journal.js';
 import { DeployLock } from '../state/lock.js';
@@ -113,18 +113,23 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     // status stays as it is, saying where it stands
     if (canary && !outcome.undoFailed) await canary.finish().catch(() => undefined);
     const entry = entryFor(outcome);
-    await writeLastDeploy(t, layout, entry);
-    await appendHistory(t, layout, entry);
-    // a failed undo leaves the journal, so `doctor --repair` or the next deploy can finish it
-    if (!outcome.undoFailed) await t.fs.remove(layout.journal);
+    const unrecorded = await record(ctx, entry);
+    // a failed undo leaves the journal, so `doctor --repair` or the next deploy can finish it;
+    // so does an outcome the full disk kept out of the history, so that it records it later
+    if (!outcome.undoFailed && !unrecorded) await t.fs.remove(layout.journal);
     log.write({ type: 'result', ...entry });
     const live = await readCurrent(t, layout);
     // a first deploy that failed leaves nothing in the runtime: not even the router's port
     if (ctx.runtime && outcome.result !== 'succeeded' && live === null) await forgetIfEmpty(ctx);
     const report: OperationReport = { plan, outcome, entry, logPath: log.path, live };
+    // it succeeded, but the disk is too full to say so: exit 1 naming the file (doctor --repair records it)
+    if (unrecorded && outcome.result === 'succeeded') throw unrecorded;
     if (outcome.result !== 'succeeded') {
       const failed = outcome.failedStep !== undefined ? plan.steps[outcome.failedStep] : undefined;
-      const what = `${plan.operation} of ${plan.release} failed${failed ? ` ${outcome.stoppedBefore ? 'before' : 'at'} "${describeStep(failed.step)}"` : ''}: ${outcome.error ?? 'unknown error'}`;
+      const error = outcome.error ?? 'unknown error';
+      // a failure the full disk did not cause itself still says the disk is full, and where
+      const disk = outcome.unsaved && !error.includes(outcome.unsaved) ? `; then ${outcome.unsaved}` : '';
+      const what = `${plan.operation} of ${plan.release} failed${failed ? ` ${outcome.stoppedBefore ? 'before' : 'at'} "${describeStep(failed.step)}"` : ''}: ${error}${disk}`;
       const now = live ? `${live} is live` : 'nothing is live';
       const err = outcome.manual
         ? new ManualInterventionRequired(`${what}; ${now}; manual intervention required`, {
@@ -137,6 +142,18 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     return report;
   } finally {
     await lock.release();
+  }
+}
+
+/** Writes last_deploy.json and the history entry; a full disk is returned (the rest is thrown). */
+async function record(ctx: RunContext, entry: HistoryEntry): Promise<DiskFullError | null> {
+  try {
+    await writeLastDeploy(ctx.transport, ctx.layout, entry);
+    await appendHistory(ctx.transport, ctx.layout, entry);
+    return null;
+  } catch (e) {
+    if (!isDiskFull(e)) throw e;
+    return e instanceof DiskFullError ? e : new DiskFullError(ctx.layout.history, { cause: e });
   }
 }
 

@@ -1,7 +1,8 @@
 import { clearCanaryFiles } from '../state/canary.js';
 import type { Journal } from '../state/journal.js';
 import type { Observed } from '../strategies/observe.js';
-import { appendHistory, readHistory, writeLastDeploy, type HistoryEntry } from '../state/records.js';
+import { findHistoryEntry } from '../state/history.js';
+import { appendHistory, writeLastDeploy, type HistoryEntry } from '../state/records.js';
 import { writeJournal } from '../state/journal.js';
 import type { RunContext } from './context.js';
 import { defaultHandlers } from './handlers/index.js';
@@ -32,6 +33,9 @@ const NOTES: Record<Recovery['action'], string> = {
   undone: 'its steps were undone',
   undo_failed: 'undoing failed',
 };
+
+/** How far back recovery looks for the entry of the operation it recovers. */
+const RECENT_ENTRIES = 10;
 
 /**
  * Finishes what a crashed operation left. One that had committed, or whose failure was already
@@ -70,8 +74,8 @@ export async function recoverJournal(outer: RunContext, j: Journal, by: string, 
     ...(action === 'finished' ? {} : { error: `interrupted (process ${j.pid} gone)` }),
     note: `recovered by ${by}: ${NOTES[action]}`,
   };
-  const history = await readHistory(ctx.transport, ctx.layout);
-  if (!history.some((h) => h.deploy_id === j.deploy_id)) {
+  // an entry written just before the crash is among the last few: the history is not read whole
+  if (!(await findHistoryEntry(ctx.transport, ctx.layout, j.deploy_id, RECENT_ENTRIES))) {
     await appendHistory(ctx.transport, ctx.layout, entry);
     if (action !== 'finished') await writeLastDeploy(ctx.transport, ctx.layout, entry);
   }

@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.js';
+import { errorMessage, isDiskFull } from '../errors.js';
 import { describeStep, type Plan, type PlannedStep } from '../plan/steps.js';
 import { writeJournal, type Journal, type JournalStep } from '../state/journal.js';
 import type { RunContext } from './context.js';
@@ -21,6 +21,8 @@ export interface RunOutcome {
   stoppedBefore?: boolean;
   /** an undo failed: the journal stays, so the undo can be finished later */
   undoFailed?: boolean;
+  /** the journal could not be written (a full disk): why */
+  unsaved?: string;
   warnings: string[];
 }
 
@@ -68,14 +70,17 @@ export class Runner {
       plan,
       steps: plan.steps.map((p) => ({ title: describeStep(p.step), status: 'pending' })),
     };
-    await this.save();
+    if (!(await this.save())) {
+      // nothing ran, and nothing on disk says it did
+      return { result: 'failed', manual: false, rolledBack: false, error: this.unsaved, failedStep: 0, stoppedBefore: true, warnings: this.warnings };
+    }
     ctx.emit({ type: 'plan', plan });
 
     const lastAbort = plan.steps.map((p) => p.onError).lastIndexOf('abort');
     if (lastAbort < 0) {
       const stop = await this.ask(() => this.opts.beforeCommit?.() ?? Promise.resolve(null));
       if (stop && plan.steps.length) return this.stopBefore(plan, 0, stop);
-      await this.commit();
+      if (!(await this.commit())) return this.stopBefore(plan, 0, this.unsaved);
     }
     for (let i = 0; i < plan.steps.length; i++) {
       crashPoint(`step:${i}:before`);
@@ -98,7 +103,7 @@ export class Runner {
       if (i === lastAbort) {
         const stop = await this.ask(() => this.opts.beforeCommit?.() ?? Promise.resolve(null));
         if (stop) return this.fail(plan, i, stop);
-        await this.commit();
+        if (!(await this.commit())) return this.fail(plan, i, this.unsaved);
       }
     }
     return { result: 'succeeded', manual: false, rolledBack: false, warnings: this.warnings };
@@ -124,11 +129,16 @@ export class Runner {
     return { ...(await this.fail(plan, i)), stoppedBefore: true };
   }
 
-  private async commit(): Promise<void> {
+  /** False when the journal could not say so (a full disk): then the operation has not committed. */
+  private async commit(): Promise<boolean> {
     this.journal.state = 'committed';
-    await this.save();
+    if (!(await this.save())) {
+      this.journal.state = 'running';
+      return false;
+    }
     crashPoint('commit');
     await this.opts.onCommit?.();
+    return true;
   }
 
   /** Runs one step; false when it failed and the plan must stop. */
@@ -137,7 +147,7 @@ export class Runner {
     const title = describeStep(p.step);
     j.status = 'running';
     j.started = ctx.clock.now().toISOString();
-    if (phase === 'main') await this.save();
+    if (phase === 'main' && !(await this.save())) return this.notRun(index, p, j, this.unsaved);
     ctx.emit({ type: 'step_start', phase, index, total: this.journal.plan.steps.length, title });
     const started = ctx.clock.monotonic();
     try {
@@ -167,6 +177,22 @@ export class Runner {
       if (phase === 'main') await this.save();
       return false;
     }
+  }
+
+  /**
+   * A step that is not run because the journal could not record that it starts (a full disk):
+   * a step that may fail is failed, unchanged (nothing to undo); one that may only warn is skipped
+   * with a warning.
+   */
+  private notRun(index: number, p: PlannedStep, j: JournalStep, error: string): boolean {
+    const title = describeStep(p.step);
+    Object.assign(j, { finished: this.ctx.clock.now().toISOString(), error });
+    const warn = p.onError === 'warn';
+    if (warn) this.warnings.push(`${title}: not run: ${error}`);
+    else j.unchanged = true;
+    j.status = warn ? 'warned' : 'failed';
+    this.ctx.emit({ type: 'step_end', phase: 'main', index, title, status: j.status, durationMs: 0, error });
+    return warn;
   }
 
   private async fail(plan: Plan, failedAt: number, why?: string): Promise<RunOutcome> {
@@ -213,7 +239,7 @@ export class Runner {
       crashPoint('finished');
     }
     await this.sideSteps('failure', plan.onFailure);
-    return { result, manual, rolledBack, undoFailed, error, failedStep: failedAt, warnings: this.warnings };
+    return { result, manual, rolledBack, undoFailed, error, failedStep: failedAt, warnings: this.warnings, ...(this.unsaved ? { unsaved: this.unsaved } : {}) };
   }
 
   /** Runs steps outside the main list (rollback hooks and checks, on_failure); false if one failed. */
@@ -226,8 +252,24 @@ export class Runner {
     return ok;
   }
 
-  private save(): Promise<void> {
-    return writeJournal(this.ctx.transport, this.ctx.layout.journal, this.ctx.redactor.redactValue(this.journal));
+  /** Why the last journal write failed (a full disk), for the step it stops. */
+  private unsaved = '';
+
+  /**
+   * Writes the journal; false when the disk is full. Then a step is not started (it could not be
+   * undone after a crash), but an undo goes on: it frees space, and the journal on disk still
+   * names every step that may need undoing, so `doctor --repair` can finish it.
+   */
+  private async save(): Promise<boolean> {
+    try {
+      await writeJournal(this.ctx.transport, this.ctx.layout.journal, this.ctx.redactor.redactValue(this.journal));
+      return true;
+    } catch (e) {
+      if (!isDiskFull(e)) throw e;
+      this.unsaved = this.ctx.redactor.redact(errorMessage(e));
+      this.ctx.emit({ type: 'log', level: 'warn', message: `could not write the journal: ${this.unsaved}` });
+      return false;
+    }
   }
 }
 
@@ -236,7 +278,7 @@ export class Runner {
  * failure and by recovery after a crash. False if an undo failed: then it stops there, since
  * undoing earlier steps (removing the release) could pull the ground from under what is live.
  */
-export async function undoSteps(ctx: RunContext, journal: Journal, handlers: Handlers, info: { liveChanged: boolean }, save: () => Promise<void>): Promise<boolean> {
+export async function undoSteps(ctx: RunContext, journal: Journal, handlers: Handlers, info: { liveChanged: boolean }, save: () => Promise<unknown>): Promise<boolean> {
   for (let i = journal.steps.length - 1; i >= 0; i--) {
     const j = journal.steps[i]!;
     if (!['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.status) || j.unchanged) continue;

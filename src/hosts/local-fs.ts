@@ -1,6 +1,7 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { asDiskFull } from '../errors.js';
 import { syncTree } from './sync-tree.js';
 import type { EntryInfo, HostFs } from './transport.js';
 
@@ -37,13 +38,39 @@ async function makeWritable(dir: string): Promise<void> {
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) await makeWritable(join(dir, name));
 }
 
-export const localFs: HostFs = {
+/** Runs a write to `path`; a full disk comes out as a DiskFullError naming it. */
+async function writing<T>(path: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    throw asDiskFull(e, path);
+  }
+}
+
+const unwrapped: HostFs = {
   async readText(path) {
     try {
       return await fsp.readFile(path, 'utf8');
     } catch (e) {
       if (isErr(e, 'ENOENT', 'ENOTDIR')) return null;
       throw e;
+    }
+  },
+
+  async readRange(path, offset, length) {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(path, 'r');
+    } catch (e) {
+      if (isErr(e, 'ENOENT', 'ENOTDIR')) return null;
+      throw e;
+    }
+    try {
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await fh.read(buf, 0, length, offset);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
     }
   },
 
@@ -63,8 +90,8 @@ export const localFs: HostFs = {
     // write the whole record under a temp name first, then link it into place: the lock file
     // appears complete or not at all, and link() fails if the name exists
     const tmp = tmpName(path);
-    await writeSynced(tmp, data, 'wx');
     try {
+      await writeSynced(tmp, data, 'wx');
       await fsp.link(tmp, path);
       await fsyncDir(dirname(path));
       return true;
@@ -78,9 +105,15 @@ export const localFs: HostFs = {
 
   async appendLine(path, line) {
     const fh = await fsp.open(path, 'a', 0o644);
+    const size = (await fh.stat()).size;
     try {
-      await fh.write(line.endsWith('\n') ? line : `${line}\n`);
+      // writeFile goes on after a short write (a filling disk) until it is all written or fails
+      await fh.writeFile(line.endsWith('\n') ? line : `${line}\n`);
       await fh.sync();
+    } catch (e) {
+      // a write cut short (a full disk) leaves no half line behind
+      await fh.truncate(size).catch(() => undefined);
+      throw e;
     } finally {
       await fh.close();
     }
@@ -148,4 +181,15 @@ export const localFs: HostFs = {
   },
 
   syncTree: (path) => syncTree(path),
+};
+
+/** Every write of the local file system; on a full disk, a DiskFullError naming the path it was writing. */
+export const localFs: HostFs = {
+  ...unwrapped,
+  writeAtomic: (path, data) => writing(path, () => unwrapped.writeAtomic(path, data)),
+  createExclusive: (path, data) => writing(path, () => unwrapped.createExclusive(path, data)),
+  appendLine: (path, line) => writing(path, () => unwrapped.appendLine(path, line)),
+  symlinkAtomic: (target, path) => writing(path, () => unwrapped.symlinkAtomic(target, path)),
+  mkdirp: (path) => writing(path, () => unwrapped.mkdirp(path)),
+  rename: (from, to) => writing(to, () => unwrapped.rename(from, to)),
 };

@@ -19,8 +19,18 @@ export function procStartTime(pid: number): string | undefined {
   return procStat(pid)?.[19];
 }
 
+/** This boot of the machine (/proc/sys/kernel/random/boot_id), if readable. */
+export function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Alive: the pid exists, is not a zombie, and (when known) started at the same time. */
 export function localProcessAlive(id: ProcessIdentity): boolean {
+  if (id.boot !== undefined && id.boot !== bootId()) return false;
   try {
     process.kill(id.pid, 0);
   } catch (e) {
@@ -52,6 +62,7 @@ export class LocalTransport implements Transport {
   }
   async selfIdentity(): Promise<ProcessIdentity> {
     const start = procStartTime(process.pid);
-    return start === undefined ? { pid: process.pid } : { pid: process.pid, start };
+    const boot = bootId();
+    return { pid: process.pid, ...(start === undefined ? {} : { start }), ...(boot === undefined ? {} : { boot }) };
   }
 }

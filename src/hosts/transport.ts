@@ -14,6 +14,8 @@ export interface EntryInfo {
  */
 export interface HostFs {
   readText(path: string): Promise<string | null>;
+  /** up to `length` bytes from `offset` (fewer at the end of the file); null when it does not exist */
+  readRange(path: string, offset: number, length: number): Promise<Buffer | null>;
   /** write to a temp file beside `path`, fsync, rename over `path`, fsync the directory */
   writeAtomic(path: string, data: string): Promise<void>;
   /** create `path` with `data` only if it does not exist yet; false when it exists */
@@ -35,6 +37,8 @@ export interface ProcessIdentity {
   pid: number;
   /** process start time as the host reports it, to tell a reused pid apart */
   start?: string;
+  /** the host's boot id (/proc/sys/kernel/random/boot_id): a pid and start time from another boot say nothing */
+  boot?: string;
 }
 
 /** One machine Deployer acts on: this one, or (later) one reached over SSH. */
@@ -49,6 +53,6 @@ export interface Transport {
   exec(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** whether a process is alive (same pid and, when known, same start time) */
   processAlive(id: ProcessIdentity): Promise<boolean>;
-  /** identity of the process Deployer runs as on that host */
+  /** identity of the process Deployer runs as on that host (with the host's boot id, when known) */
   selfIdentity(): Promise<ProcessIdentity>;
 }

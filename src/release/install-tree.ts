@@ -20,6 +20,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
+import { asDiskFull } from '../errors.js';
 import type { ExcludeMatcher } from './exclude.js';
 
 export interface InstallOptions {
@@ -126,8 +127,12 @@ export async function installTree(src: string, dest: string, opts: InstallOption
         }
       }
     }
-    if (opts.move) renameSync(from, to);
-    else copyFile(from, to, st);
+    try {
+      if (opts.move) renameSync(from, to);
+      else copyFile(from, to, st);
+    } catch (e) {
+      throw asDiskFull(e, to);
+    }
     stats.copiedFiles++;
     stats.copiedBytes += st.size;
   };
@@ -177,7 +182,8 @@ function copyFile(from: string, to: string, st: Stats): void {
   const data = readFileSync(from);
   const fd = openSync(to, 'wx', 0o600);
   try {
-    writeSync(fd, data);
+    // a write may be short (the disk filled up): go on until the rest fails with ENOSPC
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
     fchmodSync(fd, st.mode & 0o7777);
     futimesSync(fd, st.atime, st.mtime);
   } finally {

@@ -9,7 +9,7 @@ export interface RuntimePaths {
   router: string;
   /** desired state, restored when the daemon restarts */
   state: string;
-  /** held by the running daemon: {pid, start} */
+  /** who runs the daemon: {pid, start, boot}; the lock itself is a name the kernel holds (daemon/lock.ts) */
   lock: string;
   daemonLog: string;
   routerLog: string;

@@ -35,6 +35,7 @@ function record(over: Partial<LockRecord>): LockRecord {
   return { deploy_id: 'old-deploy', pid: 1, host: hostname(), user: 'someone', started: '2024-01-01T00:00:00.000Z', heartbeat: '2024-01-01T00:00:10.000Z', command: 'deploy', ...over };
 }
 
+const bootId = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 const writeLock = (rec: LockRecord | string) => writeFileSync(lockPath, typeof rec === 'string' ? rec : JSON.stringify(rec));
 const readLockFile = () => JSON.parse(readFileSync(lockPath, 'utf8')) as LockRecord;
 
@@ -46,6 +47,7 @@ describe('DeployLock.acquire', () => {
       deploy_id: 'd-1',
       pid: process.pid,
       pid_start: procStartTime(process.pid),
+      boot_id: bootId(),
       host: hostname(),
       user: userInfo().username,
       started: clock.now().toISOString(),
@@ -90,6 +92,47 @@ describe('DeployLock.acquire', () => {
     expect(lock.takenOver).toMatchObject({ deploy_id: 'old-deploy' });
     expect(warnings).toHaveLength(1);
     await lock.release();
+  });
+
+  it('takes over a lock naming a live process of another program (its start time differs)', async () => {
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      const start = procStartTime(sleeper.pid!)!;
+      writeLock(record({ pid: sleeper.pid!, pid_start: String(Number(start) + 1), boot_id: bootId() }));
+      const lock = await DeployLock.acquire(t, lockPath, opts('d-new'));
+      expect(lock.takenOver).toMatchObject({ deploy_id: 'old-deploy', pid: sleeper.pid });
+      await lock.release();
+    } finally {
+      sleeper.kill();
+    }
+  });
+
+  it('takes over a lock written during another boot, even if its pid and start time match a live process', async () => {
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      const rec = record({ pid: sleeper.pid!, pid_start: procStartTime(sleeper.pid!)!, boot_id: '00000000-0000-0000-0000-000000000000' });
+      writeLock(rec);
+      expect(await inspectLock(t, lockPath)).toEqual({ state: 'stale', owner: rec, reason: `it was taken during another boot of ${hostname()}` });
+      const lock = await DeployLock.acquire(t, lockPath, opts('d-new'));
+      expect(lock.takenOver).toMatchObject({ deploy_id: 'old-deploy' });
+      await lock.release();
+    } finally {
+      sleeper.kill();
+    }
+  });
+
+  it('respects a lock whose pid, start time and boot id all match a live process', async () => {
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      writeLock(record({ pid: sleeper.pid!, pid_start: procStartTime(sleeper.pid!)!, boot_id: bootId() }));
+      const err = await rejection(DeployLock.acquire(t, lockPath, opts('d-new')), LockHeldError);
+      expect(err.exitCode).toBe(3);
+      // an old lock file without start time and boot id: the pid alone decides, as before
+      writeLock(record({ pid: sleeper.pid! }));
+      expect((await inspectLock(t, lockPath)).state).toBe('held');
+    } finally {
+      sleeper.kill();
+    }
   });
 
   it('never takes over a lock from another host, even if that pid is dead here', async () => {

@@ -5,6 +5,8 @@ import type { Clock } from '../util/clock.js';
 export interface LockRecord extends LockOwner {
   /** start time of the owner process, to tell a reused pid apart */
   pid_start?: string;
+  /** boot id of the owner's host when it took the lock: after a reboot every pid is another process */
+  boot_id?: string;
 }
 
 export type LockState =
@@ -24,12 +26,18 @@ export async function readLock(t: Transport, path: string): Promise<LockRecord |
   }
 }
 
-/** A lock is stale when its owner ran on this host and that process is gone. */
+/**
+ * A lock is stale when its owner ran on this host and that process is gone: its pid is dead, or
+ * now names another process (another start time), or the host has rebooted since (another boot
+ * id). An old lock without start time or boot id is judged by its pid alone.
+ */
 export async function inspectLock(t: Transport, path: string): Promise<LockState> {
   const rec = await readLock(t, path);
   if (rec === null) return { state: 'free' };
   if (rec === 'corrupt') return { state: 'stale', owner: null, reason: 'the lock file is not a valid lock record' };
   if (rec.host === (await t.hostname())) {
+    const boot = (await t.selfIdentity()).boot;
+    if (rec.boot_id && boot && rec.boot_id !== boot) return { state: 'stale', owner: rec, reason: `it was taken during another boot of ${rec.host}` };
     const alive = await t.processAlive(rec.pid_start ? { pid: rec.pid, start: rec.pid_start } : { pid: rec.pid });
     if (!alive) return { state: 'stale', owner: rec, reason: `its process ${rec.pid} on ${rec.host} is gone` };
   }
@@ -63,6 +71,7 @@ export class DeployLock {
       deploy_id: opts.deployId,
       pid: self.pid,
       ...(self.start ? { pid_start: self.start } : {}),
+      ...(self.boot ? { boot_id: self.boot } : {}),
       host: await t.hostname(),
       user: await t.user(),
       started: now,

@@ -28,25 +28,8 @@ export interface HistoryEntry {
   canary?: CanaryRecord;
 }
 
-export async function appendHistory(t: Transport, layout: AppLayout, e: HistoryEntry): Promise<void> {
-  await t.fs.appendLine(layout.history, JSON.stringify(e));
-}
-
-/** History, oldest first; lines that do not parse (a torn last line after a crash) are skipped. */
-export async function readHistory(t: Transport, layout: AppLayout): Promise<HistoryEntry[]> {
-  const text = await t.fs.readText(layout.history);
-  if (!text) return [];
-  const out: HistoryEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as HistoryEntry);
-    } catch {
-      /* torn line */
-    }
-  }
-  return out;
-}
+// history.jsonl: bounded and rotated, read from its end (history.ts)
+export { appendHistory, readHistory } from './history.js';
 
 export async function writeLastDeploy(t: Transport, layout: AppLayout, e: HistoryEntry): Promise<void> {
   await t.fs.writeAtomic(layout.lastDeploy, `${JSON.stringify(e, null, 2)}\n`);

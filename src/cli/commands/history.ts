@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { readHistory, type HistoryEntry } from '../../state/records.js';
+import { findHistoryEntry, readHistory } from '../../state/history.js';
+import type { HistoryEntry } from '../../state/records.js';
 import { openApp } from '../context.js';
 import { intervalLine, verdictMark } from '../render/canary.js';
 import { formatMs, type Style } from '../render/style.js';
@@ -16,15 +17,14 @@ export function registerHistory(program: Command): void {
       const o = globals(cmd);
       const out = output(o);
       const { loaded, t, layout } = await openApp(o);
-      const all = await readHistory(t, layout);
       if (deployId !== undefined) {
-        const e = all.find((x) => x.deploy_id === deployId);
+        const e = await findHistoryEntry(t, layout, deployId);
         if (!e) throw new UsageError(`no deploy ${deployId} in the history of ${loaded.manifest.name}`, { hint: 'see `deployer history`' });
         if (out.isJson) return out.json({ app: loaded.manifest.name, entry: e });
         return printOne(out, e);
       }
       const n = Math.max(0, Number.parseInt(opts.limit, 10) || 0);
-      const entries = n ? all.slice(-n) : all;
+      const entries = await readHistory(t, layout, n);
       if (out.isJson) return out.json({ app: loaded.manifest.name, history: entries });
       if (!entries.length) return out.line('no history yet');
       for (const e of entries) out.line(summaryLine(out.style, e));

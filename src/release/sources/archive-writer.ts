@@ -1,4 +1,4 @@
-import { UnsafeArchiveError } from '../../errors.js';
+import { asDiskFull, UnsafeArchiveError } from '../../errors.js';
 import fs, { constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { unsafeEntry } from './archive-guard.js';
@@ -83,6 +83,8 @@ export class ReleaseWriter {
       fs.fchmodSync(fd, perm(meta.mode, 0o644));
       const mtime = validDate(meta.mtime);
       if (mtime) fs.futimesSync(fd, mtime, mtime);
+    } catch (e) {
+      throw asDiskFull(e, abs);
     } finally {
       fs.closeSync(fd);
     }

@@ -3,40 +3,15 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { localFs } from '../../hosts/local-fs.js';
-import { localProcessAlive, procStartTime } from '../../hosts/local.js';
-import type { ProcessRecord } from '../model.js';
 import { MAX_SOCKET_PATH, runtimePaths } from '../paths.js';
 import { Supervisor } from '../supervisor/index.js';
 import { controlServer } from './control.js';
 import { Daemon } from './daemon.js';
+import { takeDaemonLock } from './lock.js';
 import { RouterProcess } from './router-process.js';
 import { readState } from './state.js';
 
 const log = (msg: string) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
-
-async function takeLock(path: string): Promise<boolean> {
-  const start = procStartTime(process.pid);
-  const mine = JSON.stringify({ pid: process.pid, ...(start ? { start } : {}) });
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await localFs.createExclusive(path, mine);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const text = await localFs.readText(path);
-      let owner: ProcessRecord | null;
-      try {
-        owner = text ? (JSON.parse(text) as ProcessRecord) : null;
-      } catch {
-        owner = null;
-      }
-      if (owner && localProcessAlive(owner)) return false;
-      rmSync(path, { force: true });
-    }
-  }
-  return false;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { home: { type: 'string' } } });
@@ -46,7 +21,7 @@ async function main(): Promise<void> {
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   // state.json holds the instances' environments (secrets): the directory is the owner's only
   chmodSync(paths.dir, 0o700);
-  if (!(await takeLock(paths.lock))) {
+  if (!(await takeDaemonLock(paths.dir, paths.lock))) {
     log('another runtime daemon holds the lock; exiting');
     return;
   }
