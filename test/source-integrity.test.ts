@@ -6,8 +6,9 @@ import { servedVersion } from './support/net.js';
 import { Sandbox } from './support/sandbox.js';
 
 /**
- * Code fetched over plain http:// or git:// is refused unless pinned, by every verb that reads the
- * manifest (it is a manifest rule); a pinned git commit id cannot be shadowed by a branch of that name.
+ * Code fetched over plain http:// or git:// is refused unless pinned, by the verbs that fetch it
+ * (deploy, and validate); the verbs that work with what the host has (rollback, status...) are not
+ * held up by it. A pinned git commit id cannot be shadowed by a branch of that name.
  */
 
 let sb: Sandbox;
@@ -35,6 +36,21 @@ describe('plain-transport sources', () => {
 
     writeManifest(sb, { source: 'source: { type: archive, url: "http://127.0.0.1:9/app.tar.gz", insecure: true }' });
     expect((await sb.run(['validate'])).code).toBe(0);
+  });
+
+  it('rollback and status still work with an unpinned http:// source in the manifest (nothing is fetched)', async () => {
+    writeManifest(sb);
+    expect((await sb.run(['deploy', '--yes'])).code).toBe(0);
+    await sb.writeApp('v2');
+    expect((await sb.run(['deploy', '--yes'])).code).toBe(0);
+    expect(await servedVersion(sb.port)).toBe('v2');
+    writeManifest(sb, { source: 'source: { type: archive, url: "http://127.0.0.1:9/app.tar.gz" }' });
+    const status = await sb.run(['status']);
+    expect(status.code, status.stderr).toBe(0);
+    const rollback = await sb.run(['rollback']);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stderr).not.toMatch(/source\.url/);
+    expect(await servedVersion(sb.port)).toBe('v1');
   });
 
   it('a full commit id deploys that commit, even when a branch of the same name points elsewhere', async () => {

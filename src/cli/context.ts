@@ -51,6 +51,11 @@ export async function openApp(o: GlobalOptions): Promise<{ loaded: LoadedManifes
   return { loaded, t: new LocalTransport(), layout: new AppLayout(appRootFor(loaded)) };
 }
 
+/** deploy (and validate) refuse a source that may not be fetched as configured (exit 2, at its key). */
+export function refuseUnfetchable(loaded: LoadedManifest): void {
+  if (loaded.fetchRefusals.length > 0) throw new ManifestError(loaded.fetchRefusals);
+}
+
 /** deploy and rollback refuse a manifest that names a feature this build cannot carry out. */
 export function refuseUnsupported(loaded: LoadedManifest, strategy?: string): void {
   const issues = unsupportedFeatures(loaded.manifest, strategy as LoadedManifest['manifest']['deployment']['strategy'] | undefined);

@@ -34,6 +34,7 @@ export function loadedFromHost(m: HostManifest): LoadedManifest {
     ...(m.environment !== undefined ? { environment: m.environment } : {}),
     environments: [],
     warnings: [],
+    fetchRefusals: [],
     lineOf: () => undefined,
   };
 }

@@ -25,6 +25,8 @@ export interface LoadedManifest {
   /** names of the environments the manifest defines */
   environments: string[];
   warnings: ManifestIssue[];
+  /** why the source may not be fetched as configured (deploy and validate refuse; see rules.ts) */
+  fetchRefusals: ManifestIssue[];
   /** line of a key path in the file (the environment overlay's when it sets it) */
   lineOf(path: (string | number)[]): number | undefined;
 }
@@ -126,6 +128,7 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
     ...(env !== undefined ? { environment: env } : {}),
     environments,
     warnings: rules.warnings.map((i) => issue(i, docFor)),
+    fetchRefusals: rules.fetchErrors.map((i) => issue(i, docFor)),
     lineOf: (path) => {
       const [d, p] = docFor(path);
       return lineOf(d, lines, p);

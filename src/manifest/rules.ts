@@ -10,6 +10,11 @@ export interface RuleResult {
   warnings: RawIssue[];
   checks: CheckTemplate[];
   smokeTests: CheckTemplate[];
+  /**
+   * Errors that refuse fetching the source (deploy, validate) but not the verbs that work with
+   * what a host already has: a rollback at 3 a.m. must not wait on a source key.
+   */
+  fetchErrors: RawIssue[];
 }
 
 type Push = (path: (string | number)[], message: string) => void;
@@ -21,7 +26,9 @@ export function crossFieldRules(m: Manifest): RuleResult {
   const err: Push = (path, message) => errors.push({ path, message });
   const warn: Push = (path, message) => warnings.push({ path, message });
 
+  const fetchErrors: RawIssue[] = [];
   sourceRules(m, err);
+  plainTransportRule(m.source, (path, message) => fetchErrors.push({ path, message }));
   serviceRules(m, err, warn);
   deploymentRules(m, err);
   runtimeRules(m, err, warn);
@@ -29,7 +36,7 @@ export function crossFieldRules(m: Manifest): RuleResult {
   analysisRules(m, err, warn);
   const checks = checkRules(m.health_checks, ['health_checks'], m, err);
   const smokeTests = checkRules(m.deployment.blue_green?.smoke_tests ?? [], ['deployment', 'blue_green', 'smoke_tests'], m, err);
-  return { errors, warnings, checks, smokeTests };
+  return { errors, warnings, checks, smokeTests, fetchErrors };
 }
 
 function sourceRules(m: Manifest, err: Push) {
@@ -50,7 +57,6 @@ function sourceRules(m: Manifest, err: Push) {
       err(['source', s.url ? 'url' : 'path'], `cannot tell the archive format of "${where}" (expected .tar.gz, .tgz, .tar.bz2, .tar or .zip)`);
   }
   if (s.type === 'git' && !s.url) err(['source'], 'a git source needs `url`');
-  plainTransportRule(s, err);
 }
 
 /**

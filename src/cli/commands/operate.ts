@@ -10,7 +10,7 @@ import type { Observed } from '../../strategies/observe.js';
 import { systemClock } from '../../util/clock.js';
 import { usesRuntime } from '../../runtime/app-config.js';
 import { ensureRuntime } from '../../runtime/client.js';
-import { buildContext, loadFromOptions, refuseUnsupported, type GlobalOptions } from '../context.js';
+import { buildContext, loadFromOptions, refuseUnfetchable, refuseUnsupported, type GlobalOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { formatMs } from '../render/style.js';
 import type { FleetInput } from '../../fleet/drive.js';
@@ -35,6 +35,7 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   const loaded = await loadFromOptions(o);
   warnAll(loaded.warnings);
   const strategy = spec.strategy(loaded);
+  if (spec.command === 'deploy') refuseUnfetchable(loaded);
   refuseUnsupported(loaded, spec.command === 'deploy' ? strategy : undefined);
   const targets = selectHosts(loaded.manifest.hosts, hostFilter(o.hosts, o.roles));
   if (isFleet(targets)) {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ManifestError, type ManifestIssue } from '../../errors.js';
 import { formatPath, loadManifest, type LoadedManifest } from '../../manifest/load.js';
 import { unsupportedFeatures } from '../../manifest/support.js';
+import { refuseUnfetchable } from '../context.js';
 import { globals, output, warnAll } from './common.js';
 
 const UNSET = /^environment variable \w+ is not set/;
@@ -29,6 +30,7 @@ export function registerValidate(program: Command): void {
           }
         }
       }
+      for (const l of loaded) refuseUnfetchable(l);
       for (const l of loaded) warnAll(l.warnings);
       const unsupported = unsupportedFeatures(base.manifest).map((i) => `${formatPath(i.path)}: ${i.message}`);
       const notes = unsetElsewhere.map((i) => `${i.path}: ${i.message} (needed to deploy that environment; its other keys were not checked)`);
