@@ -95,6 +95,24 @@ describe('interpolate', () => {
       environments: { prod: { hooks: { build: ['echo ${X}'] }, service: { name: 'svc' } } },
     });
   });
+
+  it('records every value it took from the environment as a secret, not the defaults written in the manifest', () => {
+    const secrets = new Set<string>();
+    const value = {
+      url: 'http://127.0.0.1:{port}/health?token=${TOKEN}',
+      port: '${PORT:-3000}',
+      user: '${USER_NAME:-deployer}',
+      pass: '${PASS-fallback}',
+      list: ['a${EMPTY:-dflt}b', '${KEY}'],
+      // a command's ${VAR} is expanded later by the shell, from the same environment: its value is a secret too
+      hooks: { build: ['curl -H "x: ${HOOK_TOKEN}" ${UNSET_IN_SHELL}'] },
+    };
+    const env = { TOKEN: 'tok-123456', PASS: 'pass-abcdef', EMPTY: '', KEY: 'key-value-1', HOOK_TOKEN: 'hook-token-9', UNUSED: 'not-referenced' };
+    const errors: InterpolationError[] = [];
+    interpolate(value, env, errors, [], [], secrets);
+    expect(errors).toEqual([]);
+    expect([...secrets].sort()).toEqual(['hook-token-9', 'key-value-1', 'pass-abcdef', 'tok-123456']);
+  });
 });
 
 describe('isShellPath', () => {

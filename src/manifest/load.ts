@@ -25,6 +25,8 @@ export interface LoadedManifest {
   /** names of the environments the manifest defines */
   environments: string[];
   warnings: ManifestIssue[];
+  /** the values `${VAR}` took from the environment: secrets wherever they appear (see Redactor) */
+  secrets: string[];
   /** line of a key path in the file (the environment overlay's when it sets it) */
   lineOf(path: (string | number)[]): number | undefined;
 }
@@ -83,12 +85,13 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
   const typed: (string | number)[][] = [];
   const vars = opts.env ?? process.env;
   const { environments: _envs, ...baseRaw } = raw;
-  const base = interpolate(baseRaw, vars, interpErrors, [], typed) as Record<string, unknown>;
+  const secrets = new Set<string>();
+  const base = interpolate(baseRaw, vars, interpErrors, [], typed, secrets) as Record<string, unknown>;
   const data: Record<string, unknown> = environmentsRaw ? { ...base, environments: environmentsRaw } : base;
   let overlay: unknown;
   if (env !== undefined) {
     const overlayTyped: (string | number)[][] = [];
-    overlay = interpolate(environmentsRaw![env], vars, interpErrors, ['environments', env], overlayTyped);
+    overlay = interpolate(environmentsRaw![env], vars, interpErrors, ['environments', env], overlayTyped, secrets);
     typed.push(...overlayTyped.map((p) => p.slice(2)));
   }
   if (interpErrors.length) throw new ManifestError(interpErrors.map((e) => issue({ path: e.path, message: e.message })));
@@ -126,6 +129,7 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
     ...(env !== undefined ? { environment: env } : {}),
     environments,
     warnings: rules.warnings.map((i) => issue(i, docFor)),
+    secrets: [...secrets],
     lineOf: (path) => {
       const [d, p] = docFor(path);
       return lineOf(d, lines, p);

@@ -30,9 +30,11 @@ export class Redactor {
     return walk(value) as T;
   }
 
-  static forManifest(m: Manifest): Redactor {
+  /** `fromEnvironment`: the values `${VAR}` took from the environment (LoadedManifest.secrets). */
+  static forManifest(m: Manifest, fromEnvironment: readonly string[] = []): Redactor {
     const n = m.notifications;
     return new Redactor([
+      ...fromEnvironment,
       ...Object.values(m.environment),
       ...(n?.slack ? [n.slack.webhook] : []),
       ...(n?.webhook ? [n.webhook.url, ...Object.values(n.webhook.headers)] : []),
