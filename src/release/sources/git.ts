@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SourceError } from '../../errors.js';
-import { redactUrl } from './download.js';
+import { displayUrl } from '../../util/url.js';
 import { describeExit, runProcess, type RunResult } from '../../util/process.js';
 
 export interface GitCheckout {
@@ -33,7 +33,7 @@ async function gitOk(args: string[], what: string, cwd?: string): Promise<string
  */
 export async function exportGitTree(url: string, ref: string | undefined, cacheRoot: string, tarFile: string): Promise<GitCheckout> {
   const cache = join(cacheRoot, createHash('sha256').update(url).digest('hex').slice(0, 24));
-  const what = `git source ${redactUrl(url)}`;
+  const what = `git source ${displayUrl(url)}`;
   const exists = await stat(join(cache, 'HEAD')).then(
     () => true,
     () => false,
