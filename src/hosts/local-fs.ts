@@ -1,6 +1,7 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { PRIVATE_FILE, privateDir } from '../util/private-files.js';
 import type { EntryInfo, HostFs } from './transport.js';
 
 const tmpName = (path: string) => join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -18,7 +19,7 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 async function writeSynced(path: string, data: string, flag: string): Promise<void> {
-  const fh = await fsp.open(path, flag, 0o644);
+  const fh = await fsp.open(path, flag, PRIVATE_FILE);
   try {
     await fh.writeFile(data, 'utf8');
     await fh.sync();
@@ -76,7 +77,7 @@ export const localFs: HostFs = {
   },
 
   async appendLine(path, line) {
-    const fh = await fsp.open(path, 'a', 0o644);
+    const fh = await fsp.open(path, 'a', PRIVATE_FILE);
     try {
       await fh.write(line.endsWith('\n') ? line : `${line}\n`);
       await fh.sync();
@@ -126,8 +127,9 @@ export const localFs: HostFs = {
     }
   },
 
-  async mkdirp(path) {
-    await fsp.mkdir(path, { recursive: true });
+  async mkdirp(path, opts) {
+    if (opts?.private) await privateDir(path);
+    else await fsp.mkdir(path, { recursive: true });
   },
 
   async remove(path) {

@@ -5,6 +5,7 @@ import type { SourceConfig } from '../manifest/schema/source.js';
 import { excludeMatcher } from './exclude.js';
 import { installTree, type InstallStats } from './install-tree.js';
 import { linkShared } from './shared.js';
+import { privateDir } from '../util/private-files.js';
 import { displayUrl } from '../util/url.js';
 
 export interface PrepareInput {
@@ -47,7 +48,8 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
     ...(input.onWarning ? { onWarning: input.onWarning } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   };
-  await fsp.mkdir(input.tmpDir, { recursive: true });
+  // scratch space (a downloaded archive, a git export): not for other users
+  await privateDir(input.tmpDir);
   let prepared: Omit<PreparedRelease, 'detectedVersion'>;
   let gitDescribe: string | null = null;
 
