@@ -183,3 +183,25 @@ describe('a secret not set where the state is only read', () => {
     expect(rooted.stderr).toMatch(/environment variable API_KEY is not set/);
   });
 });
+
+describe('values from the environment in errors', () => {
+  it('are hidden in the error the CLI prints (--json and --verbose too), and in manifest errors', async () => {
+    const ROOT_TOKEN = 'root-tok-Secret-77';
+    // the root cannot be made: the system error names the path, with the value in it
+    writeManifest(sb, { extra: `deployment:\n  app_root: /dev/null/\${ROOT_TOKEN}/app\n` });
+    for (const args of [['deploy'], ['deploy', '--json', '--verbose'], ['status', '--json']]) {
+      const r = await sb.run(args, { env: { ROOT_TOKEN } });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(args[0] === 'status' ? 0 : 1);
+      expect(r.stdout + r.stderr, args.join(' ')).not.toContain(ROOT_TOKEN);
+    }
+    const shown = await sb.run(['deploy', '--json'], { env: { ROOT_TOKEN } });
+    expect(shown.stderr).toContain('/dev/null/***/app');
+    expect(shown.json!.error).toContain('/dev/null/***/app');
+    // a manifest error quoting the value
+    writeManifest(sb, { extra: `deployment:\n  keep_releases: "k\${KEEP_TOKEN}"\n` });
+    const bad = await sb.run(['deploy', '--json'], { env: { KEEP_TOKEN: 'keep-Secret-88' } });
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(bad.stderr).toContain('deployment.keep_releases: expected a number, got "k***"');
+    expect(bad.stdout + bad.stderr).not.toContain('keep-Secret-88');
+  });
+});

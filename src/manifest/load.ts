@@ -9,6 +9,7 @@ import { hasPath, lineOf } from './locate.js';
 import { deepMerge, isMap } from './overlay.js';
 import { crossFieldRules } from './rules.js';
 import { manifestSchema, type Manifest } from './schema/index.js';
+import { Redactor } from '../state/redact.js';
 
 /** Manifests are small; anything bigger is a mistake or an attack. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -52,10 +53,12 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
   const name = basename(file);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, strict: true });
+  // a message may quote a value that came from the environment ("got \"p<value>\"")
+  let hide = new Redactor([]);
   const issue = (i: RawIssue, docFor: (p: RawIssue['path']) => [Document, (string | number)[]] = (p) => [doc, p]): ManifestIssue => {
     const [d, p] = docFor(i.path);
     const line = lineOf(d, lines, p, i.atKey);
-    return { path: formatPath(i.path), message: i.message, file: name, ...(line ? { line } : {}) };
+    return { path: formatPath(i.path), message: hide.redact(i.message), file: name, ...(line ? { line } : {}) };
   };
 
   if (doc.errors.length) {
@@ -94,6 +97,7 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
     overlay = interpolate(environmentsRaw![env], vars, interpErrors, ['environments', env], overlayTyped, secrets);
     typed.push(...overlayTyped.map((p) => p.slice(2)));
   }
+  hide = new Redactor(secrets);
   if (interpErrors.length) throw new ManifestError(interpErrors.map((e) => issue({ path: e.path, message: e.message })));
 
   let merged: Record<string, unknown> = data;

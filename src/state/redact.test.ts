@@ -71,4 +71,9 @@ analysis:
     const r = Redactor.forManifest(loaded.manifest, loaded.secrets);
     expect(r.redact('GET /h?token=tok-abcdef failed')).toBe('GET /h?token=*** failed');
   });
+
+  it('hides a secret with a quote or a backslash in JSON text too, where it is escaped', () => {
+    const r = new Redactor(['pa"ss\\word']);
+    expect(r.redact(JSON.stringify({ error: 'login with pa"ss\\word failed' }))).toBe('{"error":"login with *** failed"}');
+  });
 });
