@@ -96,7 +96,7 @@ describe('interpolate', () => {
     });
   });
 
-  it('records every value it took from the environment as a secret, not the defaults written in the manifest', () => {
+  it('records every value it took from the environment as a secret, not the defaults written in the manifest, nor HOME and USER', () => {
     const secrets = new Set<string>();
     const value = {
       url: 'http://127.0.0.1:{port}/health?token=${TOKEN}',
@@ -104,14 +104,14 @@ describe('interpolate', () => {
       user: '${USER_NAME:-deployer}',
       pass: '${PASS-fallback}',
       list: ['a${EMPTY:-dflt}b', '${KEY}'],
-      // a command's ${VAR} is expanded later by the shell, from the same environment: its value is a secret too
-      hooks: { build: ['curl -H "x: ${HOOK_TOKEN}" ${UNSET_IN_SHELL}'] },
+      // where and who, not secrets
+      root: '${HOME}/apps/${USER}',
     };
-    const env = { TOKEN: 'tok-123456', PASS: 'pass-abcdef', EMPTY: '', KEY: 'key-value-1', HOOK_TOKEN: 'hook-token-9', UNUSED: 'not-referenced' };
+    const env = { TOKEN: 'tok-123456', PASS: 'pass-abcdef', EMPTY: '', KEY: 'key-value-1', UNUSED: 'not-referenced', HOME: '/home/deploy', USER: 'deploy' };
     const errors: InterpolationError[] = [];
     interpolate(value, env, errors, [], [], secrets);
     expect(errors).toEqual([]);
-    expect([...secrets].sort()).toEqual(['hook-token-9', 'key-value-1', 'pass-abcdef', 'tok-123456']);
+    expect([...secrets].sort()).toEqual(['key-value-1', 'pass-abcdef', 'tok-123456']);
   });
 });
 

@@ -36,7 +36,7 @@ export function interpolateString(
   s: string,
   env: NodeJS.ProcessEnv,
   onError: (message: string) => void,
-  onSecret: (value: string) => void = () => {},
+  onSecret: (value: string, name: string) => void = () => {},
 ): string {
   return s.replace(EXPR, (whole, body: string | undefined) => {
     if (whole === '$${') return '${';
@@ -51,7 +51,7 @@ export function interpolateString(
     const emptyCounts = expr.startsWith(`${name}:-`);
     const value = env[name];
     if (value !== undefined && !(emptyCounts && value === '')) {
-      onSecret(value);
+      onSecret(value, name);
       return value;
     }
     if (hasDefault) return m[2] ?? '';
@@ -60,18 +60,20 @@ export function interpolateString(
   });
 }
 
-/** The environment's values of the `${NAME}` references in a shell command (its shell expands them later). */
-function referencedValues(command: string, env: NodeJS.ProcessEnv): string[] {
-  return [...command.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => env[m[1]!]).filter((v): v is string => !!v);
-}
+/**
+ * Variables that say where and who, not secrets: hiding their values (`/home/deploy`) would
+ * mask every path under them in the output and protect nothing.
+ */
+const NOT_SECRET = new Set(['HOME', 'USER', 'LOGNAME', 'PWD', 'PATH', 'SHELL', 'HOSTNAME', 'TMPDIR']);
 
 /**
  * Interpolates every string in a plain JS value (from YAML). A string that was exactly one
  * `${...}` and now reads as a whole number or true/false becomes that number or boolean, so
  * `base_port: ${PORT:-3000}` is a port; `typed` collects those paths (a key that wants a string
  * gets the text back, see load.ts). `secrets` collects every value taken from the environment
- * (a `${VAR:-default}` default is written in the manifest, so it is not one): wherever such a
- * value ends up (a check URL, an error message), it is hidden in what Deployer prints and writes.
+ * (a `${VAR:-default}` default is written in the manifest, so it is not one; nor are HOME, USER
+ * and the like): wherever such a value ends up (a check URL, an error message), it is hidden in
+ * what Deployer prints and writes.
  */
 export function interpolate(
   value: unknown,
@@ -82,12 +84,10 @@ export function interpolate(
   secrets: Set<string> = new Set(),
 ): unknown {
   if (typeof value === 'string') {
-    if (!value.includes('${')) return value;
-    if (isShellPath(path)) {
-      for (const v of referencedValues(value, env)) secrets.add(v);
-      return value;
-    }
-    const out = interpolateString(value, env, (message) => errors.push({ path, message }), (v) => secrets.add(v));
+    if (!value.includes('${') || isShellPath(path)) return value;
+    const out = interpolateString(value, env, (message) => errors.push({ path, message }), (v, name) => {
+      if (!NOT_SECRET.has(name)) secrets.add(v);
+    });
     if (/^\$\{[^}]*\}$/.test(value)) {
       if (/^(0|-?[1-9]\d{0,15})$/.test(out)) {
         typed.push(path);
