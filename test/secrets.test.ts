@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { filesContaining, hooksYaml, listFiles, STACK_FRAME, writeManifest } from './support/fixtures.js';
@@ -203,5 +203,19 @@ describe('values from the environment in errors', () => {
     expect(bad.code, bad.stderr).toBe(2);
     expect(bad.stderr).toContain('deployment.keep_releases: expected a number, got "k***"');
     expect(bad.stdout + bad.stderr).not.toContain('keep-Secret-88');
+  });
+});
+
+describe('a value from the environment in the source', () => {
+  it('stays out of .release_meta, the state and the output', async () => {
+    const SRC = 'src-Secret-0613';
+    symlinkSync(sb.src, join(sb.dir, SRC));
+    writeManifest(sb, { source: 'source: { type: local, path: "./${SRC_DIR}" }' });
+    const r = await sb.run(['deploy', '--json'], { env: { SRC_DIR: SRC } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('from directory ./***');
+    expect(r.stdout + r.stderr).not.toContain(SRC);
+    expect(listFiles(sb.appRoot).filter((f) => f.endsWith('.release_meta'))).toHaveLength(1);
+    expect(filesContaining(sb.appRoot, SRC)).toEqual([]);
   });
 });

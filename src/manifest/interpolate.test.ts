@@ -106,8 +106,11 @@ describe('interpolate', () => {
       list: ['a${EMPTY:-dflt}b', '${KEY}'],
       // where and who, not secrets
       root: '${HOME}/apps/${USER}',
+      // the app's name and version are shown by design
+      name: '${APP_NAME}',
+      version: '${APP_VERSION}',
     };
-    const env = { TOKEN: 'tok-123456', PASS: 'pass-abcdef', EMPTY: '', KEY: 'key-value-1', UNUSED: 'not-referenced', HOME: '/home/deploy', USER: 'deploy' };
+    const env = { TOKEN: 'tok-123456', PASS: 'pass-abcdef', EMPTY: '', KEY: 'key-value-1', UNUSED: 'not-referenced', HOME: '/home/deploy', USER: 'deploy', APP_NAME: 'shop-app', APP_VERSION: '1.2.3-rc1' };
     const errors: InterpolationError[] = [];
     interpolate(value, env, errors, [], [], secrets);
     expect(errors).toEqual([]);

@@ -66,6 +66,12 @@ export function interpolateString(
  */
 const NOT_SECRET = new Set(['HOME', 'USER', 'LOGNAME', 'PWD', 'PATH', 'SHELL', 'HOSTNAME', 'TMPDIR']);
 
+/** The app's name and version are shown by design (the name is a directory, the version in every line). */
+function namesTheApp(path: (string | number)[]): boolean {
+  const p = path[0] === 'environments' ? path.slice(2) : path;
+  return p.length === 1 && (p[0] === 'name' || p[0] === 'version');
+}
+
 /**
  * Interpolates every string in a plain JS value (from YAML). A string that was exactly one
  * `${...}` and now reads as a whole number or true/false becomes that number or boolean, so
@@ -86,7 +92,7 @@ export function interpolate(
   if (typeof value === 'string') {
     if (!value.includes('${') || isShellPath(path)) return value;
     const out = interpolateString(value, env, (message) => errors.push({ path, message }), (v, name) => {
-      if (!NOT_SECRET.has(name)) secrets.add(v);
+      if (!NOT_SECRET.has(name) && !namesTheApp(path)) secrets.add(v);
     });
     if (/^\$\{[^}]*\}$/.test(value)) {
       if (/^(0|-?[1-9]\d{0,15})$/.test(out)) {

@@ -44,7 +44,7 @@ export const prepareHandler: StepHandler<S> = {
     const version = ctx.versionOverride ?? m.version ?? prepared.detectedVersion ?? step.release;
     ctx.data.prepared = prepared;
     ctx.data.version = version;
-    await writeMeta(transport.fs, dir, {
+    await writeMeta(transport.fs, dir, ctx.redactor.redactValue({
       release_id: step.release,
       timestamp: ctx.clock.now().toISOString(),
       source: prepared.source,
@@ -58,7 +58,7 @@ export const prepareHandler: StepHandler<S> = {
       deploy_id: ctx.deployId,
       files: prepared.install.files,
       bytes: prepared.install.copiedBytes + prepared.install.linkedBytes,
-    });
+    }));
     const i = prepared.install;
     if (upload) return { status: 'done', detail: `${i.files} file${i.files === 1 ? '' : 's'} (${mb(i.copiedBytes)}) uploaded, moved in in ${formatDuration(ctx.clock.monotonic() - started)}; version ${version}` };
     return {
