@@ -7,13 +7,19 @@ import type { Redactor } from '../state/redact.js';
 
 const redactors: Redactor[] = [];
 
+/** Bytes as text when they are UTF-8 text; null for anything else (never rewritten). */
+function utf8(bytes: Uint8Array): string | null {
+  const s = Buffer.from(bytes).toString('utf8');
+  return Buffer.byteLength(s) === bytes.length && !s.includes('\uFFFD') ? s : null;
+}
+
 /** Hides the secrets of `r` (a manifest this process loaded) in all that is printed from now on. */
 export function guardOutput(r: Redactor): void {
   if (redactors.length === 0) {
     for (const stream of [process.stdout, process.stderr]) {
       const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
       stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-        const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : null;
+        const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? utf8(chunk) : null;
         return write(text === null ? chunk : redactors.reduce((t, x) => x.redact(t), text), ...rest);
       }) as typeof stream.write;
     }
