@@ -1,4 +1,5 @@
 // One GET returning JSON, for the http and prometheus providers. Never rejects.
+import { basicAuth, displayUrlsIn, withoutCredentials } from '../util/url.js';
 import { tail } from './format.js';
 
 export type JsonAnswer = { ok: true; status: number; json: unknown } | { ok: false; status: number | null; reason: string; json?: unknown };
@@ -26,28 +27,24 @@ async function readCapped(res: Response): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A URL for a reason: without its query string or credentials, which may hold secrets. */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return url.split('?')[0]!;
-  }
-}
-
 function describeError(e: unknown, timeoutMs: number): string {
   const err = e as Error & { cause?: { code?: string; message?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
   const cause = err?.cause?.code ?? err?.cause?.message;
-  return cause ? `${err.message}: ${cause}` : String(err?.message ?? e);
+  // fetch's own messages may repeat the URL (with its credentials or query string)
+  return displayUrlsIn(cause ? `${err.message}: ${cause}` : String(err?.message ?? e));
 }
 
-/** GET `url` with a timeout (AbortSignal); the body parsed as JSON whatever the status, when it is JSON. */
+/**
+ * GET `url` with a timeout (AbortSignal); the body parsed as JSON whatever the status, when it is
+ * JSON. A user:password in the URL is sent as basic auth (fetch refuses URLs that carry them).
+ */
 export async function fetchJson(f: typeof fetch, url: string, o: { headers?: Record<string, string>; timeoutMs: number }): Promise<JsonAnswer> {
   let status: number | null = null;
+  const plain = withoutCredentials(url);
+  const auth: Record<string, string> = plain.user !== undefined ? { authorization: basicAuth(plain.user, plain.password ?? '') } : {};
   try {
-    const res = await f(url, { method: 'GET', headers: { accept: 'application/json', ...o.headers }, signal: AbortSignal.timeout(o.timeoutMs), redirect: 'follow' });
+    const res = await f(plain.url, { method: 'GET', headers: { accept: 'application/json', ...auth, ...o.headers }, signal: AbortSignal.timeout(o.timeoutMs), redirect: 'follow' });
     status = res.status;
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (declared > MAX_METRIC_BODY_BYTES) {

@@ -1,6 +1,7 @@
 // The `http` provider: GET a URL returning JSON and take the number at `path`.
 import type { MetricConfig } from '../manifest/schema/analysis.js';
-import { displayUrl, fetchJson } from './fetch-json.js';
+import { displayUrl } from '../util/url.js';
+import { fetchJson } from './fetch-json.js';
 import { describeJson, lookupPath } from './json-path.js';
 import { fillTemplate, type TemplateVars } from './template.js';
 import type { Measurement } from './types.js';

@@ -60,4 +60,15 @@ describe('measurePrometheus', () => {
     const refused = await measurePrometheus(metricConfig({ name: 'c', provider: 'prometheus', address: closed.url, query: 'up', max: 1 }), vars, fetch);
     expect(refused).toMatchObject({ ok: false, reason: expect.stringMatching(/ECONNREFUSED/) });
   });
+
+  it('sends a user:password of the address as basic auth, and never shows them (nor in a refused connection)', async () => {
+    const withUser = server.url.replace('http://', 'http://prom-user:prom-Passw0rd@');
+    expect(await measurePrometheus(metricConfig({ name: 'c', provider: 'prometheus', address: withUser, query: 'up', max: 1 }), vars, fetch)).toEqual({ ok: true, value: 3.25 });
+    expect(server.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('prom-user:prom-Passw0rd').toString('base64')}`);
+    const closed = await httpServer(() => {});
+    await closed.close();
+    const refused = await measurePrometheus(metricConfig({ name: 'c', provider: 'prometheus', address: `${closed.url.replace('http://', 'http://prom-user:prom-Passw0rd@')}/prom?token=query-secret`, query: 'up', max: 1 }), vars, fetch);
+    expect(refused).toMatchObject({ ok: false, reason: expect.stringMatching(new RegExp(`^prometheus ${closed.url}/prom: .*ECONNREFUSED`)) });
+    expect(JSON.stringify(refused)).not.toMatch(/prom-user|prom-Passw0rd|query-secret/);
+  });
 });

@@ -1,6 +1,7 @@
 // The `prometheus` provider: an instant PromQL query over the HTTP API, its value as the metric.
 import type { MetricConfig } from '../manifest/schema/analysis.js';
-import { displayUrl, fetchJson } from './fetch-json.js';
+import { displayUrl } from '../util/url.js';
+import { fetchJson } from './fetch-json.js';
 import { fillTemplate, type TemplateVars } from './template.js';
 import type { Measurement } from './types.js';
 

@@ -2,6 +2,7 @@ import type { Clock } from '../util/clock.js';
 import type { AttemptEvent, CheckOutcome, CheckPolicy, CheckSpec, ProbeResult } from './types.js';
 import { probeOnce } from './probe.js';
 import { formatHostPort } from './tcp.js';
+import { displayUrl } from '../util/url.js';
 
 export interface WaitOptions {
   clock: Clock;
@@ -83,7 +84,7 @@ export async function waitForAll(
 export function describeCheck(spec: CheckSpec): string {
   switch (spec.type) {
     case 'http':
-      return `http ${withoutPassword(spec.url)}`;
+      return `http ${displayUrl(spec.url)}`;
     case 'tcp':
       return `tcp ${formatHostPort(spec.host, spec.port)}`;
     case 'process':
@@ -94,14 +95,3 @@ export function describeCheck(spec: CheckSpec): string {
   }
 }
 
-/** Keeps a password in a URL out of logs. */
-function withoutPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.password) return url;
-    u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}

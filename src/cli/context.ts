@@ -8,6 +8,8 @@ import type { Transport } from '../hosts/transport.js';
 import { formatPath, loadManifest, type LoadedManifest } from '../manifest/load.js';
 import { unsupportedFeatures } from '../manifest/support.js';
 import { AppLayout } from '../release/layout.js';
+import { Redactor } from '../state/redact.js';
+import { guardOutput } from './output-guard.js';
 
 export interface GlobalOptions {
   file: string;
@@ -22,8 +24,14 @@ export interface GlobalOptions {
 export async function loadFromOptions(o: GlobalOptions): Promise<LoadedManifest> {
   // a host of a fleet: the driving machine sent the manifest, validated, for this host
   const sent = process.env[HOST_MANIFEST_ENV];
-  if (sent) return loadedFromHost(JSON.parse(await readFile(sent, 'utf8')) as HostManifest);
-  return loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {});
+  if (sent) return guarded(loadedFromHost(JSON.parse(await readFile(sent, 'utf8')) as HostManifest));
+  return guarded(await loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {}));
+}
+
+/** From here on, what this process prints hides the manifest's secrets (see output-guard.ts). */
+export function guarded(loaded: LoadedManifest, notSecret: readonly string[] = []): LoadedManifest {
+  guardOutput(Redactor.forManifest(loaded.manifest, loaded.secrets.filter((s) => !notSecret.includes(s))));
+  return loaded;
 }
 
 /**
@@ -43,6 +51,7 @@ export async function openApp(o: GlobalOptions): Promise<{ loaded: LoadedManifes
     const lenient = await loadManifest(o.file, { ...(o.env !== undefined ? { environment: o.env } : {}), env }).catch(() => {
       throw e;
     });
+    guarded(lenient, names.map(placeholder));
     const where = `${lenient.manifest.name} ${appRootFor(lenient)}`;
     if (names.some((v) => where.includes(placeholder(v)))) throw e;
     process.stderr.write(`warning: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not set; not needed here (the app's name and root do not use ${names.length === 1 ? 'it' : 'them'})\n`);

@@ -62,7 +62,7 @@ export function buildContext(i: ContextInput): RunContext {
     strategy: i.strategy,
     clock,
     emit: i.emit,
-    redactor: Redactor.forManifest(i.loaded.manifest),
+    redactor: Redactor.forManifest(i.loaded.manifest, i.loaded.secrets),
     home: deployerHome(),
     ...(i.versionOverride ? { versionOverride: i.versionOverride } : {}),
     data: {},

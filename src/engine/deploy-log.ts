@@ -1,6 +1,7 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redactor } from '../state/redact.js';
+import { PRIVATE_FILE, privateDirSync } from '../util/private-files.js';
 import type { RunEvent } from './events.js';
 
 /**
@@ -16,7 +17,7 @@ export class DeployLog {
     private readonly now: () => Date,
   ) {
     try {
-      mkdirSync(dir, { recursive: true });
+      privateDirSync(dir);
     } catch {
       /* a full disk: the writes below fail quietly too */
     }
@@ -24,7 +25,7 @@ export class DeployLog {
   }
   write(e: RunEvent | { type: string; [k: string]: unknown }): void {
     try {
-      appendFileSync(this.path, `${JSON.stringify(this.redactor.redactValue({ ts: this.now().toISOString(), ...e }))}\n`);
+      appendFileSync(this.path, `${JSON.stringify(this.redactor.redactValue({ ts: this.now().toISOString(), ...e }))}\n`, { mode: PRIVATE_FILE });
     } catch {
       /* a full disk must not turn a deploy into a failure by itself */
     }

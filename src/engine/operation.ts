@@ -42,7 +42,9 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
   const { transport: t, layout } = ctx;
   const started = ctx.clock.now();
   const startedMono = ctx.clock.monotonic();
-  await t.fs.mkdirp(layout.state);
+  // the app's root under $DEPLOYER_HOME (the default): that directory is private too
+  if (layout.root.startsWith(`${ctx.home}/`)) await t.fs.mkdirp(ctx.home, { private: true });
+  await t.fs.mkdirp(layout.state, { private: true });
   const user = await t.user();
   const log = new DeployLog(layout.logs, ctx.deployId, ctx.redactor, () => ctx.clock.now());
   const emit = ctx.emit;

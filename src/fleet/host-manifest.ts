@@ -10,6 +10,8 @@ export interface HostManifest {
   smokeTests: CheckTemplate[];
   file: string;
   environment?: string;
+  /** the values `${VAR}` took from the driving machine's environment: hidden on the host too */
+  secrets?: string[];
 }
 
 /** That host only (as `local`), with its own app_root. */
@@ -21,6 +23,7 @@ export function hostManifest(loaded: LoadedManifest, t: HostTarget): HostManifes
     smokeTests: loaded.smokeTests,
     file: loaded.file,
     ...(loaded.environment !== undefined ? { environment: loaded.environment } : {}),
+    secrets: loaded.secrets,
   };
 }
 
@@ -35,6 +38,7 @@ export function loadedFromHost(m: HostManifest): LoadedManifest {
     environments: [],
     warnings: [],
     fetchRefusals: [],
+    secrets: m.secrets ?? [],
     lineOf: () => undefined,
   };
 }

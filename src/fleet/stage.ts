@@ -7,6 +7,7 @@ import { hookEnv } from '../hooks/run.js';
 import { runHookCommands } from '../hooks/run.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import { prepareRelease } from '../release/prepare.js';
+import { privateDir } from '../util/private-files.js';
 
 /** how long a staged tree is kept after a newer one, for a concurrent deploy still uploading it */
 const STAGE_KEEP_MS = 60 * 60_000;
@@ -25,6 +26,7 @@ export interface Staged {
 export async function stageRelease(loaded: LoadedManifest, home: string, release: string, deployId: string, emit: Emit, signal?: AbortSignal): Promise<Staged> {
   const m = loaded.manifest;
   const root = join(home, 'stage', m.name);
+  await privateDir(home);
   await fsp.mkdir(root, { recursive: true });
   const previous = (await fsp.readdir(root)).filter((d) => /^\d/.test(d)).sort().pop();
   const dir = join(root, release);

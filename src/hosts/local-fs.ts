@@ -2,6 +2,7 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { asDiskFull } from '../errors.js';
+import { PRIVATE_FILE, privateDir } from '../util/private-files.js';
 import { syncTree } from './sync-tree.js';
 import type { EntryInfo, HostFs } from './transport.js';
 
@@ -20,7 +21,7 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 async function writeSynced(path: string, data: string, flag: string): Promise<void> {
-  const fh = await fsp.open(path, flag, 0o644);
+  const fh = await fsp.open(path, flag, PRIVATE_FILE);
   try {
     await fh.writeFile(data, 'utf8');
     await fh.sync();
@@ -104,7 +105,7 @@ const unwrapped: HostFs = {
   },
 
   async appendLine(path, line) {
-    const fh = await fsp.open(path, 'a', 0o644);
+    const fh = await fsp.open(path, 'a', PRIVATE_FILE);
     const size = (await fh.stat()).size;
     try {
       // writeFile goes on after a short write (a filling disk) until it is all written or fails
@@ -160,8 +161,9 @@ const unwrapped: HostFs = {
     }
   },
 
-  async mkdirp(path) {
-    await fsp.mkdir(path, { recursive: true });
+  async mkdirp(path, opts) {
+    if (opts?.private) await privateDir(path);
+    else await fsp.mkdir(path, { recursive: true });
   },
 
   async remove(path) {
@@ -190,6 +192,6 @@ export const localFs: HostFs = {
   createExclusive: (path, data) => writing(path, () => unwrapped.createExclusive(path, data)),
   appendLine: (path, line) => writing(path, () => unwrapped.appendLine(path, line)),
   symlinkAtomic: (target, path) => writing(path, () => unwrapped.symlinkAtomic(target, path)),
-  mkdirp: (path) => writing(path, () => unwrapped.mkdirp(path)),
+  mkdirp: (path, opts) => writing(path, () => unwrapped.mkdirp(path, opts)),
   rename: (from, to) => writing(to, () => unwrapped.rename(from, to)),
 };

@@ -21,12 +21,14 @@ export interface HostFs {
   /** create `path` with `data` only if it does not exist yet; false when it exists */
   createExclusive(path: string, data: string): Promise<boolean>;
   appendLine(path: string, line: string): Promise<void>;
+  // files written through here are created 0600: they are Deployer's state
   /** point `path` at `target` atomically (symlink to a temp name, then rename over) */
   symlinkAtomic(target: string, path: string): Promise<void>;
   readlink(path: string): Promise<string | null>;
   stat(path: string): Promise<EntryInfo | null>;
   list(dir: string): Promise<string[]>;
-  mkdirp(path: string): Promise<void>;
+  /** private: the directory itself 0700 (created so, or tightened); see util/private-files.ts */
+  mkdirp(path: string, opts?: { private?: boolean }): Promise<void>;
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   /** flush everything written under `path` to disk (before a pointer moves to it); says how */

@@ -95,6 +95,27 @@ describe('interpolate', () => {
       environments: { prod: { hooks: { build: ['echo ${X}'] }, service: { name: 'svc' } } },
     });
   });
+
+  it('records every value it took from the environment as a secret, not the defaults written in the manifest, nor HOME and USER', () => {
+    const secrets = new Set<string>();
+    const value = {
+      url: 'http://127.0.0.1:{port}/health?token=${TOKEN}',
+      port: '${PORT:-3000}',
+      user: '${USER_NAME:-deployer}',
+      pass: '${PASS-fallback}',
+      list: ['a${EMPTY:-dflt}b', '${KEY}'],
+      // where and who, not secrets
+      root: '${HOME}/apps/${USER}',
+      // the app's name and version are shown by design
+      name: '${APP_NAME}',
+      version: '${APP_VERSION}',
+    };
+    const env = { TOKEN: 'tok-123456', PASS: 'pass-abcdef', EMPTY: '', KEY: 'key-value-1', UNUSED: 'not-referenced', HOME: '/home/deploy', USER: 'deploy', APP_NAME: 'shop-app', APP_VERSION: '1.2.3-rc1' };
+    const errors: InterpolationError[] = [];
+    interpolate(value, env, errors, [], [], secrets);
+    expect(errors).toEqual([]);
+    expect([...secrets].sort()).toEqual(['key-value-1', 'pass-abcdef', 'tok-123456']);
+  });
 });
 
 describe('isShellPath', () => {

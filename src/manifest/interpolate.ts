@@ -36,6 +36,7 @@ export function interpolateString(
   s: string,
   env: NodeJS.ProcessEnv,
   onError: (message: string) => void,
+  onSecret: (value: string, name: string) => void = () => {},
 ): string {
   return s.replace(EXPR, (whole, body: string | undefined) => {
     if (whole === '$${') return '${';
@@ -49,7 +50,10 @@ export function interpolateString(
     const hasDefault = expr.length > name.length;
     const emptyCounts = expr.startsWith(`${name}:-`);
     const value = env[name];
-    if (value !== undefined && !(emptyCounts && value === '')) return value;
+    if (value !== undefined && !(emptyCounts && value === '')) {
+      onSecret(value, name);
+      return value;
+    }
     if (hasDefault) return m[2] ?? '';
     onError(`environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
     return whole;
@@ -57,10 +61,25 @@ export function interpolateString(
 }
 
 /**
+ * Variables that say where and who, not secrets: hiding their values (`/home/deploy`) would
+ * mask every path under them in the output and protect nothing.
+ */
+const NOT_SECRET = new Set(['HOME', 'USER', 'LOGNAME', 'PWD', 'PATH', 'SHELL', 'HOSTNAME', 'TMPDIR']);
+
+/** The app's name and version are shown by design (the name is a directory, the version in every line). */
+function namesTheApp(path: (string | number)[]): boolean {
+  const p = path[0] === 'environments' ? path.slice(2) : path;
+  return p.length === 1 && (p[0] === 'name' || p[0] === 'version');
+}
+
+/**
  * Interpolates every string in a plain JS value (from YAML). A string that was exactly one
  * `${...}` and now reads as a whole number or true/false becomes that number or boolean, so
  * `base_port: ${PORT:-3000}` is a port; `typed` collects those paths (a key that wants a string
- * gets the text back, see load.ts).
+ * gets the text back, see load.ts). `secrets` collects every value taken from the environment
+ * (a `${VAR:-default}` default is written in the manifest, so it is not one; nor are HOME, USER
+ * and the like): wherever such a value ends up (a check URL, an error message), it is hidden in
+ * what Deployer prints and writes.
  */
 export function interpolate(
   value: unknown,
@@ -68,10 +87,13 @@ export function interpolate(
   errors: InterpolationError[],
   path: (string | number)[] = [],
   typed: (string | number)[][] = [],
+  secrets: Set<string> = new Set(),
 ): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${') || isShellPath(path)) return value;
-    const out = interpolateString(value, env, (message) => errors.push({ path, message }));
+    const out = interpolateString(value, env, (message) => errors.push({ path, message }), (v, name) => {
+      if (!NOT_SECRET.has(name) && !namesTheApp(path)) secrets.add(v);
+    });
     if (/^\$\{[^}]*\}$/.test(value)) {
       if (/^(0|-?[1-9]\d{0,15})$/.test(out)) {
         typed.push(path);
@@ -84,9 +106,9 @@ export function interpolate(
     }
     return out;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, errors, [...path, i], typed));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, errors, [...path, i], typed, secrets));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, errors, [...path, k], typed)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, errors, [...path, k], typed, secrets)]));
   }
   return value;
 }

@@ -88,6 +88,12 @@ describe('interpolation', () => {
     expect(m.environment.URL).toBe('http://localhost:81/x');
   });
 
+  it('keeps the values taken from the environment (base and chosen overlay) as the secrets to hide', () => {
+    const text = 'name: a\nhealth_checks:\n  - { url: "http://127.0.0.1:3000/h?token=${TOKEN}" }\nversion: "${V:-1.2.3}"\nenvironments:\n  prod: { environment: { K: "${PROD_KEY}" } }\n  other: { environment: { K: "${OTHER_KEY}" } }\n';
+    const loaded = parseManifest(text, { env: { TOKEN: 'tok-abcdef', PROD_KEY: 'prod-key-1', OTHER_KEY: 'other-key-1' }, environment: 'prod' });
+    expect([...loaded.secrets].sort()).toEqual(['prod-key-1', 'tok-abcdef']);
+  });
+
   it('turns a value that is exactly one ${VAR} into a number or boolean', () => {
     const m = parse('name: a\nservice:\n  manager: script\n  restart_command: ./r\n  base_port: ${PORT}\n  instances: "${N:-1}"\ndeployment:\n  auto_rollback: ${AR:-false}\n', {
       env: { PORT: '3100' },

@@ -9,6 +9,7 @@ import { hasPath, lineOf } from './locate.js';
 import { deepMerge, isMap } from './overlay.js';
 import { crossFieldRules } from './rules.js';
 import { manifestSchema, type Manifest } from './schema/index.js';
+import { Redactor } from '../state/redact.js';
 
 /** Manifests are small; anything bigger is a mistake or an attack. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -27,6 +28,8 @@ export interface LoadedManifest {
   warnings: ManifestIssue[];
   /** why the source may not be fetched as configured (deploy and validate refuse; see rules.ts) */
   fetchRefusals: ManifestIssue[];
+  /** the values `${VAR}` took from the environment: secrets wherever they appear (see Redactor) */
+  secrets: string[];
   /** line of a key path in the file (the environment overlay's when it sets it) */
   lineOf(path: (string | number)[]): number | undefined;
 }
@@ -52,10 +55,12 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
   const name = basename(file);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, strict: true });
+  // a message may quote a value that came from the environment ("got \"p<value>\"")
+  let hide = new Redactor([]);
   const issue = (i: RawIssue, docFor: (p: RawIssue['path']) => [Document, (string | number)[]] = (p) => [doc, p]): ManifestIssue => {
     const [d, p] = docFor(i.path);
     const line = lineOf(d, lines, p, i.atKey);
-    return { path: formatPath(i.path), message: i.message, file: name, ...(line ? { line } : {}) };
+    return { path: formatPath(i.path), message: hide.redact(i.message), file: name, ...(line ? { line } : {}) };
   };
 
   if (doc.errors.length) {
@@ -85,14 +90,16 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
   const typed: (string | number)[][] = [];
   const vars = opts.env ?? process.env;
   const { environments: _envs, ...baseRaw } = raw;
-  const base = interpolate(baseRaw, vars, interpErrors, [], typed) as Record<string, unknown>;
+  const secrets = new Set<string>();
+  const base = interpolate(baseRaw, vars, interpErrors, [], typed, secrets) as Record<string, unknown>;
   const data: Record<string, unknown> = environmentsRaw ? { ...base, environments: environmentsRaw } : base;
   let overlay: unknown;
   if (env !== undefined) {
     const overlayTyped: (string | number)[][] = [];
-    overlay = interpolate(environmentsRaw![env], vars, interpErrors, ['environments', env], overlayTyped);
+    overlay = interpolate(environmentsRaw![env], vars, interpErrors, ['environments', env], overlayTyped, secrets);
     typed.push(...overlayTyped.map((p) => p.slice(2)));
   }
+  hide = new Redactor(secrets);
   if (interpErrors.length) throw new ManifestError(interpErrors.map((e) => issue({ path: e.path, message: e.message })));
 
   let merged: Record<string, unknown> = data;
@@ -129,6 +136,7 @@ export function parseManifest(text: string, opts: LoadOptions & { file?: string 
     environments,
     warnings: rules.warnings.map((i) => issue(i, docFor)),
     fetchRefusals: rules.fetchErrors.map((i) => issue(i, docFor)),
+    secrets: [...secrets],
     lineOf: (path) => {
       const [d, p] = docFor(path);
       return lineOf(d, lines, p);

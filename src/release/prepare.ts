@@ -5,6 +5,8 @@ import type { SourceConfig } from '../manifest/schema/source.js';
 import { excludeMatcher } from './exclude.js';
 import { installTree, type InstallStats } from './install-tree.js';
 import { linkShared } from './shared.js';
+import { privateDir } from '../util/private-files.js';
+import { displayUrl } from '../util/url.js';
 
 export interface PrepareInput {
   source: SourceConfig;
@@ -46,7 +48,8 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
     ...(input.onWarning ? { onWarning: input.onWarning } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   };
-  await fsp.mkdir(input.tmpDir, { recursive: true });
+  // scratch space (a downloaded archive, a git export): not for other users
+  await privateDir(input.tmpDir);
   let prepared: Omit<PreparedRelease, 'detectedVersion'>;
   let gitDescribe: string | null = null;
 
@@ -62,7 +65,7 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
   } else if (source.type === 'archive') {
     // archive and git code (tar, zip) loads only for deploys that need it
     const { detectArchiveFormat, extractArchive } = await import('./sources/archive.js');
-    const { downloadToFile, redactUrl, sha256File } = await import('./sources/download.js');
+    const { downloadToFile, sha256File } = await import('./sources/download.js');
     const where = (source.url ?? source.path)!;
     const format = detectArchiveFormat(where);
     if (!format) throw new SourceError(`cannot tell the archive format of ${where}`);
@@ -87,14 +90,13 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
         if (isUrl) await fsp.rm(file, { force: true });
       }
       const install = await installTree(staging, input.releaseDir, { ...opts, move: true, trustMtime: false, exclude: excludeMatcher(exclude) });
-      prepared = { source: isUrl ? redactUrl(where) : file, sourceType: 'archive', gitCommit: null, gitBranch: null, checksum: `sha256:${sha256}`, install };
+      prepared = { source: isUrl ? displayUrl(where) : file, sourceType: 'archive', gitCommit: null, gitBranch: null, checksum: `sha256:${sha256}`, install };
     } finally {
       await fsp.rm(staging, { recursive: true, force: true });
     }
   } else {
     const { extractArchive } = await import('./sources/archive.js');
     const { exportGitTree } = await import('./sources/git.js');
-    const { redactUrl } = await import('./sources/download.js');
     const url = source.url!;
     const staging = await fsp.mkdtemp(join(input.tmpDir, 'git-'));
     const tar = `${staging}.tar`;
@@ -103,7 +105,7 @@ export async function prepareRelease(input: PrepareInput): Promise<PreparedRelea
       const co = await exportGitTree(localUrl, source.branch ?? source.ref, input.gitCacheDir, tar);
       await extractArchive(tar, staging, { format: 'tar', maxBytes: source.max_size });
       const install = await installTree(staging, input.releaseDir, { ...opts, move: true, trustMtime: false, exclude: excludeMatcher(['/.git', ...exclude]) });
-      prepared = { source: redactUrl(url), sourceType: 'git', gitCommit: co.commit, gitBranch: co.branch, checksum: `git:${co.commit}`, install };
+      prepared = { source: displayUrl(url), sourceType: 'git', gitCommit: co.commit, gitBranch: co.branch, checksum: `git:${co.commit}`, install };
       gitDescribe = co.describe;
     } finally {
       await fsp.rm(staging, { recursive: true, force: true });

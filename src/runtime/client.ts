@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { PRIVATE_FILE, privateDirSync } from '../util/private-files.js';
 import { fileURLToPath } from 'node:url';
 import { DeployFailed, HealthCheckFailed, UsageError } from '../errors.js';
 import { localProcessAlive } from '../hosts/local.js';
@@ -136,8 +137,9 @@ export async function ensureRuntime(home: string, opts: { timeoutMs?: number } =
   if (paths.control.length > MAX_SOCKET_PATH) throw new UsageError(`the runtime's socket path ${paths.control} is too long for a unix socket (at most ${MAX_SOCKET_PATH} bytes)`, { hint: 'set DEPLOYER_HOME to a shorter directory' });
   const script = daemonScript();
   if (!existsSync(script)) throw new DeployFailed(`${script} is missing`, { hint: 'build Deployer first (npm run build)' });
-  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const fd = openSync(paths.daemonLog, 'a');
+  privateDirSync(home);
+  privateDirSync(paths.dir);
+  const fd = openSync(paths.daemonLog, 'a', PRIVATE_FILE);
   try {
     // the daemon (and every instance it starts) gets a clean environment, not this shell's
     const child = spawn(process.execPath, [script, '--home', home], { detached: true, stdio: ['ignore', fd, fd], env: daemonEnv(home) });

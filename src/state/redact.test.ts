@@ -65,4 +65,15 @@ analysis:
     expect(r.redact(text)).toBe('*** | *** | *** | *** | *** | *** | ***');
     expect(r.redact('port 3000 debug true host smtp.example to ops@example.com')).toBe('port 3000 debug true host smtp.example to ops@example.com');
   });
+
+  it('hides the values a manifest took from the environment, wherever they are', () => {
+    const loaded = parseManifest('name: a\nhealth_checks:\n  - { url: "http://127.0.0.1:3000/h?token=${TOKEN}" }\n', { env: { TOKEN: 'tok-abcdef' } });
+    const r = Redactor.forManifest(loaded.manifest, loaded.secrets);
+    expect(r.redact('GET /h?token=tok-abcdef failed')).toBe('GET /h?token=*** failed');
+  });
+
+  it('hides a secret with a quote or a backslash in JSON text too, where it is escaped', () => {
+    const r = new Redactor(['pa"ss\\word']);
+    expect(r.redact(JSON.stringify({ error: 'login with pa"ss\\word failed' }))).toBe('{"error":"login with *** failed"}');
+  });
 });

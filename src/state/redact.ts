@@ -10,8 +10,10 @@ import type { Manifest } from '../manifest/schema/index.js';
 export class Redactor {
   private readonly secrets: string[];
   constructor(values: Iterable<string>) {
-    // longest first, so a secret that contains another is hidden whole
-    this.secrets = [...new Set([...values].filter(isSecretLike))].sort((a, b) => b.length - a.length);
+    // longest first, so a secret that contains another is hidden whole; a secret with a quote or
+    // a backslash is hidden in JSON text (--json, a relayed JSON line) too, where it is escaped
+    const secrets = [...values].filter(isSecretLike);
+    this.secrets = [...new Set([...secrets, ...secrets.map((s) => JSON.stringify(s).slice(1, -1))])].sort((a, b) => b.length - a.length);
   }
   redact(text: string): string {
     let out = text;
@@ -30,9 +32,11 @@ export class Redactor {
     return walk(value) as T;
   }
 
-  static forManifest(m: Manifest): Redactor {
+  /** `fromEnvironment`: the values `${VAR}` took from the environment (LoadedManifest.secrets). */
+  static forManifest(m: Manifest, fromEnvironment: readonly string[] = []): Redactor {
     const n = m.notifications;
     return new Redactor([
+      ...fromEnvironment,
       ...Object.values(m.environment),
       ...(n?.slack ? [n.slack.webhook] : []),
       ...(n?.webhook ? [n.webhook.url, ...Object.values(n.webhook.headers)] : []),

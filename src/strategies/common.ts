@@ -1,7 +1,7 @@
 import { fillTemplate } from '../manifest/checks.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { HookEvent } from '../manifest/schema/hooks.js';
-import { redactUrl } from '../release/sources/download.js';
+import { displayUrl } from '../util/url.js';
 import type { Plan, PlannedStep, Pointers } from '../plan/steps.js';
 import type { Observed } from './observe.js';
 
@@ -21,9 +21,9 @@ export function describeSource(loaded: LoadedManifest): string {
     case 'local':
       return `directory ${s.path ?? s.url ?? '.'}`;
     case 'archive':
-      return `archive ${redactUrl((s.url ?? s.path)!)}`;
+      return `archive ${displayUrl((s.url ?? s.path)!)}`;
     case 'git':
-      return `git ${redactUrl(s.url!)}${s.branch ?? s.ref ? ` at ${s.branch ?? s.ref}` : ''}`;
+      return `git ${displayUrl(s.url!)}${s.branch ?? s.ref ? ` at ${s.branch ?? s.ref}` : ''}`;
   }
 }
 

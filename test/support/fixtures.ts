@@ -162,12 +162,13 @@ export function sha256Of(file: string): string {
 }
 
 /**
- * A directory with an executable `git` that appends its first argument to `log` and runs the
- * real git: put it first on PATH to count clones and fetches.
+ * A directory with an executable `git` that appends its first argument (`wholeArgv`: all of
+ * them, on one line) to `log` and runs the real git: put it first on PATH to count clones and
+ * fetches, or to see every command line git was given.
  */
-export function gitSpy(dir: string, log: string): string {
+export function gitSpy(dir: string, log: string, wholeArgv = false): string {
   const realGit = run(['sh', '-c', 'command -v git'], dir).trim();
-  const script = `#!/bin/sh\necho "$1" >> ${JSON.stringify(log)}\nexec ${JSON.stringify(realGit)} "$@"\n`;
+  const script = `#!/bin/sh\n${wholeArgv ? 'printf "%s\\n" "$*"' : 'echo "$1"'} >> ${JSON.stringify(log)}\nexec ${JSON.stringify(realGit)} "$@"\n`;
   writeFileSync(join(dir, 'git'), script, { mode: 0o755 });
   return dir;
 }

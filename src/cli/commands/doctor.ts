@@ -33,7 +33,7 @@ export function registerDoctor(program: Command): void {
         ctx.runtime = (await connectRuntime(ctx.home)) ?? undefined;
       }
       if (opts.repair && (await ctx.transport.fs.stat(ctx.layout.root))) {
-        await ctx.transport.fs.mkdirp(ctx.layout.state);
+        await ctx.transport.fs.mkdirp(ctx.layout.state, { private: true });
         const lock = await DeployLock.acquire(ctx.transport, ctx.layout.lock, {
           deployId: ctx.deployId,
           command: 'doctor --repair',

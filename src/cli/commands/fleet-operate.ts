@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFleet, throwIfFailed, type FleetInput, type FleetReport } from '../../fleet/drive.js';
@@ -8,6 +7,7 @@ import type { HostTarget } from '../../hosts/targets.js';
 import type { LoadedManifest } from '../../manifest/load.js';
 import { sshSchema } from '../../manifest/schema/hosts.js';
 import { systemClock } from '../../util/clock.js';
+import { privateDir } from '../../util/private-files.js';
 import { deployerHome, newDeployId, type GlobalOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { FleetRenderer } from '../render/fleet.js';
@@ -24,8 +24,8 @@ const VERSION = typeof __DEPLOYER_VERSION__ === 'string' ? __DEPLOYER_VERSION__ 
 export async function controlDir(home: string): Promise<string> {
   let dir = join(home, 'cm');
   if (dir.length > 50) dir = join(tmpdir(), `deployer-cm-${process.getuid?.() ?? 0}`);
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  await fsp.chmod(dir, 0o700);
+  else await privateDir(home);
+  await privateDir(dir);
   return dir;
 }
 

@@ -6,7 +6,7 @@ import { newDeployId } from '../context.js';
 
 /** Runs `fn` holding the app's deploy lock (for verbs that change releases outside a deploy). */
 export async function withLock<T>(t: Transport, layout: AppLayout, command: string, fn: () => Promise<T>, onWarning?: (m: string) => void): Promise<T> {
-  await t.fs.mkdirp(layout.state);
+  await t.fs.mkdirp(layout.state, { private: true });
   const lock = await DeployLock.acquire(t, layout.lock, { deployId: newDeployId(), command, clock: systemClock, ...(onWarning ? { onWarning } : {}) });
   try {
     return await fn();

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ManifestError, type ManifestIssue } from '../../errors.js';
 import { formatPath, loadManifest, type LoadedManifest } from '../../manifest/load.js';
 import { unsupportedFeatures } from '../../manifest/support.js';
-import { refuseUnfetchable } from '../context.js';
+import { guarded, refuseUnfetchable } from '../context.js';
 import { globals, output, warnAll } from './common.js';
 
 const UNSET = /^environment variable \w+ is not set/;
@@ -14,7 +14,7 @@ export function registerValidate(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const o = globals(cmd);
       const out = output(o);
-      const base = await loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {});
+      const base = guarded(await loadManifest(o.file, o.env !== undefined ? { environment: o.env } : {}));
       // without -e, each overlay is checked as well: an error in staging should not wait for a
       // staging deploy. A variable only that environment uses may be unset here: a note, not an error.
       const envs = o.env !== undefined ? [o.env] : base.environments;
@@ -23,7 +23,7 @@ export function registerValidate(program: Command): void {
       if (o.env === undefined) {
         for (const environment of envs) {
           try {
-            loaded.push(await loadManifest(o.file, { environment }));
+            loaded.push(guarded(await loadManifest(o.file, { environment })));
           } catch (e) {
             if (!(e instanceof ManifestError) || !e.issues.every((i) => UNSET.test(i.message))) throw e;
             unsetElsewhere.push(...e.issues);

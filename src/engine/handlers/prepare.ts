@@ -44,7 +44,7 @@ export const prepareHandler: StepHandler<S> = {
     const version = ctx.versionOverride ?? m.version ?? prepared.detectedVersion ?? step.release;
     ctx.data.prepared = prepared;
     ctx.data.version = version;
-    await writeMeta(transport.fs, dir, {
+    await writeMeta(transport.fs, dir, ctx.redactor.redactValue({
       release_id: step.release,
       timestamp: ctx.clock.now().toISOString(),
       source: prepared.source,
@@ -58,7 +58,7 @@ export const prepareHandler: StepHandler<S> = {
       deploy_id: ctx.deployId,
       files: prepared.install.files,
       bytes: prepared.install.copiedBytes + prepared.install.linkedBytes,
-    });
+    }));
     // every file on disk before any pointer (current, a slot) can move to the release: after a
     // power cut it must never point at empty files
     const synced = ctx.clock.monotonic();

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SourceError, errorMessage } from '../../errors.js';
+import { basicAuth, displayUrl, displayUrlsIn, withoutCredentials } from '../../util/url.js';
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 const FIRST_BYTE_TIMEOUT_MS = 30_000;
@@ -14,20 +15,6 @@ export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
-}
-
-/** `url` with any user:password removed, for messages and metadata. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '';
-    u.password = '';
-    return u.href;
-  } catch {
-    // not parseable: still never show what looks like credentials
-    return url.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/gi, '$1');
-  }
 }
 
 class Timeout extends Error {}
@@ -44,10 +31,11 @@ export async function downloadToFile(
   dest: string,
   opts: { expectedSha256?: string; timeoutMs?: number } = {},
 ): Promise<{ sha256: string; bytes: number }> {
-  const shown = redactUrl(url);
+  const shown = displayUrl(url);
+  const plain = withoutCredentials(url);
   let target: URL;
   try {
-    target = new URL(url);
+    target = new URL(plain.url);
   } catch {
     throw new SourceError(`cannot download ${shown}: not a valid URL`);
   }
@@ -59,14 +47,7 @@ export async function downloadToFile(
     throw new SourceError(`cannot download ${shown}: the expected sha256 is not 64 hex digits`);
   }
 
-  const headers: Record<string, string> = {};
-  if (target.username || target.password) {
-    const user = decodeURIComponent(target.username);
-    const pass = decodeURIComponent(target.password);
-    headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    target.username = '';
-    target.password = '';
-  }
+  const headers: Record<string, string> = plain.user !== undefined ? { authorization: basicAuth(plain.user, plain.password ?? '') } : {};
 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const controller = new AbortController();
@@ -124,5 +105,5 @@ function describeNetworkError(err: unknown): string {
   const cause = err instanceof Error ? err.cause : undefined;
   const msg = cause instanceof Error ? cause.message : errorMessage(err);
   // some undici messages repeat the request URL; never let credentials through that way
-  return msg.replaceAll(/[a-z][a-z0-9+.-]*:\/\/\S*/gi, (u) => redactUrl(u));
+  return displayUrlsIn(msg);
 }

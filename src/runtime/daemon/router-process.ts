@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { PRIVATE_FILE } from '../../util/private-files.js';
 import { dirname } from 'node:path';
 import { localProcessAlive, procStartTime } from '../../hosts/local.js';
 import type { ProcessRecord } from '../model.js';
@@ -61,7 +62,7 @@ export class RouterProcess {
 
   private async spawn(): Promise<void> {
     mkdirSync(dirname(this.o.logFile), { recursive: true });
-    const fd = openSync(this.o.logFile, 'a');
+    const fd = openSync(this.o.logFile, 'a', PRIVATE_FILE);
     try {
       const child = spawn(process.execPath, [this.o.script, '--control', this.o.controlSocket], {
         detached: true,

@@ -1,5 +1,5 @@
 // The control API: HTTP/1.1 + JSON on a unix socket, a thin layer over RouterCore.
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AdminListener } from './admin.js';
@@ -160,5 +160,7 @@ export async function startControl(core: RouterCore, admin: AdminListener, path:
       resolve();
     });
   });
+  // like the daemon's: only its owner may drive the router
+  chmodSync(path, 0o600);
   return server;
 }

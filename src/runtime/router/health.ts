@@ -2,6 +2,7 @@
 // every health.intervalMs on an unref'd timer; results move the target's state by the thresholds.
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { displayUrl } from '../../util/url.js';
 import type { RouterHealth, TargetState } from '../model.js';
 
 export interface HealthSubject {
@@ -61,11 +62,12 @@ export function probe(host: string, port: number, path: string | null, timeoutMs
         const status = res.statusCode ?? 0;
         res.resume();
         res.once('error', () => undefined);
-        done(status >= 200 && status < 400 ? null : `GET ${path} answered ${status}`);
+        done(status >= 200 && status < 400 ? null : `GET ${displayUrl(path)} answered ${status}`);
         req.destroy();
       });
       cleanup = () => req.destroy();
-      req.once('error', (e) => done(`GET ${path}: ${e.message}`));
+      // the path may carry a token in its query string: the reason goes to logs and status
+      req.once('error', (e) => done(`GET ${displayUrl(path)}: ${e.message}`));
       req.end();
     }
   });

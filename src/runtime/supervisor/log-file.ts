@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { copyFile, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { PRIVATE_FILE } from '../../util/private-files.js';
 import { dirname } from 'node:path';
 
 export interface LogOptions {
@@ -19,7 +20,7 @@ export const defaultLogOptions: LogOptions = { maxBytes: 10 * 1024 * 1024, keep:
  */
 export function openLogForAppend(file: string): number {
   mkdirSync(dirname(file), { recursive: true });
-  return openSync(file, 'a', 0o640);
+  return openSync(file, 'a', PRIVATE_FILE);
 }
 
 function ignoreMissing(e: unknown): void {
