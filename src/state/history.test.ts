@@ -8,6 +8,7 @@ import { LocalTransport } from '../hosts/local.js';
 import { AppLayout } from '../release/layout.js';
 import { findHistoryEntry, linesFromEnd } from './history.js';
 import { appendHistory, readHistory, type HistoryEntry } from './records.js';
+import { historyEntry } from './test-support.js';
 
 const t = new LocalTransport();
 let dir: string;
@@ -21,22 +22,6 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const historyEntry = (id: string, over: Partial<HistoryEntry> = {}): HistoryEntry => ({
-  deploy_id: id,
-  operation: 'deploy',
-  app: 'app',
-  release: '20240101_000000',
-  previous: null,
-  strategy: 'recreate',
-  result: 'succeeded',
-  rolled_back: false,
-  host: 'local',
-  user: 'me',
-  started: '2024-01-01T00:00:00.000Z',
-  finished: '2024-01-01T00:00:05.000Z',
-  duration_ms: 5000,
-  ...over,
-});
 
 const rotated = (n: number) => join(layout.state, `history.${n}.jsonl`);
 const lines = (ids: string[]) => ids.map((id) => `${JSON.stringify(historyEntry(id))}\n`).join('');

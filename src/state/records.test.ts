@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../hosts/local.js';
 import { AppLayout } from '../release/layout.js';
-import { appendHistory, readCurrent, readHistory, readLastDeploy, readPointer, writeLastDeploy, writePointer, type HistoryEntry } from './records.js';
+import { appendHistory, readCurrent, readHistory, readLastDeploy, readPointer, writeLastDeploy, writePointer } from './records.js';
+import { historyEntry } from './test-support.js';
 
 const t = new LocalTransport();
 let dir: string;
@@ -18,22 +19,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const entry = (id: string, over: Partial<HistoryEntry> = {}): HistoryEntry => ({
-  deploy_id: id,
-  operation: 'deploy',
-  app: 'app',
-  release: '20240101_000000',
-  previous: null,
-  strategy: 'recreate',
-  result: 'succeeded',
-  rolled_back: false,
-  host: 'local',
-  user: 'me',
-  started: '2024-01-01T00:00:00.000Z',
-  finished: '2024-01-01T00:00:05.000Z',
-  duration_ms: 5000,
-  ...over,
-});
+const entry = historyEntry;
 
 describe('history', () => {
   it('appends one JSON line per entry and reads them back oldest first', async () => {
