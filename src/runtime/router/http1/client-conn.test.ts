@@ -6,8 +6,8 @@ import type { Listener } from '../server.js';
 import { ClientConn } from './client-conn.js';
 
 /** Enough of a socket and a listener for the sweep bookkeeping (the clock is set by hand). */
-function fixture(): { conn: ClientConn; socket: EventEmitter & { destroyed: boolean; writableLength: number }; listener: { clock: number } } {
-  const socket = Object.assign(new EventEmitter(), { destroyed: false, writableLength: 0, writableFinished: false, destroy: () => (socket.destroyed = true), end: () => undefined, write: () => true });
+function fixture(): { conn: ClientConn; socket: EventEmitter & { destroyed: boolean; writableLength: number; bytesWritten: number }; listener: { clock: number } } {
+  const socket = Object.assign(new EventEmitter(), { destroyed: false, writableLength: 0, bytesWritten: 0, writableFinished: false, destroy: () => (socket.destroyed = true), end: () => undefined, write: () => true });
   const listener = { clock: 0, limits: { ...DEFAULT_LIMITS, sendTimeoutMs: 1000 }, headMemory: 0, conns: new Set(), forget: () => undefined, isClosing: () => false, resolve: () => null };
   const conn = new ClientConn(socket as unknown as Socket, listener as unknown as Listener, '127.0.0.1');
   return { conn, socket, listener };
@@ -36,6 +36,7 @@ describe('ClientConn sweep bookkeeping', () => {
   it('closes a client whose queued bytes do not shrink for the send timeout, not one that reads slowly', () => {
     const { conn, socket } = fixture();
     socket.writableLength = 50_000;
+    socket.bytesWritten = 50_000;
     for (let t = 0; t <= 3_000; t += 500) {
       socket.writableLength -= 1;
       conn.sweep(t);
@@ -46,5 +47,16 @@ describe('ClientConn sweep bookkeeping', () => {
     expect(socket.destroyed).toBe(false);
     conn.sweep(4_500);
     expect(socket.destroyed).toBe(true);
+  });
+
+  it('keeps a slow reader whose queue the target refills between sweeps (its writes complete)', () => {
+    const { conn, socket } = fixture();
+    for (let t = 0; t <= 10_000; t += 500) {
+      // 16 KiB taken by the client, 16 KiB more queued by the target: the queue never shrinks
+      socket.bytesWritten += 16_384;
+      socket.writableLength = 50_000;
+      conn.sweep(t);
+    }
+    expect(socket.destroyed).toBe(false);
   });
 });

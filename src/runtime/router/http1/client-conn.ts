@@ -65,8 +65,8 @@ export class ClientConn {
   headAt = 0;
   /** bytes of an unfinished head counted in the listener's headMemory */
   headHeld = 0;
-  /** (sweep) the socket's writableLength at the last sweep, and since when it has not shrunk (or -1) */
-  queuedSeen = 0;
+  /** (sweep) bytes the client had taken (written out of the socket's queue) at the last sweep, and since when none were (or -1) */
+  sentSeen = 0;
   stallSince = -1;
   /** heads() is running (a response that ends synchronously must not re-enter it) */
   private inHeads = false;

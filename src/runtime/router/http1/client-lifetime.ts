@@ -33,11 +33,14 @@ export const enum St {
  */
 export function sweep(c: ClientConn, now: number): void {
   const lim = c.listener.limits;
-  // progress: what is queued for the client shrank since the last sweep (a write completed)
+  // progress: a write to the client completed since the last sweep (bytesWritten counts what is
+  // still queued too; the queue's length alone can stand still while a slow client reads and the
+  // target refills it)
   const queued = c.socket.writableLength;
-  if (queued === 0 || queued < c.queuedSeen) c.stallSince = -1;
+  const sent = c.socket.bytesWritten - queued;
+  if (queued === 0 || sent > c.sentSeen) c.stallSince = -1;
   else if (c.stallSince < 0) c.stallSince = now;
-  c.queuedSeen = queued;
+  c.sentSeen = sent;
   if (c.stallSince >= 0 && now - c.stallSince >= lim.sendTimeoutMs) return c.destroy();
   const st = c.st;
   // the router closed its side: the client must close its own soon
