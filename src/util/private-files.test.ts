@@ -20,9 +20,10 @@ afterEach(() => {
 });
 
 describe('private directories and files', () => {
-  it('creates directories 0700 with their missing parents, and tightens one an older version made wider', async () => {
-    await privateDir(join(dir, 'home', 'apps'));
-    expect([mode(join(dir, 'home')), mode(join(dir, 'home', 'apps'))]).toEqual(['700', '700']);
+  it('creates directories 0700 (their missing parents with the usual mode), and tightens one an older version made wider', async () => {
+    // an app root made on the way to its .deploy_state/ stays readable to others (a web server)
+    await privateDir(join(dir, 'app', '.deploy_state'));
+    expect([mode(join(dir, 'app')), mode(join(dir, 'app', '.deploy_state'))]).toEqual(['777', '700']);
     mkdirSync(join(dir, 'old'), { mode: 0o755 });
     privateDirSync(join(dir, 'old'));
     expect(mode(join(dir, 'old'))).toBe('700');
