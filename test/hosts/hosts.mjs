@@ -174,8 +174,20 @@ async function down(k) {
     run('ip', ['netns', 'del', ns]); // its end of each veth pair goes with it, and so the other end
   }
   const links = run('ip', ['-o', 'link', 'show']).split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '');
-  for (const l of links) if (ownName(`v${k.nsPrefix}`, l) || l === k.bridge) run('ip', ['link', 'del', l]);
+  for (const l of links) if (ownName(`v${k.nsPrefix}`, l) || l === k.bridge) deleteLink(l);
   rmSync(k.state, { recursive: true, force: true });
+}
+
+/**
+ * Deletes link l. A veth whose other end was in a namespace just deleted goes away with it, but
+ * the kernel does that a moment later: gone meanwhile is fine.
+ */
+function deleteLink(l) {
+  try {
+    run('ip', ['link', 'del', l]);
+  } catch (e) {
+    if (!/Cannot find device/.test(e.message)) throw e;
+  }
 }
 
 /** SIGTERM, then SIGKILL, every process in network namespace ns, each by pid, until none is left. */
