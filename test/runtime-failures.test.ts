@@ -51,7 +51,10 @@ describe('the embedded runtime under failures', { timeout: 180_000 }, () => {
     // the process that answers for blue-0: a member of its process group
     const server = await waitFor(async () => [...(await servingPids(a, 10))].find((p) => processGroup(p) === victim.pid), `a server in group ${victim.pid}`, 15_000);
     const target = which === 'leader' ? victim.pid! : server;
-    const { result: healed, report } = await underLoad({ port: a.routerPort, minTotal: 400 }, async () => {
+    // a warm pool, as under steady traffic: a GET already sent on a connection the router had just
+    // opened to the dying instance is answered 502 by design (never re-sent: no query-of-death
+    // amplification); one sent on a kept-alive connection is retried on the other instance
+    const { result: healed, report } = await underLoad({ port: a.routerPort, warmup: 400, minTotal: 800 }, async () => {
       process.kill(target, 'SIGKILL');
       return waitFor(async () => {
         const i = pool(await a.view(), 'blue').find((x) => x.id === victim.id);
