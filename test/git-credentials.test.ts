@@ -41,7 +41,8 @@ describe('git credentials', () => {
     const tmp = join(sb.dir, 'tmp');
     mkdirSync(tmp);
     const env = { PATH: `${spy}:${process.env.PATH}`, GIT_TOKEN: TOKEN, TMPDIR: tmp };
-    writeManifest(sb, { source: `source: { type: git, url: "${server.url('app.git').replace('http://', `http://${USER}:\${GIT_TOKEN}@`)}" }` });
+    // (a plain http:// server on loopback: unpinned, so accepted only as insecure)
+    writeManifest(sb, { source: `source: { type: git, url: "${server.url('app.git').replace('http://', `http://${USER}:\${GIT_TOKEN}@`)}", insecure: true }` });
 
     const first = await sb.run(['deploy', '--json', '--verbose'], { env });
     expect(first.code, first.stderr).toBe(0);
