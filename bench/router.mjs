@@ -70,17 +70,52 @@ function wrk(port, duration) {
     return round(m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v, 2);
   };
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { rps: Math.round(rps), p50_ms: ms('50'), p99_ms: ms('99'), non2xx, errors };
+  return { rps: Math.round(rps), p50_ms: ms('50'), p99_ms: ms('99'), non2xx, errors, requests };
 }
 
-function measure(name, port) {
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** CPU time (user + system, in clock ticks) the processes `pids` have used so far. */
+function cpuTicks(pids) {
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      // fields after the command name: state is 3rd, utime 14th and stime 15th of the whole line
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      t += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return t;
+}
+
+/** A pid and its children (nginx's master and worker). */
+function withChildren(pid) {
+  try {
+    return [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+  } catch {
+    return [pid];
+  }
+}
+
+const pidIn = (file) => Number(readFileSync(file, 'utf8').trim());
+
+/**
+ * wrk through `port`; with `pids` (the proxy's processes), also the CPU time they spent per
+ * request: steadier than req/s on a shared machine, where wrk, the backend and the proxy compete.
+ */
+function measure(name, port, pids = []) {
   if (WARMUP !== '0' && WARMUP !== '0s') wrk(port, WARMUP);
+  const before = cpuTicks(pids);
   const r = wrk(port, DURATION);
-  console.log(`  ${name}: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms${r.non2xx || r.errors ? `, non-2xx ${r.non2xx}, errors ${r.errors}` : ''}`);
-  return r;
+  const cpu = pids.length && r.requests ? round(((cpuTicks(pids) - before) * TICK_US) / r.requests, 1) : null;
+  console.log(`  ${name}: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms${cpu === null ? '' : `, ${cpu} CPU-µs per request`}${r.non2xx || r.errors ? `, non-2xx ${r.non2xx}, errors ${r.errors}` : ''}`);
+  return { ...r, cpu_us_per_request: cpu };
 }
 
 const BACKEND = `require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'text/plain' }); s.end('hello world\\n'); }).listen(Number(process.argv[1]), '127.0.0.1');`;
@@ -117,7 +152,7 @@ try {
   // our router, configured over its control socket
   const sock = join(dir, 'router.sock');
   const routerLog = openSync(join(dir, 'router.log'), 'a');
-  spawnChild(process.execPath, [...(process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean), join(ROOT, 'dist', 'router.js'), '--control', sock], routerLog);
+  const routerProc = spawnChild(process.execPath, [...(process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean), join(ROOT, 'dist', 'router.js'), '--control', sock], routerLog);
   await until('the router control socket', () => control(sock, 'GET', '/state').then(() => true));
   await control(sock, 'PUT', '/apps/bench', {
     name: 'bench',
@@ -196,9 +231,9 @@ backend be
 
   console.log(`wrk -t2 -c${CONNECTIONS} -d${DURATION} --latency (warm-up ${WARMUP} each)`);
   const direct = measure('direct', backendPort);
-  const router = measure('router', routerPort);
-  const nginx = measure('nginx', nginxPort);
-  const haproxy = measure('haproxy', haproxyPort);
+  const router = measure('router', routerPort, [routerProc.pid]);
+  const nginx = measure('nginx', nginxPort, withChildren(pidIn(join(ngx, 'nginx.pid'))));
+  const haproxy = measure('haproxy', haproxyPort, [pidIn(join(hap, 'haproxy.pid'))]);
   report('router', {
     command: `wrk -t2 -c${CONNECTIONS} -d${DURATION} --latency`,
     direct,
@@ -207,6 +242,7 @@ backend be
     haproxy,
     router_vs_nginx_rps: round(router.rps / nginx.rps, 2),
     router_vs_haproxy_rps: round(router.rps / haproxy.rps, 2),
+    router_vs_nginx_cpu_per_request: router.cpu_us_per_request && nginx.cpu_us_per_request ? round(router.cpu_us_per_request / nginx.cpu_us_per_request, 2) : null,
     goal_rps_at_least_0_8x_nginx: router.rps >= 0.8 * nginx.rps,
     goal_p99_not_worse_than_nginx: router.p99_ms !== null && nginx.p99_ms !== null && router.p99_ms <= nginx.p99_ms,
   });
