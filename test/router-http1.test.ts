@@ -8,6 +8,7 @@ import type { RouterApp } from '../src/runtime/model.js';
 import { RouterCore, type RouterCoreOptions } from '../src/runtime/router/core.js';
 import { freePort, waitFor } from './support/net.js';
 import { raw } from './support/raw-http.js';
+import { appSpec } from './support/router-process.js';
 
 const servers: (Server | NetServer)[] = [];
 /** random bytes: any byte out of place (e.g. a reused read buffer overwritten under a queued write) shows */
@@ -92,17 +93,7 @@ async function router(targetPort: number, opts: RouterCoreOptions = {}, over: Pa
   const core = new RouterCore(opts);
   cores.push(core);
   const port = await freePort();
-  await core.upsertApp({
-    name: 'shop',
-    listen: { host: '127.0.0.1', port },
-    hostnames: [],
-    pools: [{ name: 'blue', weight: 1, targets: [{ id: 'blue-0', host: '127.0.0.1', port: targetPort, initial: 'healthy' }] }],
-    health: { path: null, intervalMs: 60_000, timeoutMs: 500, unhealthyThreshold: 100, healthyThreshold: 1 },
-    stickyCookie: null,
-    drainTimeoutMs: 1000,
-    unavailableWaitMs: 0,
-    ...over,
-  });
+  await core.upsertApp(appSpec(port, targetPort, over));
   return { core, port };
 }
 

@@ -1,27 +1,13 @@
 // Pooled upstream connections and the app's own keep-alive timeout: a node http app with
 // keepAliveTimeout = 1000 (it says timeout=1 and closes at about 2 s) must never make the router send
 // a POST on a connection it closed.
-import { createServer, request, Agent, type Server } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createServer, request, Agent } from 'node:http';
+import { describe, expect, it } from 'vitest';
 import { freePort } from './support/net.js';
-import { appSpec, RouterProcess } from './support/router-process.js';
+import { appSpec, useRouterProcess } from './support/router-process.js';
 
-let rp: RouterProcess;
-const servers: Server[] = [];
-const agents: Agent[] = [];
-
-beforeEach(() => {
-  rp = new RouterProcess();
-});
-
-afterEach(async () => {
-  for (const a of agents.splice(0)) a.destroy();
-  await rp.stop();
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
-});
+const env = useRouterProcess();
+const { servers, agents } = env;
 
 /** A node http app with this keepAliveTimeout (it announces Keep-Alive: timeout=N and closes about a second after). */
 async function shortKeepAliveApp(keepAliveMs: number): Promise<number> {
@@ -49,10 +35,10 @@ function post(port: number, agent: Agent): Promise<number> {
 
 describe('router: pooled upstream connections', () => {
   it("retires a pooled connection before the app's announced keep-alive timeout: no POST meets a closed connection", async () => {
-    await rp.start();
+    await env.rp.start();
     const target = await shortKeepAliveApp(1000);
     const port = await freePort();
-    expect(await rp.ctl('PUT', '/apps/shop', appSpec(port, target))).toMatchObject({ status: 200 });
+    expect(await env.rp.ctl('PUT', '/apps/shop', appSpec(port, target))).toMatchObject({ status: 200 });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     agents.push(agent);
     expect(await post(port, agent)).toBe(200);

@@ -1,39 +1,25 @@
 // The router's caps on what clients hold (router.max_connections, max_connections_per_client,
 // max_head_memory), against the built router process. Clients come from several loopback
 // addresses (127.0.0.x) to tell the per-client cap from the total.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../src/runtime/router/limits.js';
 import { freePort, waitFor } from './support/net.js';
-import { appSpec, RouterProcess } from './support/router-process.js';
+import { appSpec, useRouterProcess } from './support/router-process.js';
 
-let rp: RouterProcess;
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-
-beforeEach(() => {
-  rp = new RouterProcess();
-});
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await rp.stop();
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
-});
+const env = useRouterProcess();
+const { servers, sockets } = env;
 
 async function routerFor(limits: Partial<typeof DEFAULT_LIMITS>): Promise<number> {
   // heads up to the router's 64 KiB (node's default is 16 KiB)
   const s = createServer({ maxHeaderSize: 128 * 1024 }, (_req, res) => res.end('ok'));
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  await rp.start();
+  await env.rp.start();
   const port = await freePort();
   const target = (s.address() as { port: number }).port;
-  expect(await rp.ctl('PUT', '/apps/shop', appSpec(port, target, { limits: { ...DEFAULT_LIMITS, ...limits } }))).toMatchObject({ status: 200 });
+  expect(await env.rp.ctl('PUT', '/apps/shop', appSpec(port, target, { limits: { ...DEFAULT_LIMITS, ...limits } }))).toMatchObject({ status: 200 });
   return port;
 }
 
@@ -67,7 +53,7 @@ async function served(c: Conn, rest = 'GET / HTTP/1.1\r\nHost: h\r\n\r\n'): Prom
 }
 
 const refused = async (): Promise<{ total: number; perClient: number }> => {
-  const prom = (await rp.ctl('GET', '/metrics?format=prometheus')).text;
+  const prom = (await env.rp.ctl('GET', '/metrics?format=prometheus')).text;
   const n = (cap: string): number => Number(new RegExp(`^deployer_router_connections_refused_total\\{[^}]*cap="${cap}"\\} (\\d+)$`, 'm').exec(prom)?.[1] ?? -1);
   return { total: n('max_connections'), perClient: n('max_connections_per_client') };
 };

@@ -1,30 +1,16 @@
 // The router's timeouts on slow and idle clients (router.send_timeout, body_timeout,
 // tunnel_idle_timeout), against the built router process: each is set to 1 s here, and the test
 // polls (with a deadline) for the router to let go.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RouterLimits } from '../src/runtime/model.js';
 import { DEFAULT_LIMITS } from '../src/runtime/router/limits.js';
 import { freePort, waitFor } from './support/net.js';
-import { appSpec, RouterProcess } from './support/router-process.js';
+import { appSpec, useRouterProcess } from './support/router-process.js';
 
-let rp: RouterProcess;
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-
-beforeEach(() => {
-  rp = new RouterProcess();
-});
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await rp.stop();
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
-});
+const env = useRouterProcess();
+const { servers, sockets } = env;
 
 const SHORT: Partial<RouterLimits> = { sendTimeoutMs: 1000, bodyTimeoutMs: 1000, tunnelIdleTimeoutMs: 1000 };
 
@@ -73,9 +59,9 @@ async function backend(): Promise<{ port: number; seen: Seen }> {
 
 /** A router process serving one app on the backend, with these limits. */
 async function routerFor(target: number, limits: Partial<RouterLimits>): Promise<number> {
-  await rp.start();
+  await env.rp.start();
   const port = await freePort();
-  expect(await rp.ctl('PUT', '/apps/shop', appSpec(port, target, { limits: { ...DEFAULT_LIMITS, ...limits } }))).toMatchObject({ status: 200 });
+  expect(await env.rp.ctl('PUT', '/apps/shop', appSpec(port, target, { limits: { ...DEFAULT_LIMITS, ...limits } }))).toMatchObject({ status: 200 });
   return port;
 }
 
@@ -94,8 +80,8 @@ async function client(port: number): Promise<{ sock: Socket; text: () => string;
 
 /** The target's in-flight count and the router's open client connections, from the router itself. */
 async function routerHolds(): Promise<{ inFlight: number; conns: number }> {
-  const state = (await rp.ctl('GET', '/state')).body as { apps: { pools: { targets: { inFlight: number }[] }[] }[] };
-  const prom = (await rp.ctl('GET', '/metrics?format=prometheus')).text;
+  const state = (await env.rp.ctl('GET', '/state')).body as { apps: { pools: { targets: { inFlight: number }[] }[] }[] };
+  const prom = (await env.rp.ctl('GET', '/metrics?format=prometheus')).text;
   return { inFlight: state.apps[0]!.pools[0]!.targets[0]!.inFlight, conns: Number(/^deployer_router_connections\{[^}]*\} (\d+)$/m.exec(prom)?.[1] ?? -1) };
 }
 

@@ -1,16 +1,16 @@
 // The built router (dist/router.js) as its own process, driven over its control socket.
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
 import type { AppTraffic, RouterApp } from '../src/runtime/model.js';
 import { freePort, get, waitFor } from './support/net.js';
-import { RouterProcess } from './support/router-process.js';
+import { useRouterProcess } from './support/router-process.js';
 
-let rp: RouterProcess;
-const servers: Server[] = [];
+const env = useRouterProcess();
+const { servers } = env;
 
-const ctl = (method: string, path: string, body?: unknown) => rp.ctl(method, path, body);
-const startRouter = (extra: string[] = []) => rp.start(extra);
+const ctl = (method: string, path: string, body?: unknown) => env.rp.ctl(method, path, body);
+const startRouter = (extra: string[] = []) => env.rp.start(extra);
 
 async function backend(handler: (url: string, end: (body: string) => void) => void): Promise<number> {
   const s = createServer((req, res) => handler(req.url ?? '/', (body) => res.end(body)));
@@ -34,18 +34,6 @@ function app(port: number, targetPort: number): RouterApp {
     unavailableWaitMs: 2000,
   };
 }
-
-beforeEach(() => {
-  rp = new RouterProcess();
-});
-
-afterEach(async () => {
-  await rp.stop();
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
-});
 
 describe('router process', () => {
   it('is configured over the control socket and answers errors with 400, 404 and 409', async () => {
@@ -86,7 +74,7 @@ describe('router process', () => {
 
     expect(await ctl('DELETE', '/apps/shop')).toMatchObject({ status: 200 });
     expect(await ctl('DELETE', '/apps/shop')).toMatchObject({ status: 404 });
-    expect(rp.stderr).toMatch(/"event":"router.start"/);
+    expect(env.rp.stderr).toMatch(/"event":"router.start"/);
   });
 
   it('serves metrics as JSON and Prometheus text, also on the admin listener', async () => {
@@ -163,7 +151,7 @@ describe('router process', () => {
     release!();
     expect(await slow).toEqual({ status: 200, body: 'slow done' });
     expect(await exited).toBe(0);
-    expect(existsSync(rp.sock)).toBe(false);
-    expect(rp.stderr).toMatch(/"event":"router.stopped"/);
+    expect(existsSync(env.rp.sock)).toBe(false);
+    expect(env.rp.stderr).toMatch(/"event":"router.stopped"/);
   });
 });

@@ -2,10 +2,12 @@
 // tests that check the router as it runs in production.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type Agent, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
 import type { RouterApp } from '../../src/runtime/model.js';
 import { waitFor } from './net.js';
 
@@ -80,4 +82,41 @@ export function appSpec(port: number, targetPort: number, over: Partial<RouterAp
     unavailableWaitMs: 0,
     ...over,
   };
+}
+
+/** What a test file of the router process holds: a new process per test, and what it opened, closed after each. */
+export interface RouterProcessEnv {
+  /** this test's router process (start it with rp.start()) */
+  readonly rp: RouterProcess;
+  /** backends, client sockets and agents to close after the test */
+  servers: Server[];
+  sockets: Socket[];
+  agents: Agent[];
+}
+
+/** Registers the per-test router process and the clean-up of what the test opened. */
+export function useRouterProcess(): RouterProcessEnv {
+  let rp: RouterProcess | null = null;
+  const env: RouterProcessEnv = {
+    get rp() {
+      if (rp === null) throw new Error('the router process exists inside a test only');
+      return rp;
+    },
+    servers: [],
+    sockets: [],
+    agents: [],
+  };
+  beforeEach(() => {
+    rp = new RouterProcess();
+  });
+  afterEach(async () => {
+    for (const s of env.sockets.splice(0)) s.destroy();
+    for (const a of env.agents.splice(0)) a.destroy();
+    await rp?.stop();
+    for (const s of env.servers.splice(0)) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+  return env;
 }
