@@ -54,6 +54,11 @@ export function useFleetApp(o: FleetAppOptions): FleetApp {
     writeFileSync(join(app, 'sub/data.txt'), 'data\n');
   }
   const appRoot = o.appRoot ?? `/srv/${o.name}`;
+  // hosts another run brought up (and still uses) keep what an earlier run of this app left in
+  // their /srv: its app root and the files its hooks wrote beside it (<name>-*)
+  for (const h of hosts) {
+    for (const e of existsSync(h.srv) ? readdirSync(h.srv) : []) if (e === o.name || e.startsWith(`${o.name}-`)) rmSync(join(h.srv, e), { recursive: true, force: true });
+  }
   const write = (body: string, list = `[${hosts.map((h) => h.name).join(', ')}]`) =>
     writeFileSync(join(dir, 'deploy.yml'), `name: ${o.name}\nsource: { type: local, path: ./app }\nhosts: ${list}\n${body}`);
   write(o.body({ appRoot, config: th.configFile }));
