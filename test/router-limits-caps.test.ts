@@ -2,10 +2,10 @@
 // max_head_memory), against the built router process. Clients come from several loopback
 // addresses (127.0.0.x) to tell the per-client cap from the total.
 import { createServer } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../src/runtime/router/limits.js';
 import { freePort, waitFor } from './support/net.js';
+import { rawConn, type RawConn } from './support/raw-http.js';
 import { appSpec, useRouterProcess } from './support/router-process.js';
 
 const env = useRouterProcess();
@@ -23,30 +23,13 @@ async function routerFor(limits: Partial<typeof DEFAULT_LIMITS>): Promise<number
   return port;
 }
 
-interface Conn {
-  sock: Socket;
-  text: () => string;
-  closed: () => boolean;
-}
-
-/** A client connection from `from` (a loopback address). */
-async function open(port: number, from = '127.0.0.1'): Promise<Conn> {
-  const sock = connect({ host: '127.0.0.1', port, localAddress: from, noDelay: true });
-  sockets.push(sock);
-  let text = '';
-  let closed = false;
-  sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
-  sock.on('close', () => (closed = true));
-  sock.on('error', () => undefined);
-  await new Promise((r) => sock.once('connect', r));
-  return { sock, text: () => text, closed: () => closed };
-}
+const open = (port: number, from = '127.0.0.1'): Promise<RawConn> => rawConn(port, (x) => sockets.push(x), from);
 
 /**
  * Whether the router serves a GET on it (admitted), or closes it without an answer (refused at
  * accept). `rest`: the end of a head already begun on it.
  */
-async function served(c: Conn, rest = 'GET / HTTP/1.1\r\nHost: h\r\n\r\n'): Promise<boolean> {
+async function served(c: RawConn, rest = 'GET / HTTP/1.1\r\nHost: h\r\n\r\n'): Promise<boolean> {
   const before = c.text().length;
   c.sock.write(rest);
   return waitFor(() => (c.text().length > before && c.text().endsWith('ok') ? true : c.closed() ? false : undefined), 'an answer or a close');
@@ -81,7 +64,7 @@ describe('router limits: caps', () => {
     const port = await routerFor({ maxHeadMemory: 1024 * 1024 });
     const pad = (n: number): string => `X-Pad: ${'p'.repeat(n)}\r\n`;
     // each connection holds an unfinished head of 40 KB (in two pieces): about 25 of them fit in 1 MiB
-    const conns: Conn[] = [];
+    const conns: RawConn[] = [];
     for (let i = 0; i < 40; i++) {
       const c = await open(port);
       conns.push(c);

@@ -2,11 +2,12 @@
 // tunnel_idle_timeout), against the built router process: each is set to 1 s here, and the test
 // polls (with a deadline) for the router to let go.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { RouterLimits } from '../src/runtime/model.js';
 import { DEFAULT_LIMITS } from '../src/runtime/router/limits.js';
 import { freePort, waitFor } from './support/net.js';
+import { rawConn, type RawConn } from './support/raw-http.js';
 import { appSpec, useRouterProcess } from './support/router-process.js';
 
 const env = useRouterProcess();
@@ -65,18 +66,7 @@ async function routerFor(target: number, limits: Partial<RouterLimits>): Promise
   return port;
 }
 
-/** A raw client connection: what came back, and whether it closed. */
-async function client(port: number): Promise<{ sock: Socket; text: () => string; closed: () => boolean }> {
-  const sock = connect({ host: '127.0.0.1', port, noDelay: true });
-  sockets.push(sock);
-  let text = '';
-  let closed = false;
-  sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
-  sock.on('close', () => (closed = true));
-  sock.on('error', () => undefined);
-  await new Promise((r) => sock.once('connect', r));
-  return { sock, text: () => text, closed: () => closed };
-}
+const client = (port: number): Promise<RawConn> => rawConn(port, (x) => sockets.push(x));
 
 /** The target's in-flight count and the router's open client connections, from the router itself. */
 async function routerHolds(): Promise<{ inFlight: number; conns: number }> {

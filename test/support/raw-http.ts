@@ -54,3 +54,23 @@ export function raw(port: number, pieces: (string | Buffer)[], opts: RawOptions 
     });
   });
 }
+
+/** An open raw client connection: what came back so far, and whether it closed. */
+export interface RawConn {
+  sock: Socket;
+  text(): string;
+  closed(): boolean;
+}
+
+/** Opens a connection to a server on loopback (from `from`, a loopback address), tracked for the test's clean-up. */
+export async function rawConn(port: number, track: (s: Socket) => void, from = '127.0.0.1'): Promise<RawConn> {
+  const sock = connect({ host: '127.0.0.1', port, localAddress: from, noDelay: true });
+  track(sock);
+  let text = '';
+  let closed = false;
+  sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  sock.on('close', () => (closed = true));
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  return { sock, text: () => text, closed: () => closed };
+}
