@@ -184,8 +184,8 @@ async function checkRecords(ctx: RunContext, add: Add) {
     if (torn) {
       add({ severity: 'warn', message: `history.jsonl has ${torn} unreadable line(s)`, repair: 'rewritten without them' }, async () => {
         const good: string[] = [];
-        for await (const line of linesFromEnd(t.fs, layout.history)) if (parses(line)) good.unshift(line);
-        await t.fs.writeAtomic(layout.history, good.map((l) => `${l}\n`).join(''));
+        for await (const line of linesFromEnd(t.fs, layout.history)) if (parses(line)) good.push(line);
+        await t.fs.writeAtomic(layout.history, good.reverse().map((l) => `${l}\n`).join(''));
       });
     }
   }

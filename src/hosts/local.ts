@@ -19,13 +19,18 @@ export function procStartTime(pid: number): string | undefined {
   return procStat(pid)?.[19];
 }
 
-/** This boot of the machine (/proc/sys/kernel/random/boot_id), if readable. */
+let boot: { id: string | undefined } | null = null;
+
+/** This boot of the machine (/proc/sys/kernel/random/boot_id), if readable: read once, it cannot change while we run. */
 export function bootId(): string | undefined {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
+  if (boot === null) {
+    try {
+      boot = { id: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined };
+    } catch {
+      boot = { id: undefined };
+    }
   }
+  return boot.id;
 }
 
 /** Alive: the pid exists, is not a zombie, and (when known) started at the same time. */
