@@ -182,3 +182,19 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * A router (nginx, HAProxy, the embedded one) refused a change or could not be reached. `key` is
+ * the manifest key that names the thing at fault (`router.nginx.test_command`,
+ * `router.haproxy.admin_socket`); the message starts with it.
+ */
+export class RouterError extends DeployerError {
+  readonly exitCode = ExitCode.failed;
+  constructor(
+    readonly key: string,
+    message: string,
+    opts?: { hint?: string; cause?: unknown },
+  ) {
+    super(`${key}: ${message}`, opts);
+  }
+}

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { cidr, duration, int, port, shellCommand, size, text } from './fields.js';
 
+const absolutePath = (description: string) => text(description, 1024).regex(/^\//, { message: 'expected an absolute path' });
+const upstreamName = (description: string) => text(description, 128).regex(/^[A-Za-z0-9_.-]+$/, { message: 'expected letters, digits, _ . or -' });
+
 /** A router timeout: shorter ones would close healthy slow clients (and the router checks a few times a second at most). */
 const atLeastOneSecond = <T extends z.ZodType<number>>(d: T) => d.refine((ms) => ms >= 1000, { message: 'must be at least 1s' });
 
@@ -45,16 +48,23 @@ export const routerSchema = z
       .describe('Port (or host:port) where the runtime serves Prometheus metrics at /metrics.'),
     nginx: z
       .strictObject({
-        upstream_file: text('File Deployer writes the upstream block to.', 1024).optional(),
-        reload_command: shellCommand('Command that reloads nginx.').default('nginx -s reload'),
+        config_file: absolutePath('File Deployer owns and writes (atomically) with the upstream block of the pools, their servers and weights; nginx.conf includes it inside http {}.'),
+        upstream: upstreamName('Name of the upstream block in config_file; the server block proxies to http://<upstream>. Default: the app name.').optional(),
+        test_command: shellCommand('Command that validates the whole nginx configuration; run before every reload. A refused file is never left in place.').default('nginx -t'),
+        reload_command: shellCommand('Command that reloads nginx gracefully (old workers finish their requests).').default('nginx -s reload'),
+        access_log: absolutePath('JSON access log Deployer defines (log_format) and reads for per-pool counts and latency in the canary analysis; the server block logs to it.').optional(),
       })
-      .optional(),
+      .optional()
+      .describe('router.type nginx: Deployer writes an upstream file that nginx includes, tests it and reloads nginx.'),
     haproxy: z
       .strictObject({
-        admin_socket: text('HAProxy admin socket path.', 1024).optional(),
-        backend: text('Backend name.', 256).default('app_backend'),
+        admin_socket: absolutePath('HAProxy runtime API socket (`stats socket <path> level admin`); changes go through it without a reload.'),
+        backend: upstreamName('The backend Deployer owns (in config_file). Default: the app name.').optional(),
+        config_file: absolutePath('File Deployer writes `backend <name>` and its servers to, mirroring every runtime change, so a reload or restart of HAProxy keeps what Deployer set; haproxy runs with an extra -f for it.'),
+        reload_command: shellCommand('Command that reloads HAProxy, used only when the runtime API cannot make a change.').optional(),
       })
-      .optional(),
+      .optional()
+      .describe('router.type haproxy: Deployer drives a backend through the runtime API and mirrors it into a config file.'),
   })
   .describe('Traffic router.');
 
