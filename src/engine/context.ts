@@ -5,6 +5,8 @@ import type { PreparedRelease } from '../release/prepare.js';
 import type { AppLayout } from '../release/layout.js';
 import type { ServiceManager } from '../services/index.js';
 import type { RuntimeClient } from '../runtime/client.js';
+import type { Router } from '../routers/types.js';
+import type { InstanceManager } from '../services/instance-manager.js';
 import type { Redactor } from '../state/redact.js';
 import type { Clock } from '../util/clock.js';
 import type { CanarySession } from './canary/session.js';
@@ -51,10 +53,26 @@ export interface RunContext {
   signal?: AbortSignal;
   /** the embedded runtime's daemon, when the app runs on it */
   runtime?: RuntimeClient;
+  /** what splits traffic between the app's pools (embedded, nginx, haproxy, none) */
+  router?: Router;
+  /** what runs the app's instances side by side (the embedded supervisor; systemd, docker... next) */
+  instances?: InstanceManager;
   /** the plan being run (set by the runner) */
   plan?: Plan;
   /** set when this host is one of a fleet driven over SSH (the agent side) */
   fleet?: FleetRole;
   /** filled in as the operation goes */
   data: { prepared?: PreparedRelease; version?: string; rollFailures?: string[]; canary?: CanarySession };
+}
+
+/** The context's router; a step that moves traffic cannot run without one. */
+export function routerOf(ctx: RunContext): Router {
+  if (!ctx.router) throw new Error('this step moves traffic, and no router is configured (router.type)');
+  return ctx.router;
+}
+
+/** The context's instance manager; a step that starts or stops instances cannot run without one. */
+export function instancesOf(ctx: RunContext): InstanceManager {
+  if (!ctx.instances) throw new Error('this step runs instances side by side, and the service manager cannot (service.manager)');
+  return ctx.instances;
 }
