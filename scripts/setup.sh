@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 # git: git sources; bzip2/zip/unzip/python3: archive fixtures; rsync: the upload benchmark's peer;
 # procps: ps/pgrep for humans debugging a failed run; prometheus: the analysis provider's integration test;
 # ssh, sshd, ip, unshare: the namespaced SSH hosts the fleet tests deploy to (test/hosts/hosts.mjs, as root;
-# it installs what is still missing itself); GNU time: the CLI's peak RSS in the hook output test
-# `setup.sh bench` also: wrk (load), nginx and haproxy (the router benchmark's peers), capistrano (a fleet
+# it installs what is still missing itself); GNU time: the CLI's peak RSS in the hook output test;
+# nginx and haproxy: the nginx and HAProxy routers' integration tests (each test starts its own, on loopback)
+# `setup.sh bench` also: wrk (load), capistrano (a fleet
 # benchmark peer; Shipit, the other, is installed by the benchmark itself into bench/.peers/)
-tools="git:git bzip2:bzip2 zip:zip unzip:unzip python3:python3 rsync:rsync prometheus:prometheus ssh:openssh-client sshd:openssh-server ip:iproute2 unshare:util-linux /usr/bin/time:time"
-[ "${1:-}" = bench ] && tools="$tools wrk:wrk nginx:nginx-light haproxy:haproxy cap:capistrano"
+tools="git:git bzip2:bzip2 zip:zip unzip:unzip python3:python3 rsync:rsync prometheus:prometheus ssh:openssh-client sshd:openssh-server ip:iproute2 unshare:util-linux /usr/bin/time:time nginx:nginx-light haproxy:haproxy"
+[ "${1:-}" = bench ] && tools="$tools wrk:wrk cap:capistrano"
 missing=""
 for tool in $tools; do
   bin=${tool%%:*}
