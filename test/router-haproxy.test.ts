@@ -207,4 +207,15 @@ describe.skipIf(skip)('HAProxy router', () => {
     expect((e as RouterError).message).toMatch(/^router\.haproxy\.backend: .*no backend nope/);
     expect((e as RouterError).hint).toContain(`-f ${file}`);
   });
+
+  it('with reload_command, a backend only in config_file is loaded by a reload, then served', async () => {
+    // last: the reload it runs loads one more file than hx.reload() would
+    const file = join(dir, 'deployer', 'extra.cfg');
+    const cmd = `${[...hx.argv([]), '-f', file].map((a) => `'${a}'`).join(' ')} -sf $(cat '${hx.pidFile}')`;
+    const r = new HaproxyRouter({ admin_socket: hx.socket, backend: 'extra', config_file: file, reload_command: cmd }, { transport, app: 'extra', clock: systemClock });
+    await r.declarePools([pool('ok', 1)]);
+    await r.setWeights({ ok: 100 });
+    const live = await r.live();
+    expect(live?.pools.map((p) => [p.name, p.weight, p.targets.map((t) => t.state)])).toEqual([['ok', 100, ['ready']]]);
+  });
 });

@@ -92,6 +92,8 @@ export class HaproxyServer {
 
   /** SIGTERM to each of our pids (the current one and any old one still finishing), until gone. */
   async stop(): Promise<void> {
+    const now = await this.pid();
+    if (now) this.pids.add(now);
     for (const pid of this.pids) {
       try {
         process.kill(pid, 'SIGTERM');
