@@ -1,0 +1,237 @@
+// router.type nginx: the user's nginx fronts the app. Deployer owns one included file (upstreams,
+// routes as maps, a JSON log_format); every change writes it atomically, runs test_command, and
+// only then reload_command. A refused file (or a failed reload) is replaced by the previous one.
+// The file carries Deployer's state as a comment line, so a new process picks up where the last
+// one stopped. A reload is confirmed by watching nginx's workers: the switch is done when the new
+// generation runs and the old one stopped accepting; a drain is done when the old one has exited.
+import { RouterError } from '../errors.js';
+import type { RunResult } from '../util/process.js';
+import { AccessLogReader } from './nginx-access-log.js';
+import { nginxShellCommand, processListCommand } from './nginx-commands.js';
+import { emptyNginxState, parseNginxState, renderNginxConfig, serverAddress, serverLines, type NginxState } from './nginx-config.js';
+import { oldWorkersLeft, parseNginxProcesses, reloadedMasters, type NginxProcesses } from './nginx-processes.js';
+import { TrafficAccumulator } from './traffic-accumulator.js';
+import type { LiveRouting, PoolTargets, PoolTraffic, RouteRule, Router, RouterActionPreview, RouterCapabilities, RouterDeps } from './types.js';
+
+export interface NginxRouterConfig {
+  config_file: string;
+  upstream: string;
+  test_command: string;
+  reload_command: string;
+  access_log?: string;
+}
+
+/** How long test_command / reload_command may run. */
+const COMMAND_TIMEOUT_MS = 60_000;
+/** How long nginx gets to show a new worker generation after reload_command returned. */
+const RELOAD_CONFIRM_MS = 5_000;
+const POLL_MS = 50;
+
+const tail = (r: RunResult): string => {
+  const text = `${r.stderr}\n${r.stdout}`.trim();
+  const why = r.spawnError ? r.spawnError.message : r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+  return `${why}${text ? `: ${text.split('\n').slice(-6).join('\n').slice(-1500)}` : ''}`;
+};
+
+export class NginxRouter implements Router {
+  readonly kind = 'nginx' as const;
+  readonly capabilities: RouterCapabilities;
+  private readonly log: AccessLogReader | null;
+  private readonly counters = new TrafficAccumulator();
+  /** one change at a time: each is read, render, write, test, reload */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** the state last read or written, for previewWeights (which cannot read the file) */
+  private known: NginxState | null = null;
+
+  constructor(
+    private readonly cfg: NginxRouterConfig,
+    private readonly deps: RouterDeps,
+  ) {
+    const metrics = cfg.access_log !== undefined;
+    this.capabilities = { weights: true, routes: true, drain: true, counts: metrics, latency: metrics };
+    this.log = cfg.access_log === undefined ? null : new AccessLogReader(deps.transport.fs, cfg.access_log);
+  }
+
+  async declarePools(pools: PoolTargets[]): Promise<void> {
+    await this.change((s) => {
+      for (const p of pools) {
+        const old = s.pools.find((x) => x.name === p.name);
+        const hasTraffic = (s.weights[p.name] ?? 0) > 0;
+        const known = new Set(old?.targets.map((t) => t.id) ?? []);
+        const ids = new Set(p.targets.map((t) => t.id));
+        // a new target in a pool with traffic starts out of rotation until enable()
+        const newDown = hasTraffic ? p.targets.filter((t) => !known.has(t.id)).map((t) => t.id) : [];
+        const gone = (old?.targets ?? []).filter((t) => !ids.has(t.id)).map((t) => t.id);
+        s.down = [...s.down.filter((d) => !gone.includes(d)), ...newDown.filter((d) => !s.down.includes(d))];
+        if (p.targets.length === 0) {
+          s.pools = s.pools.filter((x) => x.name !== p.name);
+          delete s.weights[p.name];
+        } else if (old) old.targets = p.targets.map((t) => ({ ...t }));
+        else {
+          s.pools.push({ name: p.name, targets: p.targets.map((t) => ({ ...t })) });
+          s.weights[p.name] = 0;
+        }
+      }
+      return s;
+    });
+  }
+
+  async setWeights(weights: Record<string, number>): Promise<void> {
+    const total = Object.values(weights).reduce((a, b) => a + b, 0);
+    if (Object.values(weights).some((w) => !Number.isFinite(w) || w < 0) || Math.abs(total - 100) > 0.01) {
+      throw new RouterError('router.nginx', `weights must be percentages summing to 100, got ${JSON.stringify(weights)}`);
+    }
+    await this.change((s) => {
+      for (const name of Object.keys(weights)) {
+        if (weights[name]! > 0 && !s.pools.some((p) => p.name === name)) throw new RouterError('router.nginx', `pool ${name} has no targets in ${this.cfg.config_file}: declare it before giving it traffic`);
+      }
+      s.weights = Object.fromEntries(s.pools.map((p) => [p.name, weights[p.name] ?? 0]));
+      return s;
+    });
+  }
+
+  async setRoutes(routes: RouteRule[]): Promise<void> {
+    await this.change((s) => ({ ...s, routes: routes.map((r) => ({ ...r })) }));
+  }
+
+  async drain(targetId: string, timeoutMs: number): Promise<void> {
+    const deadline = this.deps.clock.monotonic() + timeoutMs;
+    const reload = await this.change((s) => {
+      this.target(s, targetId);
+      if (!s.down.includes(targetId)) s.down.push(targetId);
+      return s;
+    });
+    // the workers that existed before the reload hold the target's in-flight requests; they exit when those are done
+    if (reload.masters.length === 0) return;
+    for (;;) {
+      const now = await this.processes();
+      if (now === null || oldWorkersLeft(reload.before, now, reload.masters).length === 0) return;
+      if (this.deps.clock.monotonic() >= deadline) return;
+      await this.deps.clock.sleep(POLL_MS);
+    }
+  }
+
+  async enable(targetId: string): Promise<void> {
+    await this.change((s) => {
+      this.target(s, targetId);
+      s.down = s.down.filter((d) => d !== targetId);
+      return s;
+    });
+  }
+
+  async live(): Promise<LiveRouting | null> {
+    const s = await this.read();
+    if (s === null) return null;
+    const down = new Set(s.down);
+    return {
+      pools: s.pools.map((p) => ({
+        name: p.name,
+        weight: s.weights[p.name] ?? 0,
+        targets: p.targets.map((t) => ({ ...t, state: down.has(t.id) ? 'down' : 'ready', health: null })),
+      })),
+      routes: s.routes,
+      where: `nginx upstream ${this.cfg.upstream} (${this.cfg.config_file})`,
+    };
+  }
+
+  async traffic(): Promise<Record<string, PoolTraffic>> {
+    if (this.log === null) throw new RouterError('router.nginx.access_log', 'not set: Deployer has no per-pool counts from nginx without its access log');
+    const s = (await this.read()) ?? emptyNginxState();
+    const byAddr = new Map<string, string>();
+    for (const p of s.pools) for (const t of p.targets) byAddr.set(serverAddress(t), p.name);
+    for (const r of await this.log.read((addr) => byAddr.get(addr))) this.counters.record(r);
+    return this.counters.snapshot(s.pools.map((p) => p.name));
+  }
+
+  previewWeights(weights: Record<string, number>): RouterActionPreview {
+    const s = { ...(this.known ?? emptyNginxState()), weights: { ...weights } };
+    const split = Object.entries(weights).map(([p, w]) => `${p} ${w}%`).join(', ');
+    const servers = serverLines(s).map((l) => `  ${l.directive}  # ${l.pool} ${l.target.id}`);
+    return {
+      lines: [`write ${this.cfg.config_file}: upstream ${this.cfg.upstream} ${split}`, ...servers, `test: ${this.cfg.test_command}`, `reload: ${this.cfg.reload_command}`],
+    };
+  }
+
+  private target(s: NginxState, id: string): void {
+    if (!s.pools.some((p) => p.targets.some((t) => t.id === id))) throw new RouterError('router.nginx', `no target ${id} in ${this.cfg.config_file}`);
+  }
+
+  private async read(): Promise<NginxState | null> {
+    const text = await this.deps.transport.fs.readText(this.cfg.config_file);
+    if (text === null) return null;
+    return (this.known = parseNginxState(text, this.cfg.config_file));
+  }
+
+  /** One change, after the ones before it: read the file, apply `edit`, write, test, reload. */
+  private change(edit: (s: NginxState) => NginxState): Promise<Reloaded> {
+    const run = this.queue.then(() => this.apply(edit));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(edit: (s: NginxState) => NginxState): Promise<Reloaded> {
+    const { fs } = this.deps.transport;
+    const file = this.cfg.config_file;
+    const previous = await fs.readText(file);
+    const current = previous === null ? emptyNginxState() : parseNginxState(previous, file);
+    const next = edit(structuredClone(current));
+    const text = renderNginxConfig(next, this.cfg.upstream, this.deps.app);
+    const restore = async () => {
+      if (previous === null) await fs.remove(file);
+      else await fs.writeAtomic(file, previous);
+    };
+    await fs.writeAtomic(file, text);
+    const test = await this.run(this.cfg.test_command);
+    if (test.code !== 0 || test.timedOut || test.spawnError) {
+      await restore();
+      throw new RouterError('router.nginx.test_command', `nginx refused the new configuration (${file} is back as it was, nginx was not reloaded): ${tail(test)}`);
+    }
+    const before = await this.processes();
+    const reload = await this.run(this.cfg.reload_command);
+    if (reload.code !== 0 || reload.timedOut || reload.spawnError) {
+      await restore();
+      throw new RouterError('router.nginx.reload_command', `failed (${file} is back as it was): ${tail(reload)}`);
+    }
+    const masters = await this.confirmReload(before);
+    if (masters === null) {
+      await restore();
+      throw new RouterError(
+        'router.nginx.reload_command',
+        `ran, but no nginx master started new workers within ${RELOAD_CONFIRM_MS / 1000}s: the new configuration is not live (see nginx's error log); ${file} is back as it was`,
+      );
+    }
+    this.known = next;
+    return { before: before ?? new Map(), masters };
+  }
+
+  /** The masters that reloaded (empty: no nginx visible here, nothing to wait for), or null when none did in time. */
+  private async confirmReload(before: NginxProcesses | null): Promise<number[] | null> {
+    if (before === null || ![...before.values()].some((w) => w.length > 0)) return [];
+    const deadline = this.deps.clock.monotonic() + RELOAD_CONFIRM_MS;
+    for (;;) {
+      const now = await this.processes();
+      if (now === null) return [];
+      const masters = reloadedMasters(before, now);
+      if (masters.length > 0) return masters;
+      if (this.deps.clock.monotonic() >= deadline) return null;
+      await this.deps.clock.sleep(POLL_MS);
+    }
+  }
+
+  /** nginx masters and workers on the host; null when the process list cannot be read. */
+  private async processes(): Promise<NginxProcesses | null> {
+    const r = await this.deps.transport.exec(processListCommand(), { timeoutMs: 10_000 });
+    return r.code === 0 ? parseNginxProcesses(r.stdout) : null;
+  }
+
+  private run(command: string): Promise<RunResult> {
+    return this.deps.transport.exec(nginxShellCommand(command), { timeoutMs: COMMAND_TIMEOUT_MS });
+  }
+}
+
+interface Reloaded {
+  /** nginx's processes just before the reload */
+  before: NginxProcesses;
+  /** the masters that reloaded */
+  masters: number[];
+}
