@@ -20,6 +20,13 @@ export interface LoadOptions {
   keepAlive?: boolean;
   /** the version a 2xx body names (default: the `version` of its JSON, else the trimmed body) */
   versionOf?: (body: string) => string;
+  /**
+   * Retry a GET once, on a new connection, when a reused keep-alive connection was closed under it
+   * before any byte of the answer came (ECONNRESET, EPIPE): what browsers and most HTTP clients do
+   * (RFC 9112 §9.3.1), and what a client of a proxy that closes idle connections on reload (nginx)
+   * needs. Counted in `retried`, not as a failure. Default false.
+   */
+  retryStaleConnections?: boolean;
 }
 
 export interface LoadFailure {
@@ -29,6 +36,8 @@ export interface LoadFailure {
 
 export interface LoadReport {
   total: number;
+  /** requests sent again after their reused connection closed before any answer (retryStaleConnections) */
+  retried: number;
   ok: number;
   non2xx: number;
   errors: number;
@@ -69,6 +78,7 @@ export class Load {
   private capTimer: NodeJS.Timeout | undefined;
   private readonly r: Omit<LoadReport, 'durationMs' | 'startedAt' | 'stoppedBy'> = {
     total: 0,
+    retried: 0,
     ok: 0,
     non2xx: 0,
     errors: 0,
@@ -89,6 +99,7 @@ export class Load {
       maxDurationMs: 60_000,
       maxRequests: 100_000,
       keepAlive: true,
+      retryStaleConnections: false,
       versionOf: defaultVersionOf,
       ...o,
     };
@@ -159,7 +170,7 @@ export class Load {
     }
   }
 
-  private once(): Promise<void> {
+  private once(retry = this.o.retryStaleConnections): Promise<void> {
     return new Promise((resolve) => {
       let settled = false;
       const done = () => {
@@ -205,6 +216,12 @@ export class Load {
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (settled) return;
+        if (retry && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+          settled = true;
+          this.r.retried++;
+          resolve(this.once(false));
+          return;
+        }
         this.r.errors++;
         this.fail(`socket error: ${e.code ?? ''} ${e.message}`);
         done();
