@@ -149,7 +149,7 @@ describe('the runtime control API', () => {
     } finally {
       squatter.close();
     }
-    expect((await client.app('api'))!.listen.port).toBe(listen);
+    expect((await client.app('api'))!.listen?.port).toBe(listen);
     expect((await get(listen, '/')).status).toBe(200);
   });
 
