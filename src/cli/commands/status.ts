@@ -6,7 +6,7 @@ import { readCanaryStatus } from '../../state/canary.js';
 import { readJournal } from '../../state/journal.js';
 import { inspectLock } from '../../state/lock.js';
 import { readLastDeploy } from '../../state/records.js';
-import { observe } from '../../strategies/observe.js';
+import { observe } from '../../engine/observe.js';
 import { describeJournal } from '../../engine/recovery.js';
 import { usesRuntime } from '../../runtime/app-config.js';
 import { connectRuntime } from '../../runtime/client.js';

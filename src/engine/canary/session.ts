@@ -5,8 +5,7 @@ import type { AnalysisConfig } from '../../manifest/schema/analysis.js';
 import type { Plan, PlannedStep, Step } from '../../plan/steps.js';
 import { clearCanaryFiles, takeCanaryCommands, writeCanaryStatus, type CanaryAck, type CanaryCommand, type CanaryStatus } from '../../state/canary.js';
 import { errorMessage } from '../../errors.js';
-import type { RunContext } from '../context.js';
-import { runtimeOf } from '../handlers/runtime-ops.js';
+import { routerOf, type RunContext } from '../context.js';
 
 type Stage = Extract<Step, { kind: 'canary_stage' }>;
 
@@ -85,7 +84,13 @@ export class CanarySession {
     const app = ctx.loaded.manifest.name;
     this.analysis = this.cfg
       ? new CanaryAnalysis(this.cfg, { app, canary: { pool: this.pool, release: this.release }, baseline: this.baseline.release ? { pool: this.baseline.pool, release: this.baseline.release } : null }, {
-          router: { snapshot: async () => (await runtimeOf(ctx).traffic(app)).pools },
+          router: {
+            snapshot: async () => {
+              const router = routerOf(ctx);
+              if (!router.traffic) throw new Error(`router.type ${router.kind} does not count requests per pool (provider: router)`);
+              return router.traffic();
+            },
+          },
           // measurements in flight stop when the canary is aborted, so none outlives the deploy
           fetch: (input, init) => globalThis.fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, this.closing.signal]) : this.closing.signal }),
           runCommand: (command, opts) => runShellCommand(command, { ...opts, signal: this.closing.signal }),
@@ -193,7 +198,7 @@ export class CanarySession {
   /** The canary's weight to 0 now, best effort (the undo of its stages does it again), and published. */
   async zeroWeight(): Promise<void> {
     try {
-      await runtimeOf(this.ctx).setWeights(this.ctx.loaded.manifest.name, { [this.pool]: 0, [this.baseline.pool]: 100 });
+      await routerOf(this.ctx).setWeights({ [this.pool]: 0, [this.baseline.pool]: 100 });
       this.weights = { [this.pool]: 0, [this.baseline.pool]: 100 };
     } catch (e) {
       this.ctx.emit({ type: 'log', level: 'error', message: `could not put the canary's weight to 0 at once (${errorMessage(e)}); undoing the deploy does it` });

@@ -1,6 +1,7 @@
 import type { Step } from '../../plan/steps.js';
 import type { StepHandler } from './types.js';
-import { runtimeOf, startAndWait } from './runtime-ops.js';
+import { instancesOf } from '../context.js';
+import { startAndWait } from './runtime-ops.js';
 
 type S = Extract<Step, { kind: 'start_instances' }>;
 
@@ -10,6 +11,6 @@ export const startInstancesHandler: StepHandler<S> = {
     return { status: 'done', detail: `${step.instances.length} instance(s) healthy in ${step.pool}` };
   },
   async undo(step, ctx) {
-    await runtimeOf(ctx).stopInstances(ctx.loaded.manifest.name, step.instances.map((i) => i.id), true);
+    await instancesOf(ctx).stop(step.instances.map((i) => i.id));
   },
 };
