@@ -3,7 +3,7 @@ import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan } from '../plan/steps.js';
 import type { PreparedRelease } from '../release/prepare.js';
 import type { AppLayout } from '../release/layout.js';
-import type { ServiceManager } from '../services/index.js';
+import type { ServiceManager } from '../services/manager.js';
 import type { Router } from '../routers/types.js';
 import type { InstanceManager } from '../services/instance-manager.js';
 import type { Redactor } from '../state/redact.js';

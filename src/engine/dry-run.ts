@@ -3,6 +3,7 @@ import { readJournal } from '../state/journal.js';
 import { inspectLock } from '../state/lock.js';
 import type { Observed } from '../strategies/observe.js';
 import type { RunContext } from './context.js';
+import { refuseIncapable } from './capabilities.js';
 import { observe, observePools } from './observe.js';
 import { describeJournal, projectRecovery } from './recovery.js';
 
@@ -12,6 +13,7 @@ import { describeJournal, projectRecovery } from './recovery.js';
  * What runs the instances is looked at when it runs (a dry run starts nothing).
  */
 export async function dryRunPlan(ctx: RunContext, makePlan: (o: Observed) => Plan): Promise<{ plan: Plan; notes: string[] }> {
+  refuseIncapable(ctx);
   const instances = ctx.instances;
   const up = instances ? ((await ctx.connectInstances?.(true))?.connected ?? true) : false;
   let observed = await observe(ctx.transport, ctx.layout, instances && up ? () => observePools(instances, ctx.router) : undefined);

@@ -5,6 +5,7 @@ import { DeployLock } from '../state/lock.js';
 import { appendHistory, readCurrent, writeLastDeploy, type HistoryEntry } from '../state/records.js';
 import type { Observed } from '../strategies/observe.js';
 import { observe, observePools } from './observe.js';
+import { refuseIncapable } from './capabilities.js';
 import { CanarySession } from './canary/session.js';
 import type { RunContext } from './context.js';
 import { DeployLog } from './deploy-log.js';
@@ -37,6 +38,8 @@ export interface OperationGates {
 
 export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollback', makePlan: (o: Observed) => Plan, gates: OperationGates = {}): Promise<OperationReport> {
   const { transport: t, layout } = ctx;
+  // a strategy the router cannot carry is refused before anything changes
+  refuseIncapable(ctx);
   const started = ctx.clock.now();
   const startedMono = ctx.clock.monotonic();
   // the app's root under $DEPLOYER_HOME (the default): that directory is private too

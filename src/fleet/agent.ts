@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { DeployerError, errorMessage } from '../errors.js';
 import { buildContext } from '../wiring/context.js';
 import type { RunContext } from '../engine/context.js';
+import { refuseIncapable } from '../engine/capabilities.js';
 import { dryRunPlan } from '../engine/dry-run.js';
 import { runOperation, type OperationReport } from '../engine/operation.js';
 import type { LoadedManifest } from '../manifest/load.js';
@@ -89,6 +90,7 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
       send({ type: 'planned', plan, notes });
       return 0;
     }
+    refuseIncapable(ctx);
     await ctx.connectInstances?.();
   } catch (e) {
     send({ type: 'failed', error: errorOf(e) });

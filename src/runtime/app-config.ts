@@ -5,11 +5,6 @@ import type { InstanceRef } from '../services/instance-manager.js';
 import type { AppConfig } from './daemon/daemon.js';
 import type { InstanceSpec, RouterHealth } from './model.js';
 
-/** Whether a deploy of this manifest runs on Deployer's own runtime. */
-export function usesRuntime(loaded: LoadedManifest): boolean {
-  return loaded.manifest.service.manager === 'process';
-}
-
 export function parseListen(v: number | string | undefined, fallbackPort: number): { host: string; port: number } {
   if (v === undefined) return { host: '127.0.0.1', port: fallbackPort };
   if (typeof v === 'number') return { host: '127.0.0.1', port: v };

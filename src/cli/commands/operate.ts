@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { OperationReport } from '../../engine/operation.js';
 import { runOperation } from '../../engine/operation.js';
+import { refuseIncapable } from '../../engine/capabilities.js';
 import { dryRunPlan } from '../../engine/dry-run.js';
 import type { RunContext } from '../../engine/context.js';
 import type { LoadedManifest } from '../../manifest/load.js';
@@ -58,6 +59,7 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   }
 
   const started = systemClock.monotonic();
+  refuseIncapable(ctx);
   const connected = await ctx.connectInstances?.();
   if (connected?.note) render.handle({ type: 'log', level: 'info', message: connected.note });
   const stopInterrupts = onInterrupt(ctx, (m) => render.handle({ type: 'log', level: 'warn', message: m }));

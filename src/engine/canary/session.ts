@@ -3,7 +3,9 @@ import { runShellCommand } from '../../analysis/command-provider.js';
 import type { IntervalResult } from '../../analysis/types.js';
 import type { AnalysisConfig } from '../../manifest/schema/analysis.js';
 import type { Plan, PlannedStep, Step } from '../../plan/steps.js';
-import { clearCanaryFiles, takeCanaryCommands, writeCanaryStatus, type CanaryAck, type CanaryCommand, type CanaryStatus } from '../../state/canary.js';
+import { clearCanaryFiles, takeCanaryCommands, writeCanaryStatus, type CanaryAck, type CanaryCommand, type CanaryRecord, type CanaryStatus, type StagedInterval } from '../../state/canary.js';
+
+export type { CanaryRecord, StagedInterval } from '../../state/canary.js';
 import { errorMessage } from '../../errors.js';
 import { routerOf, type RunContext } from '../context.js';
 
@@ -13,23 +15,6 @@ type Stage = Extract<Step, { kind: 'canary_stage' }>;
 const HISTORY_INTERVALS = 200;
 const STATUS_INTERVALS = 5;
 const ACKS_KEPT = 10;
-
-/** One analysed interval, with the stage it belonged to. */
-export type StagedInterval = IntervalResult & { stage: number; weight: number };
-
-/** What the history records about a canary: every interval's values and verdict, and its end. */
-export interface CanaryRecord {
-  pool: string;
-  baseline: { pool: string; release: string | null };
-  outcome: 'promoted' | 'aborted' | 'failed' | 'in_progress';
-  reason?: string;
-  stages_done: number;
-  /** the newest intervals (at most 200), and how many there were in all */
-  intervals: StagedInterval[];
-  intervals_total: number;
-  /** the promote/abort requests it answered: who, when, what was done or why not */
-  commands: CanaryAck[];
-}
 
 /**
  * What a stage does with the commands that came (the session decides; the stage acts and then
