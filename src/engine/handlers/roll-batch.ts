@@ -1,8 +1,8 @@
 import { errorMessage } from '../../errors.js';
 import type { RollingInstance, Step } from '../../plan/steps.js';
-import { instancesOf, routerOf, type RunContext } from '../context.js';
+import { routerOf, type RunContext } from '../context.js';
 import { checkRelease } from './health-check.js';
-import { instancesNow, startAndWait } from './runtime-ops.js';
+import { instancesNow, startAndWait, stopAndDeclare } from './runtime-ops.js';
 import type { StepHandler } from './types.js';
 
 type S = Extract<Step, { kind: 'roll_batch' }>;
@@ -16,7 +16,7 @@ async function rollOne(ctx: RunContext, inst: RollingInstance, release: string):
   const router = routerOf(ctx);
   // an instance already gone (an undo after a failure) has nothing to drain
   await router.drain(inst.id, ctx.loaded.manifest.deployment.rolling?.drain_timeout ?? 30_000).catch(() => undefined);
-  await instancesOf(ctx).stop([inst.id]);
+  await stopAndDeclare(ctx, [inst.id]);
   await startAndWait(ctx, inst.pool, release, [inst]);
   if (ctx.loaded.checks.length > 0) await checkRelease(ctx.loaded.checks, release, ctx, { ports: [inst.port], pool: inst.pool });
   await router.enable(inst.id);

@@ -9,7 +9,22 @@ import { instancesOf, routerOf, type RunContext } from '../context.js';
  */
 export async function startAndWait(ctx: RunContext, pool: string, release: string, refs: InstanceRef[]): Promise<void> {
   await instancesOf(ctx).start(pool, release, refs);
+  await declarePool(ctx, pool);
   await waitAllHealthy(ctx, refs.map((r) => r.id));
+}
+
+/** Stops instances, and tells the router what is left of their pools. */
+export async function stopAndDeclare(ctx: RunContext, ids: string[]): Promise<void> {
+  const instances = instancesOf(ctx);
+  const pools = new Set((await instances.list()).filter((i) => ids.includes(i.id)).map((i) => i.pool));
+  await instances.stop(ids);
+  for (const pool of pools) await declarePool(ctx, pool);
+}
+
+/** The router's targets of a pool become the instances the manager runs in it (the embedded router: checks they are its own). */
+export async function declarePool(ctx: RunContext, pool: string): Promise<void> {
+  const targets = (await instancesOf(ctx).list()).filter((i) => i.pool === pool).map((i) => ({ id: i.id, host: i.host, port: i.port, release: i.release }));
+  await routerOf(ctx).declarePools([{ name: pool, targets }]);
 }
 
 export function waitAllHealthy(ctx: RunContext, ids: string[]): Promise<void> {

@@ -1,7 +1,6 @@
 import type { Step } from '../../plan/steps.js';
 import type { StepHandler } from './types.js';
-import { instancesOf } from '../context.js';
-import { startAndWait } from './runtime-ops.js';
+import { startAndWait, stopAndDeclare } from './runtime-ops.js';
 
 type S = Extract<Step, { kind: 'start_instances' }>;
 
@@ -11,6 +10,6 @@ export const startInstancesHandler: StepHandler<S> = {
     return { status: 'done', detail: `${step.instances.length} instance(s) healthy in ${step.pool}` };
   },
   async undo(step, ctx) {
-    await instancesOf(ctx).stop(step.instances.map((i) => i.id));
+    await stopAndDeclare(ctx, step.instances.map((i) => i.id));
   },
 };

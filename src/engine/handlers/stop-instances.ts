@@ -1,6 +1,7 @@
 import type { Step } from '../../plan/steps.js';
 import type { StepHandler } from './types.js';
 import { instancesOf } from '../context.js';
+import { stopAndDeclare } from './runtime-ops.js';
 
 type S = Extract<Step, { kind: 'stop_instances' }>;
 
@@ -13,7 +14,7 @@ export const stopInstancesHandler: StepHandler<S> = {
       return { status: 'done', detail: `pool ${step.pool} stops at ${stopAt}` };
     }
     await instances.stopPoolAfter(step.pool, null);
-    await instances.stop(step.instances);
+    await stopAndDeclare(ctx, step.instances);
     return { status: 'done', detail: `${step.instances.length} instance(s) stopped` };
   },
 };
