@@ -138,6 +138,37 @@ describe('the runtime control API', () => {
     await client.stopInstances('api', ['blue-2']);
   });
 
+  it('puts a serving instance back on hold with its requests drained, and into traffic again on release', async () => {
+    const drained = await client.hold('api', 'blue-1', 5000);
+    expect(drained).toMatchObject({ drained: true, inFlight: 0 });
+    expect((await client.app('api'))!.instances.find((i) => i.id === 'blue-1')).toMatchObject({ held: true, pool: 'blue', state: 'running' });
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add((await get(listen, '/')).body);
+    expect(seen).toEqual(new Set([`hi ${base}`]));
+    await client.release('api', 'blue-1');
+    await waitFor(async () => ((await get(listen, '/')).body === `hi ${base + 1}` ? true : undefined), 'the released instance to serve again');
+    expect((await client.app('api'))!.instances.find((i) => i.id === 'blue-1')).toMatchObject({ held: false, traffic: 'healthy' });
+  });
+
+  it('runs and health-checks the instances of an app with no listener (another router serves it), listening on no port for it', async () => {
+    const [port, inst] = [await freePortRange([0]), await freePortRange([0])];
+    await client.putApp('quiet', config(port));
+    // listening: it answers (503 after unavailableWaitMs, the app having no instances yet)
+    expect(await get(port, '/', 5000).then((r) => r.status, (e: NodeJS.ErrnoException) => e.code)).toBe(503);
+    // the same app handed to another router: the port is let go, the checks go on
+    await client.putApp('quiet', { ...config(port), listen: null });
+    await waitFor(async () => ((await get(port, '/').catch((e: NodeJS.ErrnoException) => e.code)) === 'ECONNREFUSED' ? true : undefined), 'the router to let go of the port');
+    await client.startInstances('quiet', [{ ...spec('blue-0', inst), app: 'quiet' }]);
+    await client.waitAllHealthy('quiet', ['blue-0'], 10_000);
+    await client.setWeights('quiet', { blue: 100 });
+    const view = (await client.app('quiet'))!;
+    expect(view.listen).toBeNull();
+    expect(view.instances).toMatchObject([{ id: 'blue-0', state: 'running', traffic: 'healthy' }]);
+    expect((await get(port, '/').catch((e: NodeJS.ErrnoException) => e.code))).toBe('ECONNREFUSED');
+    expect((await get(inst, '/')).body).toBe(`hi ${inst}`);
+    await client.removeApp('quiet');
+  });
+
   it('keeps the previous router config when a new listen port is taken', async () => {
     const squatter: Server = createServer();
     const taken = await freePortRange([0]);
@@ -149,7 +180,7 @@ describe('the runtime control API', () => {
     } finally {
       squatter.close();
     }
-    expect((await client.app('api'))!.listen.port).toBe(listen);
+    expect((await client.app('api'))!.listen?.port).toBe(listen);
     expect((await get(listen, '/')).status).toBe(200);
   });
 

@@ -1,8 +1,8 @@
 // Canary analysis: each interval, every metric measured for the canary (and the baseline) and
 // judged; the interval's verdict is the worst of them.
-import { ROUTER_METRICS } from './router-metrics.js';
+import { ROUTER_METRICS } from '../manifest/router-metrics.js';
 import type { AnalysisConfig, MetricConfig } from '../manifest/schema/analysis.js';
-import type { PoolTraffic } from '../runtime/model.js';
+import type { PoolTraffic } from '../routers/types.js';
 import { measureCommand } from './command-provider.js';
 import { withUnit } from './format.js';
 import { measureHttp } from './http-provider.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PoolTraffic } from '../runtime/model.js';
+import type { PoolTraffic } from '../routers/types.js';
 import { BOUNDS_MS } from '../runtime/router/metrics.js';
 import { histogramQuantile, quantile } from './quantile.js';
 import { poolWindow, routerValue, type PoolWindow } from './router-provider.js';

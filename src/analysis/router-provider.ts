@@ -1,7 +1,7 @@
 // The `router` provider: one pool's traffic between two snapshots of the embedded router's
 // cumulative counters, and the metrics computed from it.
-import { ROUTER_METRICS } from './router-metrics.js';
-import type { PoolTraffic, StatusCounts } from '../runtime/model.js';
+import { ROUTER_METRICS } from '../manifest/router-metrics.js';
+import type { PoolTraffic, StatusCounts } from '../routers/types.js';
 import { histogramQuantile, quantile } from './quantile.js';
 
 export type RouterMetric = (typeof ROUTER_METRICS)[number];

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analysisSchema, type AnalysisConfig, type MetricConfig } from '../manifest/schema/analysis.js';
-import type { PoolTraffic } from '../runtime/model.js';
+import type { PoolTraffic } from '../routers/types.js';
 import { CLASS_ERROR, statusClass, Traffic } from '../runtime/router/metrics.js';
 
 /** An analysis config with the schema's defaults (what a manifest's `analysis:` parses to). */

@@ -1,6 +1,6 @@
 // The public shapes of canary analysis: what it reads (deps), whom it measures (subjects) and
 // what it returns (one result per metric and per interval). Types only.
-import type { PoolTraffic } from '../runtime/model.js';
+import type { PoolTraffic } from '../routers/types.js';
 
 /** One side of the comparison: a router pool and the release it runs. */
 export interface Subject {

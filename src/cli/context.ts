@@ -76,4 +76,5 @@ export function refuseUnsupported(loaded: LoadedManifest, strategy?: string): vo
 }
 
 
-export { appRootFor, buildContext, deployerHome, newDeployId, type ContextInput } from '../engine/build-context.js';
+export { appRootFor, deployerHome, newDeployId, type ContextInput } from '../engine/build-context.js';
+export { buildContext } from '../wiring/context.js';

@@ -5,8 +5,6 @@ import { LocalTransport } from '../hosts/local.js';
 import type { Transport } from '../hosts/transport.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import { AppLayout } from '../release/layout.js';
-import { serviceManager } from '../services/index.js';
-import { ProcessManager } from '../services/process.js';
 import { Redactor } from '../state/redact.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { RunContext } from './context.js';
@@ -40,7 +38,7 @@ export interface ContextInput {
   versionOverride?: string;
   clock?: Clock;
   transport?: Transport;
-  /** build the service manager (deploy/rollback/repair); other verbs don't need one */
+  /** build the service manager (deploy/rollback/repair); other verbs don't need one (used by the wiring) */
   withService?: boolean;
 }
 
@@ -49,7 +47,8 @@ export function newDeployId(clock: Clock = systemClock): string {
   return `dep_${t}_${randomBytes(3).toString('hex')}`;
 }
 
-export function buildContext(i: ContextInput): RunContext {
+/** The context without adapters: `wiring/context.ts` gives it its service manager, instances and router. */
+export function buildBareContext(i: ContextInput): RunContext {
   const clock = i.clock ?? systemClock;
   const transport = i.transport ?? new LocalTransport();
   const ctx: RunContext = {
@@ -67,7 +66,6 @@ export function buildContext(i: ContextInput): RunContext {
     ...(i.versionOverride ? { versionOverride: i.versionOverride } : {}),
     data: {},
   };
-  if (i.withService !== false) ctx.service = serviceManager(i.loaded.manifest.service, () => new ProcessManager(i.loaded, () => ctx.runtime));
   return ctx;
 }
 

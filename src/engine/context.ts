@@ -3,8 +3,7 @@ import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan } from '../plan/steps.js';
 import type { PreparedRelease } from '../release/prepare.js';
 import type { AppLayout } from '../release/layout.js';
-import type { ServiceManager } from '../services/index.js';
-import type { RuntimeClient } from '../runtime/client.js';
+import type { ServiceManager } from '../services/manager.js';
 import type { Router } from '../routers/types.js';
 import type { InstanceManager } from '../services/instance-manager.js';
 import type { Redactor } from '../state/redact.js';
@@ -51,8 +50,11 @@ export interface RunContext {
   /** --version from the command line */
   versionOverride?: string;
   signal?: AbortSignal;
-  /** the embedded runtime's daemon, when the app runs on it */
-  runtime?: RuntimeClient;
+  /**
+   * Connects what runs the app's instances (the runtime daemon for `manager: process`), starting
+   * it unless `connectOnly`; set by the wiring. `note` says what was started.
+   */
+  connectInstances?: (connectOnly?: boolean) => Promise<{ connected: boolean; started: boolean; note: string | null }>;
   /** what splits traffic between the app's pools (embedded, nginx, haproxy, none) */
   router?: Router;
   /** what runs the app's instances side by side (the embedded supervisor; systemd, docker... next) */

@@ -6,7 +6,6 @@ import { readJournal } from '../state/journal.js';
 import { inspectLock } from '../state/lock.js';
 import { HISTORY_BOUNDS, linesFromEnd, readHistory, rotateHistory } from '../state/history.js';
 import { readCurrent, readLastDeploy, readPointer, writePointer } from '../state/records.js';
-import { usesRuntime } from '../runtime/app-config.js';
 import type { RunContext } from './context.js';
 import { checkRuntime } from './doctor-runtime.js';
 import { describeJournal, recoverJournal } from './recovery.js';
@@ -87,7 +86,7 @@ export async function diagnose(ctx: RunContext, repair: boolean): Promise<Findin
   await checkPointers(ctx, complete.map((r) => r.id), add);
   await checkShared(ctx, add);
   await checkRecords(ctx, add);
-  if (usesRuntime(ctx.loaded)) await checkRuntime(ctx, add);
+  if (ctx.instances) await checkRuntime(ctx, add);
 
   if (repair) {
     for (const [f, fix] of fixes) {

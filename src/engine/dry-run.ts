@@ -1,20 +1,22 @@
 import type { Plan } from '../plan/steps.js';
-import { connectRuntime } from '../runtime/client.js';
-import { observeRuntime } from '../runtime/observe.js';
 import { readJournal } from '../state/journal.js';
 import { inspectLock } from '../state/lock.js';
-import { observe, type Observed } from '../strategies/observe.js';
+import type { Observed } from '../strategies/observe.js';
 import type { RunContext } from './context.js';
+import { refuseIncapable } from './capabilities.js';
+import { observe, observePools } from './observe.js';
 import { describeJournal, projectRecovery } from './recovery.js';
 
 /**
  * The plan a real run would execute, from the state it would see: after it has undone an
  * interrupted operation. Notes say what a real run would meet first (a held lock, a journal).
+ * What runs the instances is looked at when it runs (a dry run starts nothing).
  */
-export async function dryRunPlan(ctx: RunContext, onRuntime: boolean, makePlan: (o: Observed) => Plan): Promise<{ plan: Plan; notes: string[] }> {
-  const name = ctx.loaded.manifest.name;
-  const rt = onRuntime ? await connectRuntime(ctx.home) : null;
-  let observed = await observe(ctx.transport, ctx.layout, rt ? () => observeRuntime(rt, name) : undefined);
+export async function dryRunPlan(ctx: RunContext, makePlan: (o: Observed) => Plan): Promise<{ plan: Plan; notes: string[] }> {
+  refuseIncapable(ctx);
+  const instances = ctx.instances;
+  const up = instances ? ((await ctx.connectInstances?.(true))?.connected ?? true) : false;
+  let observed = await observe(ctx.transport, ctx.layout, instances && up ? () => observePools(instances, ctx.router) : undefined);
   const notes: string[] = [];
   const lock = await inspectLock(ctx.transport, ctx.layout.lock);
   if (lock.state === 'held') notes.push(`the lock is held by ${lock.owner.command ?? 'deploy'} ${lock.owner.deploy_id} (pid ${lock.owner.pid} on ${lock.owner.host}): a real run would exit 3`);

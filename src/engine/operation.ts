@@ -4,10 +4,8 @@ import { readJournal } from '../state/journal.js';
 import { DeployLock } from '../state/lock.js';
 import { appendHistory, readCurrent, writeLastDeploy, type HistoryEntry } from '../state/records.js';
 import type { Observed } from '../strategies/observe.js';
-import { observe } from '../strategies/observe.js';
-import { appConfig } from '../runtime/app-config.js';
-import { observeRuntime } from '../runtime/observe.js';
-import { ControlApiError } from '../runtime/unix-json.js';
+import { observe, observePools } from './observe.js';
+import { refuseIncapable } from './capabilities.js';
 import { CanarySession } from './canary/session.js';
 import type { RunContext } from './context.js';
 import { DeployLog } from './deploy-log.js';
@@ -40,6 +38,8 @@ export interface OperationGates {
 
 export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollback', makePlan: (o: Observed) => Plan, gates: OperationGates = {}): Promise<OperationReport> {
   const { transport: t, layout } = ctx;
+  // a strategy the router cannot carry is refused before anything changes
+  refuseIncapable(ctx);
   const started = ctx.clock.now();
   const startedMono = ctx.clock.monotonic();
   // the app's root under $DEPLOYER_HOME (the default): that directory is private too
@@ -77,12 +77,13 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
       ctx.emit({ type: 'log', level: 'warn', message: `interrupted ${r.operation} ${r.deployId}: ${r.action === 'undone' ? 'undone' : 'its outcome was already decided; recorded it'}` });
     }
 
-    if (ctx.runtime) await declareApp(ctx);
-    const plan = makePlan(await observe(t, layout, ctx.runtime ? () => observeRuntime(ctx.runtime!, ctx.loaded.manifest.name) : undefined));
+    const instances = ctx.instances;
+    if (instances) await openInstances(ctx);
+    const plan = makePlan(await observe(t, layout, instances ? () => observePools(instances, ctx.router) : undefined));
     const notReady = await gates.afterPlan?.(plan);
     if (notReady) {
       // nothing ran: a first deploy leaves nothing in the runtime either
-      if (ctx.runtime && (await readCurrent(t, layout)) === null) await forgetIfEmpty(ctx);
+      if ((await readCurrent(t, layout)) === null) await ctx.instances?.forgetIfEmpty?.();
       throw new FleetStopped(notReady);
     }
     const entryFor = (o: Pick<RunOutcome, 'result' | 'rolledBack' | 'error'>): HistoryEntry => ({
@@ -122,7 +123,7 @@ export async function runOperation(ctx: RunContext, command: 'deploy' | 'rollbac
     log.write({ type: 'result', ...entry });
     const live = await readCurrent(t, layout);
     // a first deploy that failed leaves nothing in the runtime: not even the router's port
-    if (ctx.runtime && outcome.result !== 'succeeded' && live === null) await forgetIfEmpty(ctx);
+    if (outcome.result !== 'succeeded' && live === null) await ctx.instances?.forgetIfEmpty?.();
     const report: OperationReport = { plan, outcome, entry, logPath: log.path, live };
     // it succeeded, but the disk is too full to say so: exit 1 naming the file (doctor --repair records it)
     if (unrecorded && outcome.result === 'succeeded') throw unrecorded;
@@ -159,26 +160,15 @@ async function record(ctx: RunContext, entry: HistoryEntry): Promise<DiskFullErr
   }
 }
 
-/** Tells the runtime about the app (router port, host names, health path) before anything runs. */
-async function declareApp(ctx: RunContext): Promise<void> {
-  const m = ctx.loaded.manifest;
+/** Tells the instance manager about the app (the runtime: router port, host names, health path) before anything runs. */
+async function openInstances(ctx: RunContext): Promise<void> {
   try {
-    await ctx.runtime!.putApp(m.name, appConfig(ctx.loaded));
-    if (m.router.metrics_listen !== undefined) {
-      const v = m.router.metrics_listen;
-      await ctx.runtime!.setMetricsListen(typeof v === 'number' ? `127.0.0.1:${v}` : v);
-    }
+    await ctx.instances!.open?.();
   } catch (e) {
-    if (e instanceof ControlApiError) {
+    if (e instanceof DeployFailed) {
       const live = await readCurrent(ctx.transport, ctx.layout);
       throw new DeployFailed(e.message, { hint: live ? `nothing was changed; ${live} keeps serving` : 'nothing was changed' });
     }
     throw e;
   }
-}
-
-async function forgetIfEmpty(ctx: RunContext): Promise<void> {
-  const name = ctx.loaded.manifest.name;
-  const view = await ctx.runtime!.app(name).catch(() => null);
-  if (view && view.instances.length === 0) await ctx.runtime!.removeApp(name).catch(() => undefined);
 }

@@ -1,14 +1,13 @@
 import { dirname } from 'node:path';
 import { DeployerError, errorMessage } from '../errors.js';
-import { buildContext } from '../engine/build-context.js';
+import { buildContext } from '../wiring/context.js';
 import type { RunContext } from '../engine/context.js';
+import { refuseIncapable } from '../engine/capabilities.js';
 import { dryRunPlan } from '../engine/dry-run.js';
 import { runOperation, type OperationReport } from '../engine/operation.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan, PlannedStep } from '../plan/steps.js';
 import { describeStep } from '../plan/steps.js';
-import { usesRuntime } from '../runtime/app-config.js';
-import { ensureRuntime } from '../runtime/client.js';
 import { planDeploy } from '../strategies/index.js';
 import type { Observed } from '../strategies/observe.js';
 import { planRollback } from '../strategies/rollback.js';
@@ -85,14 +84,14 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
   ctx.hostName = start.hostName;
   ctx.fleet = { primary: start.primary };
   const makePlan = (o: Observed) => planFor(op, loaded, o, ctx.deployId);
-  const onRuntime = usesRuntime(loaded);
   try {
     if (start.dryRun) {
-      const { plan, notes } = await dryRunPlan(ctx, onRuntime, makePlan);
+      const { plan, notes } = await dryRunPlan(ctx, makePlan);
       send({ type: 'planned', plan, notes });
       return 0;
     }
-    if (onRuntime) ctx.runtime = (await ensureRuntime(ctx.home)).client;
+    refuseIncapable(ctx);
+    await ctx.connectInstances?.();
   } catch (e) {
     send({ type: 'failed', error: errorOf(e) });
     return errorOf(e).exitCode;

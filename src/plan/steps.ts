@@ -1,16 +1,13 @@
 import type { HookEvent } from '../manifest/schema/hooks.js';
-import type { RouteRule } from '../runtime/model.js';
+import type { RouteRule } from '../routers/types.js';
+import type { InstanceRef } from '../services/instance-manager.js';
+
+export type { InstanceRef } from '../services/instance-manager.js';
 
 /** Values of the pointer files in .deploy_state (null: the file is absent). */
 export interface Pointers {
   rollback_point?: string | null;
   pre_rollback_release?: string | null;
-}
-
-/** An instance of the embedded runtime as a plan names it. */
-export interface InstanceRef {
-  id: string;
-  port: number;
 }
 
 /** An instance a rolling deploy moves, with the release it runs now. */

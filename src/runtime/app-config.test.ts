@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../manifest/load.js';
 import { AppLayout } from '../release/layout.js';
-import { appConfig, instanceSpecs, parseListen, poolInstances, routerHealth, startTimeout } from './app-config.js';
+import { appConfig, instanceSpecs, parseListen, routerHealth } from './app-config.js';
 
 const load = (extra = '', checks = '  - { url: "http://127.0.0.1:{port}/healthz?deep=1", timeout: 12s }\n') =>
   parseManifest(
@@ -16,11 +16,17 @@ ${checks}`,
   );
 
 describe('runtime app config from the manifest', () => {
-  it('gives each pool its own port range from base_port', () => {
-    const l = load();
-    expect(poolInstances(l, 'blue')).toEqual([{ id: 'blue-0', port: 5000 }, { id: 'blue-1', port: 5001 }]);
-    expect(poolInstances(l, 'green')).toEqual([{ id: 'green-0', port: 5100 }, { id: 'green-1', port: 5101 }]);
-    expect(poolInstances(l, 'stable', 3).map((i) => i.port)).toEqual([5000, 5001, 5002]);
+  it('listens on no port for the app when another router (or none) serves it: the runtime only checks the instances', () => {
+    expect(appConfig(load()).listen).toEqual({ host: '127.0.0.1', port: 9000 });
+    const none = parseManifest(
+      `name: my.app
+source: { type: local, path: ./app }
+service: { manager: process, command: node server.js, instances: 2, base_port: 5000 }
+router: { type: none }
+`,
+      { env: {} },
+    );
+    expect(appConfig(none).listen).toBeNull();
   });
 
   it('reads listen as a port (loopback) or host:port', () => {
@@ -77,10 +83,5 @@ describe('runtime app config from the manifest', () => {
       logFile: '/srv/my.app/shared/logs/green-0.log',
       healthPath: '/healthz?deep=1',
     });
-  });
-
-  it('waits for a new instance as long as the longest health check allows', () => {
-    expect(startTimeout(load())).toBe(12_000);
-    expect(startTimeout(load('', '  []\n'))).toBe(30_000);
   });
 });

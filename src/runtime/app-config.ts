@@ -1,28 +1,9 @@
 import { join } from 'node:path';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { AppLayout } from '../release/layout.js';
-import type { InstanceRef } from '../plan/steps.js';
+import type { InstanceRef } from '../services/instance-manager.js';
 import type { AppConfig } from './daemon/daemon.js';
 import type { InstanceSpec, RouterHealth } from './model.js';
-
-/** Port offset of each pool from service.base_port: blue and green never share a port. */
-export const POOL_OFFSET: Record<string, number> = { stable: 0, blue: 0, green: 100, canary: 200 };
-export const DEFAULT_BASE_PORT = 3000;
-
-/** Whether a deploy of this manifest runs on Deployer's own runtime. */
-export function usesRuntime(loaded: LoadedManifest): boolean {
-  return loaded.manifest.service.manager === 'process';
-}
-
-export function basePort(loaded: LoadedManifest): number {
-  return loaded.manifest.service.base_port ?? DEFAULT_BASE_PORT;
-}
-
-/** The instances of a pool: `<pool>-<i>` on base_port + the pool's offset + i. */
-export function poolInstances(loaded: LoadedManifest, pool: string, count = loaded.manifest.service.instances): InstanceRef[] {
-  const first = basePort(loaded) + (POOL_OFFSET[pool] ?? 0);
-  return Array.from({ length: count }, (_, i) => ({ id: `${pool}-${i}`, port: first + i }));
-}
 
 export function parseListen(v: number | string | undefined, fallbackPort: number): { host: string; port: number } {
   if (v === undefined) return { host: '127.0.0.1', port: fallbackPort };
@@ -46,11 +27,14 @@ export function routerHealth(loaded: LoadedManifest): RouterHealth {
   return { path, intervalMs: r.health_interval, timeoutMs: Math.min(5_000, Math.max(500, r.health_interval * 2)), unhealthyThreshold: 2, healthyThreshold: 1 };
 }
 
-/** The app as the runtime's router serves it. */
+/**
+ * The app as the runtime's router serves it. With another router (nginx, HAProxy) or none, the
+ * runtime only health-checks the instances: it listens on no port for the app.
+ */
 export function appConfig(loaded: LoadedManifest): AppConfig {
   const m = loaded.manifest;
   return {
-    listen: parseListen(m.router.listen, 8080),
+    listen: m.router.type === 'embedded' ? parseListen(m.router.listen, 8080) : null,
     hostnames: m.router.hostnames,
     health: routerHealth(loaded),
     stickyCookie: m.router.sticky ? `deployer_${m.name.replace(/[^A-Za-z0-9_-]/g, '_')}` : null,
@@ -92,9 +76,4 @@ export function instanceSpecs(loaded: LoadedManifest, layout: AppLayout, pool: s
     logFile: join(layout.shared, 'logs', `${r.id}.log`),
     healthPath: routerHealth(loaded).path,
   }));
-}
-
-/** How long a new instance may take to pass the router's check: the longest health check timeout (30 s without checks). */
-export function startTimeout(loaded: LoadedManifest): number {
-  return loaded.checks.length ? Math.max(...loaded.checks.map((c) => c.policy.timeoutMs)) : 30_000;
 }

@@ -68,6 +68,10 @@ export class RuntimeClient {
   release(app: string, id: string): Promise<unknown> {
     return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/release`), {});
   }
+  /** Back on hold: out of rotation, resolving once its in-flight requests are done (or timeoutMs, default the app's drain timeout). */
+  hold(app: string, id: string, timeoutMs?: number): Promise<{ drained: boolean; inFlight: number; waitedMs: number }> {
+    return this.call('POST', this.appPath(app, `/instances/${encodeURIComponent(id)}/hold`), timeoutMs === undefined ? {} : { timeoutMs }, { timeoutMs: (timeoutMs ?? 15 * 60_000) + 15_000 });
+  }
   stopInstances(app: string, ids: string[], drain = true): Promise<AppView> {
     return this.call('POST', this.appPath(app, '/instances/stop'), { ids, drain }, { timeoutMs: 15 * 60_000 });
   }

@@ -48,6 +48,10 @@ export interface ProcessRecord {
   start?: string;
 }
 
+// shared with every router adapter (the canary analysis reads them from any router)
+import type { PoolTraffic, RouteRule, TrafficMetrics } from '../routers/types.js';
+export type { LatencyHistogram, PoolSamples, PoolTraffic, RouteRule, StatusCounts, TrafficMetrics } from '../routers/types.js';
+
 // ---- router ----
 
 export type TargetState = 'unknown' | 'healthy' | 'unhealthy' | 'draining' | 'disabled';
@@ -85,7 +89,8 @@ export interface RouterHealth {
 
 export interface RouterApp {
   name: string;
-  listen: { host: string; port: number };
+  /** null: the router health-checks the app's targets but serves no port for it (another router does) */
+  listen: { host: string; port: number } | null;
   /** Host header names (without port) routed to this app; empty: the default app of its listener */
   hostnames: string[];
   pools: RouterPool[];
@@ -134,32 +139,8 @@ export interface TargetView {
 
 export interface RouterAppView {
   name: string;
-  listen: { host: string; port: number };
+  listen: { host: string; port: number } | null;
   pools: { name: string; weight: number; targets: TargetView[] }[];
-}
-
-export interface StatusCounts {
-  '1xx': number;
-  '2xx': number;
-  '3xx': number;
-  '4xx': number;
-  '5xx': number;
-  /** requests that got no response from a target (the router answered 502/503/504) */
-  errors: number;
-}
-
-export interface LatencyHistogram {
-  /** upper bounds in milliseconds, ascending; the last bucket is +Inf (not listed) */
-  boundsMs: number[];
-  /** counts per bucket (not cumulative), length boundsMs.length + 1 */
-  counts: number[];
-  sumMs: number;
-  count: number;
-}
-
-export interface TrafficMetrics {
-  requests: StatusCounts;
-  latency: LatencyHistogram;
 }
 
 export interface AppMetrics {
@@ -169,33 +150,7 @@ export interface AppMetrics {
 
 // ---- canary analysis and routing ----
 
-/** The most recent request latencies of a pool, for judges that compare distributions. */
-export interface PoolSamples {
-  /** requests sampled since the router started (the sequence number of the newest sample) */
-  seq: number;
-  /** the newest min(seq, capacity) latencies, oldest first: samples seq-len+1 ... seq */
-  latencyMs: number[];
-}
-
-/** One pool's cumulative counters and recent samples, read in one go so they agree. */
-export interface PoolTraffic extends TrafficMetrics {
-  samples: PoolSamples;
-}
-
 export interface AppTraffic {
   app: string;
   pools: Record<string, PoolTraffic>;
-}
-
-/**
- * Sends matching requests to a pool whatever the weights (testers, A/B splits): a header (or a
- * cookie) present, with `value` when given. Ignored while the pool has no healthy target.
- */
-export interface RouteRule {
-  /** header name, lower case */
-  header?: string;
-  cookie?: string;
-  /** exact value to match; absent: any value */
-  value?: string;
-  pool: string;
 }

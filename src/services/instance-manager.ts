@@ -35,4 +35,8 @@ export interface InstanceManager {
   restart(id: string): Promise<void>;
   /** The app's instances as the manager sees them now (after a crash: what it adopted). */
   list(): Promise<RunningInstance[]>;
+  /** Before an operation changes anything: registers the app with the manager (nothing changes when it refuses). */
+  open?(): Promise<void>;
+  /** After a first deploy that left nothing running: the manager forgets the app. */
+  forgetIfEmpty?(): Promise<void>;
 }

@@ -140,3 +140,20 @@ export async function clearCanaryFiles(t: Transport, layout: AppLayout): Promise
   await t.fs.remove(layout.canaryCommands);
   await t.fs.remove(layout.canaryStatus);
 }
+
+/** One analysed interval, with the stage it belonged to. */
+export type StagedInterval = IntervalResult & { stage: number; weight: number };
+
+/** What the history records about a canary: every interval's values and verdict, and its end. */
+export interface CanaryRecord {
+  pool: string;
+  baseline: { pool: string; release: string | null };
+  outcome: 'promoted' | 'aborted' | 'failed' | 'in_progress';
+  reason?: string;
+  stages_done: number;
+  /** the newest intervals (at most 200), and how many there were in all */
+  intervals: StagedInterval[];
+  intervals_total: number;
+  /** the promote/abort requests it answered: who, when, what was done or why not */
+  commands: CanaryAck[];
+}

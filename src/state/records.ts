@@ -1,4 +1,4 @@
-import type { CanaryRecord } from '../engine/canary/session.js';
+import type { CanaryRecord } from './canary.js';
 import type { Transport } from '../hosts/transport.js';
 import type { AppLayout } from '../release/layout.js';
 import { isReleaseId } from '../release/id.js';

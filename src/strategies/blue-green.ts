@@ -1,7 +1,7 @@
 import { fillTemplate } from '../manifest/checks.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan, PlannedStep } from '../plan/steps.js';
-import { poolInstances } from '../runtime/app-config.js';
+import { poolInstances } from './pools.js';
 import { deployPlan, poolHealthCheck } from './common.js';
 import { livePool, type Observed } from './observe.js';
 import type { PlanIds } from './recreate.js';
@@ -38,7 +38,7 @@ export function slotSteps(loaded: LoadedManifest, observed: Observed, release: s
  */
 export function stopLeftovers(observed: Observed): PlannedStep[] {
   const live = livePool(observed);
-  const leftovers = (observed.runtime?.pools ?? []).filter((p) => p.name !== live?.name && p.instances.length > 0);
+  const leftovers = (observed.pools ?? []).filter((p) => p.name !== live?.name && p.instances.length > 0);
   return leftovers.map((p) => ({
     step: { kind: 'stop_instances', pool: p.name, release: [...new Set(p.instances.map((i) => i.release))].join(', ') || null, instances: p.instances.map((i) => i.id), delayMs: 0 },
     onError: 'abort',

@@ -21,7 +21,7 @@ const load = (canary: string, extra = '') => parseManifest(manifest(canary, extr
 
 const R1 = '20240101_000001';
 const NEW = '20240102_000000';
-const live = (pools: ObservedPool[] = [pool('blue', 100, R1, 4000)]): Observed => ({ current: R1, rollbackPoint: null, preRollback: null, releases: [info(R1)], runtime: { pools } });
+const live = (pools: ObservedPool[] = [pool('blue', 100, R1, 4000)]): Observed => ({ current: R1, rollbackPoint: null, preRollback: null, releases: [info(R1)], pools });
 
 describe('canary stages', () => {
   it('walks the seed form from initial_percent by step_percent while below final_percent', () => {
@@ -53,7 +53,7 @@ describe('canary stages', () => {
 
 describe('canary plan', () => {
   it('with nothing live there is nothing to compare: a first deploy goes in as blue-green', () => {
-    const plan = planCanary(load('    stages: [{weight: 10}]'), { current: null, rollbackPoint: null, preRollback: null, releases: [], runtime: null }, { deployId: 'd1', release: NEW });
+    const plan = planCanary(load('    stages: [{weight: 10}]'), { current: null, rollbackPoint: null, preRollback: null, releases: [], pools: null }, { deployId: 'd1', release: NEW });
     expect(plan.strategy).toBe('canary');
     expect(kinds(plan)).not.toContain('canary_stage');
     expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ to: 'blue', from: null });
@@ -107,11 +107,11 @@ describe('canary plan', () => {
   });
 
   it('a rollback after a canary moves traffic back to the warm slot, or starts the idle one', () => {
-    const o: Observed = { current: NEW, rollbackPoint: R1, preRollback: null, releases: [info(R1), info(NEW)], runtime: { pools: [pool('green', 100, NEW, 4100), pool('blue', 0, R1, 4000)] } };
+    const o: Observed = { current: NEW, rollbackPoint: R1, preRollback: null, releases: [info(R1), info(NEW)], pools: [pool('green', 100, NEW, 4100), pool('blue', 0, R1, 4000)] };
     const warm = planRollback(load('    stages: [{weight: 10}]\n    scale_down_delay: 50s'), o, { deployId: 'r1' });
     expect(stepOf(warm, 'stop_instances')[0]!.delayMs).toBe(50_000);
     expect(kinds(warm)).toEqual(['hook:pre_rollback', 'switch_traffic', 'health_check', 'stop_instances', 'hook:post_rollback', 'hook:on_rollback']);
-    const cold = planRollback(load('    stages: [{weight: 10}]'), { ...o, runtime: { pools: [pool('green', 100, NEW, 4100)] } }, { deployId: 'r2' });
+    const cold = planRollback(load('    stages: [{weight: 10}]'), { ...o, pools: [pool('green', 100, NEW, 4100)] }, { deployId: 'r2' });
     expect(stepOf(cold, 'start_instances')[0]).toMatchObject({ pool: 'blue', release: R1 });
   });
 });

@@ -1,8 +1,8 @@
 import { UsageError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan, PlannedStep, Step } from '../plan/steps.js';
-import { poolInstances } from '../runtime/app-config.js';
-import type { RouteRule } from '../runtime/model.js';
+import { poolInstances } from './pools.js';
+import type { RouteRule } from '../routers/types.js';
 import { idleSlot, planBlueGreen, scaleDown, stopLeftovers } from './blue-green.js';
 import { deployPlan, poolHealthCheck } from './common.js';
 import { livePool, type Observed } from './observe.js';

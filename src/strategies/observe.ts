@@ -1,25 +1,19 @@
-import type { Transport } from '../hosts/transport.js';
-import type { AppLayout } from '../release/layout.js';
-import { listReleases, type ReleaseInfo } from '../release/list.js';
-import { readCurrent, readPointer } from '../state/records.js';
+// What planners are given about the host: pure types (engine/observe.ts reads them).
+import type { ReleaseInfo } from '../release/list.js';
 
 export interface ObservedInstance {
   id: string;
   port: number;
   release: string;
-  /** the supervisor's state: running, backoff, ... */
+  /** the instance manager's state: running, backoff, ... */
   state: string;
 }
 
+/** A pool of the app's instances, with its share of traffic in the router (0 without one). */
 export interface ObservedPool {
   name: string;
   weight: number;
   instances: ObservedInstance[];
-}
-
-/** The app in the embedded runtime: its pools, their weights and instances. */
-export interface RuntimeObserved {
-  pools: ObservedPool[];
 }
 
 /** What is on the host now: the input of every planner besides the manifest. */
@@ -28,24 +22,13 @@ export interface Observed {
   rollbackPoint: string | null;
   preRollback: string | null;
   releases: ReleaseInfo[];
-  /** null: the app does not use the runtime, or has nothing in it yet */
-  runtime: RuntimeObserved | null;
-}
-
-export async function observe(t: Transport, layout: AppLayout, runtime?: () => Promise<RuntimeObserved | null>): Promise<Observed> {
-  const [current, rollbackPoint, preRollback, releases, rt] = await Promise.all([
-    readCurrent(t, layout),
-    readPointer(t, layout.rollbackPoint),
-    readPointer(t, layout.preRollbackRelease),
-    listReleases(t, layout),
-    runtime ? runtime() : Promise.resolve(null),
-  ]);
-  return { current, rollbackPoint, preRollback, releases, runtime: rt };
+  /** the app's pools (instance manager + router); null: the app does not run pools, or has nothing yet */
+  pools: ObservedPool[] | null;
 }
 
 /** The pool serving traffic: the one with the highest weight (null: none). */
 export function livePool(o: Observed): ObservedPool | null {
-  const pools = (o.runtime?.pools ?? []).filter((p) => p.weight > 0 && p.instances.length > 0);
+  const pools = (o.pools ?? []).filter((p) => p.weight > 0 && p.instances.length > 0);
   pools.sort((a, b) => b.weight - a.weight);
   return pools[0] ?? null;
 }

@@ -20,7 +20,7 @@ const R2 = '20240101_000002';
 const R3 = '20240101_000003';
 const NEW = '20240102_000000';
 const info = (id: string): ReleaseInfo => ({ id, dir: `/srv/shop/releases/${id}`, complete: true, protected: false, failed: false, meta: null });
-const observed = (o: Partial<Observed> = {}): Observed => ({ current: null, rollbackPoint: null, preRollback: null, releases: [], runtime: null, ...o });
+const observed = (o: Partial<Observed> = {}): Observed => ({ current: null, rollbackPoint: null, preRollback: null, releases: [], pools: null, ...o });
 
 const hook = (event: string, release: string, onError: 'abort' | 'warn', args?: string[]): PlannedStep => ({
   step: { kind: 'hook', event, release, ...(args ? { args } : {}) } as PlannedStep['step'],

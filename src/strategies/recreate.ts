@@ -1,6 +1,6 @@
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan } from '../plan/steps.js';
-import { poolInstances, usesRuntime } from '../runtime/app-config.js';
+import { poolInstances, runsPools } from './pools.js';
 import { deployPlan, healthCheck, poolHealthCheck } from './common.js';
 import type { Observed } from './observe.js';
 
@@ -15,7 +15,7 @@ export interface PlanIds {
  */
 export function planRecreate(loaded: LoadedManifest, observed: Observed, ids: PlanIds): Plan {
   // on the runtime, recreate restarts every instance in pool `stable`; each one is checked
-  const check = (r: string) => (usesRuntime(loaded) ? poolHealthCheck(loaded, r, 'stable', poolInstances(loaded, 'stable').map((i) => i.port)) : healthCheck(loaded, r));
+  const check = (r: string) => (runsPools(loaded) ? poolHealthCheck(loaded, r, 'stable', poolInstances(loaded, 'stable').map((i) => i.port)) : healthCheck(loaded, r));
   const { release } = ids;
   return deployPlan(loaded, observed, ids, {
     strategy: 'recreate',

@@ -17,7 +17,7 @@ health_checks:
 
 const R = (n: number) => `20240101_00000${n}`;
 const info = (n: number, o: Partial<ReleaseInfo> = {}): ReleaseInfo => ({ id: R(n), dir: `/srv/shop/releases/${R(n)}${o.failed ? '.failed' : ''}`, complete: true, protected: false, failed: false, meta: null, ...o });
-const observed = (o: Partial<Observed> = {}): Observed => ({ current: null, rollbackPoint: null, preRollback: null, releases: [], runtime: null, ...o });
+const observed = (o: Partial<Observed> = {}): Observed => ({ current: null, rollbackPoint: null, preRollback: null, releases: [], pools: null, ...o });
 const four = [info(1), info(2), info(3), info(4)];
 
 function usage(fn: () => unknown): UsageError {

@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import { compareReleaseIds } from '../release/id.js';
 import type { Plan, PlannedStep, Pointers } from '../plan/steps.js';
-import { poolInstances, usesRuntime } from '../runtime/app-config.js';
+import { poolInstances, runsPools } from './pools.js';
 import { idleSlot, scaleDown, slotSteps } from './blue-green.js';
 import { healthCheck, hook, poolHealthCheck } from './common.js';
 import { livePool, type Observed } from './observe.js';
@@ -56,7 +56,7 @@ export function planRollback(loaded: LoadedManifest, observed: Observed, req: Ro
       onError: 'abort',
       live: true,
     },
-    ...(usesRuntime(loaded) ? poolHealthCheck(loaded, target, 'stable', poolInstances(loaded, 'stable').map((i) => i.port)) : healthCheck(loaded, target)),
+    ...(runsPools(loaded) ? poolHealthCheck(loaded, target, 'stable', poolInstances(loaded, 'stable').map((i) => i.port)) : healthCheck(loaded, target)),
   ];
   return {
     operation: 'rollback',
@@ -80,9 +80,9 @@ export function planRollback(loaded: LoadedManifest, observed: Observed, req: Ro
  */
 function runtimeActivation(loaded: LoadedManifest, observed: Observed, target: string, pointers: Pointers, pointersBefore: Pointers): PlannedStep[] | null {
   const live = livePool(observed);
-  if (!usesRuntime(loaded) || !live) return null;
+  if (!runsPools(loaded) || !live) return null;
   const from = observed.current;
-  const warm = observed.runtime!.pools.find(
+  const warm = observed.pools!.find(
     (p) => p.name !== live.name && p.weight === 0 && p.instances.length > 0 && p.instances.every((i) => i.release === target && i.state === 'running'),
   );
   const strategy = loaded.manifest.deployment.strategy;

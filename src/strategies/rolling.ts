@@ -1,6 +1,6 @@
 import type { LoadedManifest } from '../manifest/load.js';
 import type { Plan, PlannedStep, Pointers, RollingInstance } from '../plan/steps.js';
-import { poolInstances } from '../runtime/app-config.js';
+import { poolInstances } from './pools.js';
 import { deployPlan, poolHealthCheck } from './common.js';
 import { livePool, type Observed } from './observe.js';
 import type { PlanIds } from './recreate.js';

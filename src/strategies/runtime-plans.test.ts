@@ -22,7 +22,7 @@ const load = (strategy: string, extra = '') => parseManifest(manifest(strategy, 
 const R1 = '20240101_000001';
 const R2 = '20240101_000002';
 const NEW = '20240102_000000';
-const observed = (o: Partial<Observed> = {}): Observed => ({ current: null, rollbackPoint: null, preRollback: null, releases: [], runtime: null, ...o });
+const observed = (o: Partial<Observed> = {}): Observed => ({ current: null, rollbackPoint: null, preRollback: null, releases: [], pools: null, ...o });
 
 describe('blue-green plan', () => {
   it('picks the slot that does not serve', () => {
@@ -44,7 +44,7 @@ describe('blue-green plan', () => {
   });
 
   it('next deploy: green on its own ports, blue stopped after scale_down_delay (a warning if that fails)', () => {
-    const o = observed({ current: R2, rollbackPoint: R1, releases: [info(R1), info(R2)], runtime: { pools: [pool('blue', 100, R2, 4000)] } });
+    const o = observed({ current: R2, rollbackPoint: R1, releases: [info(R1), info(R2)], pools: [pool('blue', 100, R2, 4000)] });
     const plan = planBlueGreen(load('blue-green'), o, { deployId: 'd2', release: NEW });
     expect(stepOf(plan, 'start_instances')[0]!.instances.map((i) => i.port)).toEqual([4100, 4101, 4102]);
     expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ to: 'green', from: 'blue', previous: R2, pointers: { rollback_point: R2, pre_rollback_release: null } });
@@ -54,7 +54,7 @@ describe('blue-green plan', () => {
   });
 
   it('stops what is left in the idle slot before starting there', () => {
-    const o = observed({ current: R2, runtime: { pools: [pool('blue', 100, R2, 4000), pool('green', 0, R1, 4100, 2)] } });
+    const o = observed({ current: R2, pools: [pool('blue', 100, R2, 4000), pool('green', 0, R1, 4100, 2)] });
     const plan = planBlueGreen(load('blue-green'), o, { deployId: 'd3', release: NEW });
     const i = kinds(plan).indexOf('stop_instances');
     expect(kinds(plan)[i + 1]).toBe('start_instances');
@@ -64,7 +64,7 @@ describe('blue-green plan', () => {
 
 describe('blue-green leftovers', () => {
   it('stops any pool besides the live one first (recreate\'s stable holds blue\'s ports)', () => {
-    const o = observed({ current: R2, runtime: { pools: [pool('green', 100, R2, 4100), pool('stable', 0, R1, 4000)] } });
+    const o = observed({ current: R2, pools: [pool('green', 100, R2, 4100), pool('stable', 0, R1, 4000)] });
     const plan = planBlueGreen(load('blue-green'), o, { deployId: 'd6', release: NEW });
     expect(stepOf(plan, 'stop_instances')[0]).toEqual({ kind: 'stop_instances', pool: 'stable', release: R1, instances: ['stable-0', 'stable-1', 'stable-2'], delayMs: 0 });
     expect(stepOf(plan, 'start_instances')[0]!.pool).toBe('blue');
@@ -75,7 +75,7 @@ describe('rolling rollback after a partly kept-back deploy', () => {
   it('leaves instances already on the target alone', () => {
     const live = pool('stable', 100, NEW, 4000);
     live.instances[1]!.release = R2;
-    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], runtime: { pools: [live] } });
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], pools: [live] });
     const plan = planRollback(load('rolling'), o, { deployId: 'r5' });
     expect(stepOf(plan, 'roll_batch').flatMap((b) => b.instances.map((i) => i.id))).toEqual(['stable-0', 'stable-2']);
   });
@@ -87,7 +87,7 @@ describe('rolling plan', () => {
   });
 
   it('batches of min(batch_size, max_unavailable), delay between batches only, then current', () => {
-    const o = observed({ current: R2, releases: [info(R1), info(R2)], runtime: { pools: [pool('stable', 100, R2, 4000)] } });
+    const o = observed({ current: R2, releases: [info(R1), info(R2)], pools: [pool('stable', 100, R2, 4000)] });
     const plan = planRolling(load('rolling'), o, { deployId: 'd4', release: NEW });
     const batches = stepOf(plan, 'roll_batch');
     expect(batches.map((b) => [b.batch, b.batches, b.instances.map((i) => i.id), b.delayAfterMs, b.maxFailures])).toEqual([
@@ -110,7 +110,7 @@ describe('rolling plan', () => {
 
 describe('rollback on the runtime', () => {
   it('a warm slot with the target: only traffic moves (no instance starts)', () => {
-    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R1), info(R2), info(NEW)], runtime: { pools: [pool('blue', 0, R2, 4000), pool('green', 100, NEW, 4100)] } });
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R1), info(R2), info(NEW)], pools: [pool('blue', 0, R2, 4000), pool('green', 100, NEW, 4100)] });
     const plan = planRollback(load('blue-green'), o, { deployId: 'r1' });
     expect(kinds(plan)).toEqual(['hook:pre_rollback', 'switch_traffic', 'health_check', 'stop_instances', 'hook:post_rollback', 'hook:on_rollback']);
     expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ release: R2, to: 'blue', from: 'green', pointers: { rollback_point: R1, pre_rollback_release: NEW } });
@@ -118,20 +118,20 @@ describe('rollback on the runtime', () => {
   });
 
   it('blue-green without a warm slot starts the target in the idle slot first', () => {
-    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], runtime: { pools: [pool('green', 100, NEW, 4100)] } });
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], pools: [pool('green', 100, NEW, 4100)] });
     const plan = planRollback(load('blue-green'), o, { deployId: 'r2' });
     expect(stepOf(plan, 'start_instances')[0]).toMatchObject({ pool: 'blue', release: R2 });
   });
 
   it('rolling rolls the instances back in batches', () => {
-    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], runtime: { pools: [pool('stable', 100, NEW, 4000)] } });
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], pools: [pool('stable', 100, NEW, 4000)] });
     const plan = planRollback(load('rolling'), o, { deployId: 'r3' });
     expect(stepOf(plan, 'roll_batch').map((b) => b.release)).toEqual([R2, R2, R2]);
     expect(kinds(plan)).toContain('set_current');
   });
 
   it('recreate on the runtime restarts through the process manager and checks every instance', () => {
-    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], runtime: { pools: [pool('stable', 100, NEW, 4000)] } });
+    const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], pools: [pool('stable', 100, NEW, 4000)] });
     const plan = planRollback(load('recreate'), o, { deployId: 'r4' });
     expect(stepOf(plan, 'activate')[0]).toMatchObject({ release: R2, manager: 'process' });
     expect(stepOf(plan, 'health_check')[0]).toMatchObject({ ports: [4000, 4001, 4002], pool: 'stable' });

@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { DeployFailed } from '../../errors.js';
 import { diagnose, type Finding } from '../../engine/doctor.js';
 import { DeployLock } from '../../state/lock.js';
-import { usesRuntime } from '../../runtime/app-config.js';
-import { connectRuntime, ensureRuntime } from '../../runtime/client.js';
 import { buildContext, loadFromOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { globals, output, progress } from './common.js';
@@ -24,13 +22,10 @@ export function registerDoctor(program: Command): void {
       let after: Finding[] | undefined;
       if (opts.repair && (await ctx.transport.fs.stat(ctx.layout.root))) {
         // undoing an interrupted deploy on the runtime (stop instances, move traffic back) needs the daemon
-        if (usesRuntime(loaded)) {
-          const { client, started } = await ensureRuntime(ctx.home);
-          if (started) process.stderr.write('repair: started the runtime daemon (its saved state starts the instances and the router again)\n');
-          ctx.runtime = client;
-        }
-      } else if (usesRuntime(loaded)) {
-        ctx.runtime = (await connectRuntime(ctx.home)) ?? undefined;
+        const c = await ctx.connectInstances?.();
+        if (c?.started) process.stderr.write('repair: started the runtime daemon (its saved state starts the instances and the router again)\n');
+      } else {
+        await ctx.connectInstances?.(true);
       }
       if (opts.repair && (await ctx.transport.fs.stat(ctx.layout.root))) {
         await ctx.transport.fs.mkdirp(ctx.layout.state, { private: true });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { OperationReport } from '../../engine/operation.js';
 import { runOperation } from '../../engine/operation.js';
+import { refuseIncapable } from '../../engine/capabilities.js';
 import { dryRunPlan } from '../../engine/dry-run.js';
 import type { RunContext } from '../../engine/context.js';
 import type { LoadedManifest } from '../../manifest/load.js';
@@ -8,8 +9,6 @@ import type { Plan } from '../../plan/steps.js';
 import { nextReleaseId } from '../../release/id.js';
 import type { Observed } from '../../strategies/observe.js';
 import { systemClock } from '../../util/clock.js';
-import { usesRuntime } from '../../runtime/app-config.js';
-import { ensureRuntime } from '../../runtime/client.js';
 import { buildContext, loadFromOptions, refuseUnfetchable, refuseUnsupported, type GlobalOptions } from '../context.js';
 import { markJsonPrinted } from '../json-printed.js';
 import { formatMs } from '../render/style.js';
@@ -51,9 +50,8 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
     return spec.plan(loaded, observed, { deployId: ctx.deployId, release });
   };
 
-  const onRuntime = usesRuntime(loaded);
   if (spec.dryRun) {
-    const { plan, notes } = await dryRunPlan(ctx, onRuntime, makePlan);
+    const { plan, notes } = await dryRunPlan(ctx, makePlan);
     for (const n of notes) render.handle({ type: 'log', level: 'warn', message: n });
     render.printPlan(plan);
     if (out.isJson) out.json({ dry_run: true, deploy_id: plan.deployId, app: plan.app, release: plan.release, strategy: plan.strategy, previous: plan.previous, notes, steps: plan.steps.map((p) => ({ ...p.step, on_error: p.onError })) });
@@ -61,11 +59,9 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   }
 
   const started = systemClock.monotonic();
-  if (onRuntime) {
-    const { client, started: fresh } = await ensureRuntime(ctx.home);
-    if (fresh) render.handle({ type: 'log', level: 'info', message: `started the runtime daemon (${client.paths.dir})` });
-    ctx.runtime = client;
-  }
+  refuseIncapable(ctx);
+  const connected = await ctx.connectInstances?.();
+  if (connected?.note) render.handle({ type: 'log', level: 'info', message: connected.note });
   const stopInterrupts = onInterrupt(ctx, (m) => render.handle({ type: 'log', level: 'warn', message: m }));
   let report: OperationReport;
   try {

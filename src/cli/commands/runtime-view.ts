@@ -4,7 +4,7 @@ import type { Out } from './common.js';
 /** One app in the runtime: router address, pools with weights, instances with their health. */
 export function printRuntimeApp(out: Out, app: AppView): void {
   const s = out.style;
-  out.line(s.bold(`  ${app.name}: router http://${app.listen.host}:${app.listen.port}${app.hostnames.length ? ` (${app.hostnames.join(', ')})` : ''}`));
+  out.line(s.bold(`  ${app.name}: ${app.listen ? `router http://${app.listen.host}:${app.listen.port}` : 'no listener (another router serves it)'}${app.hostnames.length ? ` (${app.hostnames.join(', ')})` : ''}`));
   const pools = [...new Set([...Object.keys(app.weights), ...app.instances.map((i) => i.pool)])].sort();
   for (const pool of pools) {
     const w = app.weights[pool] ?? 0;

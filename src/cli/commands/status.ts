@@ -6,13 +6,15 @@ import { readCanaryStatus } from '../../state/canary.js';
 import { readJournal } from '../../state/journal.js';
 import { inspectLock } from '../../state/lock.js';
 import { readLastDeploy } from '../../state/records.js';
-import { observe } from '../../strategies/observe.js';
+import { observe } from '../../engine/observe.js';
 import { describeJournal } from '../../engine/recovery.js';
-import { usesRuntime } from '../../runtime/app-config.js';
+import { usesRuntime } from '../../wiring/instances.js';
 import { connectRuntime } from '../../runtime/client.js';
 import { deployerHome, openApp } from '../context.js';
 import { canaryStatusLines } from '../render/canary.js';
 import { printRuntimeApp } from './runtime-view.js';
+import { externalLive } from '../../wiring/router.js';
+import { systemClock } from '../../util/clock.js';
 import { globals, output } from './common.js';
 
 export async function collectStatus(t: Transport, layout: AppLayout) {
@@ -56,7 +58,9 @@ export function registerStatus(program: Command): void {
       const st = await collectStatus(t, layout);
       const rt = usesRuntime(loaded) ? await connectRuntime(deployerHome()) : null;
       const runtime = rt ? await rt.app(loaded.manifest.name) : null;
-      if (out.isJson) return out.json({ app: loaded.manifest.name, hosts: [{ host: 'local', ...st, ...(usesRuntime(loaded) ? { runtime } : {}) }] });
+      // another router in front (nginx, HAProxy): what it serves, read back from it
+      const router = await externalLive(loaded, { transport: t, app: loaded.manifest.name, clock: systemClock }).catch((e: Error) => e);
+      if (out.isJson) return out.json({ app: loaded.manifest.name, hosts: [{ host: 'local', ...st, ...(usesRuntime(loaded) ? { runtime } : {}), ...(router === undefined ? {} : { router: router instanceof Error ? { error: router.message } : router }) }] });
       const s = out.style;
       out.line(s.bold(`${loaded.manifest.name} on local (${st.app_root})`));
       out.line(`  live:            ${st.current ? `${st.current}${st.version ? ` (version ${st.version})` : ''}${st.deployed_at ? `, deployed ${st.deployed_at} by ${st.deployed_by}` : ''}` : s.dim('nothing deployed')}`);
@@ -72,6 +76,12 @@ export function registerStatus(program: Command): void {
       if (usesRuntime(loaded)) {
         if (runtime) printRuntimeApp(out, runtime);
         else out.line(`  runtime:         ${s.dim(rt ? 'the app has no instances' : 'the runtime daemon is not running')}`);
+      }
+      if (router instanceof Error) out.line(`  router:          ${s.red(router.message)}`);
+      else if (router === null) out.line(`  router:          ${s.dim(`${loaded.manifest.router.type} has nothing for the app`)}`);
+      else if (router) {
+        out.line(`  router:          ${router.where}`);
+        for (const p of router.pools) out.line(`    pool ${p.name}: weight ${p.weight > 0 ? s.green(String(p.weight)) : p.weight}, ${p.targets.map((x) => `${x.id} ${x.state}${x.health ? `/${x.health}` : ''}`).join(', ') || 'no targets'}`);
       }
       if (last) out.line(`  last operation:  ${last.operation} ${last.release} ${last.result === 'succeeded' ? s.green(last.result) : s.red(last.result)} at ${last.finished}${last.error ? `: ${last.error}` : ''}`);
     });

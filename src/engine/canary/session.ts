@@ -3,10 +3,11 @@ import { runShellCommand } from '../../analysis/command-provider.js';
 import type { IntervalResult } from '../../analysis/types.js';
 import type { AnalysisConfig } from '../../manifest/schema/analysis.js';
 import type { Plan, PlannedStep, Step } from '../../plan/steps.js';
-import { clearCanaryFiles, takeCanaryCommands, writeCanaryStatus, type CanaryAck, type CanaryCommand, type CanaryStatus } from '../../state/canary.js';
+import { clearCanaryFiles, takeCanaryCommands, writeCanaryStatus, type CanaryAck, type CanaryCommand, type CanaryRecord, type CanaryStatus, type StagedInterval } from '../../state/canary.js';
+
+export type { CanaryRecord, StagedInterval } from '../../state/canary.js';
 import { errorMessage } from '../../errors.js';
-import type { RunContext } from '../context.js';
-import { runtimeOf } from '../handlers/runtime-ops.js';
+import { routerOf, type RunContext } from '../context.js';
 
 type Stage = Extract<Step, { kind: 'canary_stage' }>;
 
@@ -14,23 +15,6 @@ type Stage = Extract<Step, { kind: 'canary_stage' }>;
 const HISTORY_INTERVALS = 200;
 const STATUS_INTERVALS = 5;
 const ACKS_KEPT = 10;
-
-/** One analysed interval, with the stage it belonged to. */
-export type StagedInterval = IntervalResult & { stage: number; weight: number };
-
-/** What the history records about a canary: every interval's values and verdict, and its end. */
-export interface CanaryRecord {
-  pool: string;
-  baseline: { pool: string; release: string | null };
-  outcome: 'promoted' | 'aborted' | 'failed' | 'in_progress';
-  reason?: string;
-  stages_done: number;
-  /** the newest intervals (at most 200), and how many there were in all */
-  intervals: StagedInterval[];
-  intervals_total: number;
-  /** the promote/abort requests it answered: who, when, what was done or why not */
-  commands: CanaryAck[];
-}
 
 /**
  * What a stage does with the commands that came (the session decides; the stage acts and then
@@ -85,7 +69,13 @@ export class CanarySession {
     const app = ctx.loaded.manifest.name;
     this.analysis = this.cfg
       ? new CanaryAnalysis(this.cfg, { app, canary: { pool: this.pool, release: this.release }, baseline: this.baseline.release ? { pool: this.baseline.pool, release: this.baseline.release } : null }, {
-          router: { snapshot: async () => (await runtimeOf(ctx).traffic(app)).pools },
+          router: {
+            snapshot: async () => {
+              const router = routerOf(ctx);
+              if (!router.traffic) throw new Error(`router.type ${router.kind} does not count requests per pool (provider: router)`);
+              return router.traffic();
+            },
+          },
           // measurements in flight stop when the canary is aborted, so none outlives the deploy
           fetch: (input, init) => globalThis.fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, this.closing.signal]) : this.closing.signal }),
           runCommand: (command, opts) => runShellCommand(command, { ...opts, signal: this.closing.signal }),
@@ -193,7 +183,7 @@ export class CanarySession {
   /** The canary's weight to 0 now, best effort (the undo of its stages does it again), and published. */
   async zeroWeight(): Promise<void> {
     try {
-      await runtimeOf(this.ctx).setWeights(this.ctx.loaded.manifest.name, { [this.pool]: 0, [this.baseline.pool]: 100 });
+      await routerOf(this.ctx).setWeights({ [this.pool]: 0, [this.baseline.pool]: 100 });
       this.weights = { [this.pool]: 0, [this.baseline.pool]: 100 };
     } catch (e) {
       this.ctx.emit({ type: 'log', level: 'error', message: `could not put the canary's weight to 0 at once (${errorMessage(e)}); undoing the deploy does it` });

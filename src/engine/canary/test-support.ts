@@ -1,5 +1,5 @@
 // Test doubles for the canary stage loop: a clock whose time moves only when the code under test
-// waits on nothing but it, a runtime that counts each pool's traffic in memory, and a RunContext
+// waits on nothing but it, a router that counts each pool's traffic in memory, and a RunContext
 // wired to both on a temporary app directory (the status and command files are real files).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,7 @@ import type { HostFs, Transport } from '../../hosts/transport.js';
 import { parseManifest } from '../../manifest/load.js';
 import type { Step } from '../../plan/steps.js';
 import { AppLayout } from '../../release/layout.js';
-import type { AppView, RuntimeClient } from '../../runtime/client.js';
-import type { AppTraffic, RouteRule } from '../../runtime/model.js';
+import type { LiveRouting, PoolTraffic, Router, RouterCapabilities, RouteRule } from '../../routers/types.js';
 import { readCanaryStatus, writeCanaryCommand, type CanaryCommand, type CanaryStatus } from '../../state/canary.js';
 import { Redactor } from '../../state/redact.js';
 import type { Clock } from '../../util/clock.js';
@@ -115,8 +114,10 @@ export const GOOD: Load = { rps: 1000 };
 export const BAD: Load = { rps: 1000, fail: 0.5 };
 export const QUIET: Load = { rps: 0 };
 
-/** The runtime as the stage sees it: weights recorded, traffic counted per pool in memory. */
-export class FakeRuntime {
+/** The router as the stage sees it: weights recorded, traffic counted per pool in memory. */
+export class FakeRouter implements Router {
+  readonly kind = 'embedded' as const;
+  readonly capabilities: RouterCapabilities = { weights: true, routes: true, drain: true, counts: true, latency: true };
   readonly weightCalls: Record<string, number>[] = [];
   weights: Record<string, number> = { [CANARY]: 0, [BASELINE]: 100 };
   readonly pools: Record<string, Pool> = { [CANARY]: new Pool(), [BASELINE]: new Pool() };
@@ -124,29 +125,25 @@ export class FakeRuntime {
   private waiting: (() => void)[] = [];
   private holding = false;
 
-  get client(): RuntimeClient {
-    return this as unknown as RuntimeClient;
-  }
-
-  async app(name: string): Promise<AppView> {
-    const instance = (pool: string, release: string, port: number) => ({
-      ...{ app: name, id: `${pool}-0`, pool, port, release, pid: 1000 + port, state: 'running' as const, restarts: 0, startedAt: 0, lastExit: null },
-      ...{ held: false, traffic: 'healthy', inFlight: 0, lastError: null },
+  async live(): Promise<LiveRouting> {
+    const pool = (name: string, release: string, port: number) => ({
+      name,
+      weight: this.weights[name] ?? 0,
+      targets: [{ id: `${name}-0`, host: '127.0.0.1', port, release, state: 'ready' as const, health: 'healthy' as const }],
     });
-    const instances = [instance(BASELINE, OLD, 3000), instance(CANARY, NEW, 3001)];
-    return { name, listen: { host: '127.0.0.1', port: 8080 }, hostnames: [], weights: { ...this.weights }, routes: [], stopAt: {}, instances };
+    return { pools: [pool(BASELINE, OLD, 3000), pool(CANARY, NEW, 3001)], routes: [], where: '127.0.0.1:8080' };
   }
-  async setWeights(name: string, weights: Record<string, number>): Promise<AppView> {
+  async declarePools(): Promise<void> {}
+  async setWeights(weights: Record<string, number>): Promise<void> {
     this.weightCalls.push({ ...weights });
     this.weights = { ...this.weights, ...weights };
-    return this.app(name);
   }
-  async setRoutes(name: string, _routes: RouteRule[]): Promise<AppView> {
-    return this.app(name);
-  }
+  async setRoutes(_routes: RouteRule[]): Promise<void> {}
+  async drain(): Promise<void> {}
+  async enable(): Promise<void> {}
   /** The pools' counters now; while held, as they are when released. */
-  traffic(app: string): Promise<AppTraffic> {
-    const read = (): AppTraffic => ({ app, pools: Object.fromEntries(Object.entries(this.pools).map(([k, p]) => [k, p.snapshot()])) });
+  traffic(): Promise<Record<string, PoolTraffic>> {
+    const read = (): Record<string, PoolTraffic> => Object.fromEntries(Object.entries(this.pools).map(([k, p]) => [k, p.snapshot()]));
     if (!this.holding) return Promise.resolve(read());
     return new Promise((resolve) => this.waiting.push(() => resolve(read())));
   }
@@ -190,7 +187,7 @@ export function stages(...specs: { weight: number; ms: number; pause?: 'manual' 
 export interface Rig {
   ctx: RunContext;
   clock: ManualClock;
-  rt: FakeRuntime;
+  rt: FakeRouter;
   events: RunEvent[];
   /** the canary session (once the first stage has run) */
   readonly session: CanarySession;
@@ -207,7 +204,7 @@ export function canaryRig(analysis: Record<string, unknown>, steps: Stage[]): Ri
   const layout = new AppLayout(dir);
   mkdirSync(layout.state, { recursive: true });
   const clock = new ManualClock();
-  const rt = new FakeRuntime();
+  const rt = new FakeRouter();
   const events: RunEvent[] = [];
   const local = new LocalTransport();
   const ctx: RunContext = {
@@ -222,7 +219,7 @@ export function canaryRig(analysis: Record<string, unknown>, steps: Stage[]): Ri
     emit: (e) => events.push(e),
     redactor: new Redactor([]),
     home: dir,
-    runtime: rt.client,
+    router: rt,
     plan: plan(
       steps.map((step) => ({ step, onError: 'abort', live: true, trial: true })),
       { strategy: 'canary' },

@@ -2,9 +2,9 @@ import { summarize } from '../../analysis/analysis.js';
 import type { IntervalResult } from '../../analysis/types.js';
 import type { Step } from '../../plan/steps.js';
 import type { CanaryStatus } from '../../state/canary.js';
-import type { RunContext } from '../context.js';
+import { routerOf, type RunContext } from '../context.js';
 import { CanarySession, type StageCommand } from '../canary/session.js';
-import { runtimeOf } from './runtime-ops.js';
+import { servingTargets } from './runtime-ops.js';
 import type { StepHandler } from './types.js';
 
 type Stage = Extract<Step, { kind: 'canary_stage' }>;
@@ -18,15 +18,12 @@ export class CanaryAborted extends Error {}
 
 /** Canary `weight`%, the baseline the rest: one weights update, atomic in the router. */
 async function setSplit(ctx: RunContext, step: Stage, weight: number): Promise<Record<string, number>> {
-  const rt = runtimeOf(ctx);
-  const app = ctx.loaded.manifest.name;
   const weights = { [step.pool]: weight, [step.baseline.pool]: 100 - weight };
-  const view = await rt.app(app);
   // the baseline can only be given traffic while it has instances (it always has, unless a human
   // stopped them): then the canary keeps serving rather than nothing
-  const hasBaseline = (view?.instances ?? []).some((i) => i.pool === step.baseline.pool && !i.held);
+  const hasBaseline = (await servingTargets(ctx, step.baseline.pool)).length > 0;
   if (!hasBaseline && weight < 100) throw new Error(`the baseline pool ${step.baseline.pool} has no instances to take traffic back`);
-  await rt.setWeights(app, weights);
+  await routerOf(ctx).setWeights(weights);
   return weights;
 }
 
@@ -175,20 +172,17 @@ export const canaryStageHandler: StepHandler<Stage> = {
     }
   },
   async undo(step, ctx) {
-    const rt = runtimeOf(ctx);
-    const app = ctx.loaded.manifest.name;
-    const view = await rt.app(app);
-    if (!(view?.instances ?? []).some((i) => i.pool === step.baseline.pool && !i.held)) return;
-    await rt.setWeights(app, { [step.pool]: 0, [step.baseline.pool]: 100 });
+    if ((await servingTargets(ctx, step.baseline.pool)).length === 0) return;
+    await routerOf(ctx).setWeights({ [step.pool]: 0, [step.baseline.pool]: 100 });
   },
 };
 
 export const setRoutesHandler: StepHandler<SetRoutes> = {
   async run(step, ctx) {
-    await runtimeOf(ctx).setRoutes(ctx.loaded.manifest.name, step.routes);
+    await routerOf(ctx).setRoutes(step.routes);
     return { status: 'done' };
   },
   async undo(_step, ctx) {
-    await runtimeOf(ctx).setRoutes(ctx.loaded.manifest.name, []);
+    await routerOf(ctx).setRoutes([]);
   },
 };

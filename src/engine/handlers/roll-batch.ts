@@ -1,8 +1,8 @@
 import { errorMessage } from '../../errors.js';
 import type { RollingInstance, Step } from '../../plan/steps.js';
-import type { RunContext } from '../context.js';
+import { routerOf, type RunContext } from '../context.js';
 import { checkRelease } from './health-check.js';
-import { runtimeInstances, runtimeOf, startAndWait } from './runtime-ops.js';
+import { instancesNow, startAndWait, stopAndDeclare } from './runtime-ops.js';
 import type { StepHandler } from './types.js';
 
 type S = Extract<Step, { kind: 'roll_batch' }>;
@@ -13,12 +13,13 @@ type S = Extract<Step, { kind: 'roll_batch' }>;
  * only once the router's check and every health check pass.
  */
 async function rollOne(ctx: RunContext, inst: RollingInstance, release: string): Promise<void> {
-  const rt = runtimeOf(ctx);
-  const app = ctx.loaded.manifest.name;
-  await rt.stopInstances(app, [inst.id], true);
-  await startAndWait(ctx, inst.pool, release, [inst], true);
+  const router = routerOf(ctx);
+  // an instance already gone (an undo after a failure) has nothing to drain
+  await router.drain(inst.id, ctx.loaded.manifest.deployment.rolling?.drain_timeout ?? 30_000).catch(() => undefined);
+  await stopAndDeclare(ctx, [inst.id]);
+  await startAndWait(ctx, inst.pool, release, [inst]);
   if (ctx.loaded.checks.length > 0) await checkRelease(ctx.loaded.checks, release, ctx, { ports: [inst.port], pool: inst.pool });
-  await rt.release(app, inst.id);
+  await router.enable(inst.id);
 }
 
 /** Rolling: one batch. A failed instance goes back to its old release; too many failures stop the deploy. */
@@ -53,7 +54,7 @@ export const rollBatchHandler: StepHandler<S> = {
 
   /** Puts back every instance of the batch not running its old release, or not running at all. */
   async undo(step, ctx) {
-    const now = await runtimeInstances(ctx);
+    const now = await instancesNow(ctx);
     const settled = (i: RollingInstance) => {
       const n = now.get(i.id);
       return n !== undefined && n.release === i.from && n.state === 'running' && !n.held;

@@ -1,31 +1,46 @@
 import type { InstanceRef } from '../../plan/steps.js';
-import { instanceSpecs, startTimeout } from '../../runtime/app-config.js';
-import type { RuntimeClient } from '../../runtime/client.js';
-import type { RunContext } from '../context.js';
-
-export function runtimeOf(ctx: RunContext): RuntimeClient {
-  if (!ctx.runtime) throw new Error('this step needs the embedded runtime, and no runtime daemon is connected');
-  return ctx.runtime;
-}
-
+import { startTimeout } from '../../strategies/pools.js';
+import { instancesOf, routerOf, type RunContext } from '../context.js';
 
 /**
- * Starts a release's instances and waits until the router finds each healthy. A process that
- * exits first fails it at once, with the end of its log.
+ * Starts a release's instances and waits until each is healthy. A process that exits first
+ * fails it at once, with the end of its log. In a pool that has traffic they start out of
+ * rotation (the router's contract), until `enable`.
  */
-export async function startAndWait(ctx: RunContext, pool: string, release: string, refs: InstanceRef[], hold = false): Promise<void> {
-  const rt = runtimeOf(ctx);
-  const app = ctx.loaded.manifest.name;
-  await rt.startInstances(app, instanceSpecs(ctx.loaded, ctx.layout, pool, release, refs), hold);
+export async function startAndWait(ctx: RunContext, pool: string, release: string, refs: InstanceRef[]): Promise<void> {
+  await instancesOf(ctx).start(pool, release, refs);
+  await declarePool(ctx, pool);
   await waitAllHealthy(ctx, refs.map((r) => r.id));
 }
 
-export function waitAllHealthy(ctx: RunContext, ids: string[]): Promise<void> {
-  return runtimeOf(ctx).waitAllHealthy(ctx.loaded.manifest.name, ids, startTimeout(ctx.loaded));
+/** Stops instances, and tells the router what is left of their pools. */
+export async function stopAndDeclare(ctx: RunContext, ids: string[]): Promise<void> {
+  const instances = instancesOf(ctx);
+  const pools = new Set((await instances.list()).filter((i) => ids.includes(i.id)).map((i) => i.pool));
+  await instances.stop(ids);
+  for (const pool of pools) await declarePool(ctx, pool);
 }
 
-/** Instances of the app now in the runtime, by id. */
-export async function runtimeInstances(ctx: RunContext): Promise<Map<string, { release: string; pool: string; port: number; state: string; held: boolean }>> {
-  const view = await runtimeOf(ctx).app(ctx.loaded.manifest.name);
-  return new Map((view?.instances ?? []).map((i) => [i.id, { release: i.release, pool: i.pool, port: i.port, state: i.state, held: i.held }]));
+/** The router's targets of a pool become the instances the manager runs in it (the embedded router: checks they are its own). */
+export async function declarePool(ctx: RunContext, pool: string): Promise<void> {
+  const targets = (await instancesOf(ctx).list()).filter((i) => i.pool === pool).map((i) => ({ id: i.id, host: i.host, port: i.port, release: i.release }));
+  await routerOf(ctx).declarePools([{ name: pool, targets }]);
+}
+
+export function waitAllHealthy(ctx: RunContext, ids: string[]): Promise<void> {
+  return instancesOf(ctx).waitHealthy(ids, startTimeout(ctx.loaded));
+}
+
+/** Instances of the app now, by id; `held`: out of the router's rotation. */
+export async function instancesNow(ctx: RunContext): Promise<Map<string, { release: string; pool: string; port: number; state: string; held: boolean }>> {
+  const [list, live] = await Promise.all([instancesOf(ctx).list(), routerOf(ctx).live()]);
+  const down = new Set((live?.pools ?? []).flatMap((p) => p.targets.filter((t) => t.state === 'down').map((t) => t.id)));
+  return new Map(list.map((i) => [i.id, { release: i.release, pool: i.pool, port: i.port, state: i.state, held: down.has(i.id) }]));
+}
+
+/** The ids of a pool's targets in the router's rotation (not held out of it). */
+export async function servingTargets(ctx: RunContext, pool: string): Promise<string[]> {
+  const live = await routerOf(ctx).live();
+  if (live) return (live.pools.find((p) => p.name === pool)?.targets ?? []).filter((t) => t.state !== 'down').map((t) => t.id);
+  return (await instancesOf(ctx).list()).filter((i) => i.pool === pool).map((i) => i.id);
 }

@@ -1,6 +1,6 @@
 import type { Step } from '../../plan/steps.js';
 import type { StepHandler } from './types.js';
-import { runtimeOf, startAndWait } from './runtime-ops.js';
+import { startAndWait, stopAndDeclare } from './runtime-ops.js';
 
 type S = Extract<Step, { kind: 'start_instances' }>;
 
@@ -10,6 +10,6 @@ export const startInstancesHandler: StepHandler<S> = {
     return { status: 'done', detail: `${step.instances.length} instance(s) healthy in ${step.pool}` };
   },
   async undo(step, ctx) {
-    await runtimeOf(ctx).stopInstances(ctx.loaded.manifest.name, step.instances.map((i) => i.id), true);
+    await stopAndDeclare(ctx, step.instances.map((i) => i.id));
   },
 };

@@ -1,9 +1,9 @@
 import type { Step } from '../../plan/steps.js';
 import { readCurrent } from '../../state/records.js';
-import type { RunContext } from '../context.js';
+import { instancesOf, routerOf, type RunContext } from '../context.js';
 import { crashPoint } from '../crash.js';
 import { setPointers, switchTo } from './activate.js';
-import { runtimeOf, waitAllHealthy } from './runtime-ops.js';
+import { servingTargets, waitAllHealthy } from './runtime-ops.js';
 import { nothingChanged, type StepHandler } from './types.js';
 
 type Switch = Extract<Step, { kind: 'switch_traffic' }>;
@@ -13,23 +13,21 @@ const SLOTS = new Set(['blue', 'green']);
 
 /** All traffic to `to`, none to any other pool: one weights update, atomic in the router. */
 async function route(ctx: RunContext, to: string | null, others: (string | null)[]): Promise<void> {
-  const rt = runtimeOf(ctx);
-  const app = ctx.loaded.manifest.name;
-  const view = await rt.app(app);
+  const router = routerOf(ctx);
+  // every pool left out gets 0 (the router's contract)
   const weights: Record<string, number> = {};
-  for (const pool of Object.keys(view?.weights ?? {})) weights[pool] = 0;
   for (const p of others) if (p) weights[p] = 0;
   if (to) {
     weights[to] = 100;
     // it serves again: a stop scheduled for it (an earlier deploy's scale-down) must not happen,
     // and it must still be there and healthy (a warm slot's delay may just have run out)
-    await rt.stopPoolAfter(app, to, null);
-    const ids = (view?.instances ?? []).filter((i) => i.pool === to && !i.held).map((i) => i.id);
+    await instancesOf(ctx).stopPoolAfter(to, null);
+    const ids = await servingTargets(ctx, to);
     if (ids.length === 0) throw new Error(`pool ${to} has no instances to take the traffic`);
     await waitAllHealthy(ctx, ids);
   }
   try {
-    await rt.setWeights(app, weights);
+    await router.setWeights(weights);
   } catch (e) {
     // the daemon may have applied it before failing to answer: count it as moved
     throw new WeightsSet(e);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { duration, int, shellCommand, text } from './fields.js';
 
 /** Metrics the `router` provider computes from the embedded router's per-pool counters. */
-import { ROUTER_METRICS } from '../../analysis/router-metrics.js';
+import { ROUTER_METRICS } from '../router-metrics.js';
 
 export { ROUTER_METRICS };
 

@@ -10,7 +10,7 @@ const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 const ms = z.number().int().min(0).max(86_400_000);
 
 const appConfig = z.strictObject({
-  listen: z.strictObject({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) }),
+  listen: z.strictObject({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) }).nullable(),
   hostnames: z.array(z.string().max(255)).max(64),
   health: z.strictObject({
     path: z.string().startsWith('/').nullable(),
@@ -73,6 +73,7 @@ const routes: [string, RegExp, Route][] = [
     await d.release(m[1]!, m[2]!);
     return { ok: true };
   }],
+  ['POST', /^\/apps\/([^/]+)\/instances\/([^/]+)\/hold$/, (d, m, b) => d.hold(m[1]!, m[2]!, parse(z.strictObject({ timeoutMs: ms.optional() }), b).timeoutMs)],
   ['POST', /^\/apps\/([^/]+)\/instances\/stop$/, async (d, m, b) => {
     const r = parse(z.strictObject({ ids: z.array(name).max(512), drain: z.boolean().default(true) }), b);
     await d.stopInstances(m[1]!, r.ids, r.drain);

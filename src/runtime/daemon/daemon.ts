@@ -27,6 +27,8 @@ export type AppConfig = Omit<RouterApp, 'pools' | 'name' | 'routes'>;
 export class Daemon {
   private chain: Promise<unknown> = Promise.resolve();
   private timers = new Map<string, NodeJS.Timeout>();
+  /** held by `hold` (drained in the router): `release` puts them back in rotation */
+  private readonly drained = new Set<string>();
   private readonly now: () => number;
   private restoring = false;
   private closing = false;
@@ -170,6 +172,7 @@ export class Daemon {
       try {
         for (const s of specs) {
           rec.instances[s.id] = { spec: s, process: null, ...(hold ? { held: true } : {}) };
+          this.drained.delete(`${app}/${s.id}`);
           await this.persist();
           await this.d.supervisor.start(s);
           started.push(s);
@@ -188,7 +191,7 @@ export class Daemon {
     });
   }
 
-  /** A held instance passed its checks: into its pool's rotation. */
+  /** A held instance passed its checks: into its pool's rotation (a drained one is checked again first). */
   release(app: string, id: string): Promise<void> {
     return this.exclusive(async () => {
       const inst = this.app(app).instances[id];
@@ -196,8 +199,26 @@ export class Daemon {
       if (!inst.held) return;
       delete inst.held;
       await this.pushApp(app);
+      if (this.drained.delete(`${app}/${id}`)) await this.d.router.call('POST', `/apps/${encodeURIComponent(app)}/targets/${encodeURIComponent(id)}/enable`, {});
       await this.persist();
     });
+  }
+
+  /**
+   * Puts a running instance back on hold: out of its pool's rotation (no new requests), resolving
+   * once its in-flight requests are done or timeoutMs (the app's drain timeout) passed.
+   */
+  async hold(app: string, id: string, timeoutMs?: number): Promise<{ drained: boolean; inFlight: number; waitedMs: number }> {
+    await this.exclusive(async () => {
+      const inst = this.app(app).instances[id];
+      if (!inst) throw new ControlApiError(404, `instance ${id} of ${app} is not known to the runtime`);
+      if (inst.held) return;
+      inst.held = true;
+      await this.pushApp(app);
+      await this.persist();
+    });
+    this.drained.add(`${app}/${id}`);
+    return this.drain(app, id, timeoutMs);
   }
 
   /** Takes instances out of the router (draining them first if asked), then stops them. */
@@ -206,7 +227,10 @@ export class Daemon {
     const known = ids.filter((id) => rec.instances[id]);
     if (drain) await Promise.all(known.map((id) => this.drain(app, id).catch(() => undefined)));
     await this.exclusive(async () => {
-      for (const id of known) delete rec.instances[id];
+      for (const id of known) {
+        delete rec.instances[id];
+        this.drained.delete(`${app}/${id}`);
+      }
       await this.pushApp(app);
       await this.persist();
     });

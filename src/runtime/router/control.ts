@@ -15,7 +15,7 @@ const ms = z.number().int().min(0);
 
 export const RouterAppSchema = z.object({
   name: z.string().min(1),
-  listen: z.object({ host: z.string().min(1), port }),
+  listen: z.object({ host: z.string().min(1), port }).nullable(),
   hostnames: z.array(z.string().min(1)),
   pools: z.array(
     z.object({

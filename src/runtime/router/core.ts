@@ -75,13 +75,13 @@ export class RouterCore implements ProxyContext {
     return this.exclusive(async () => {
       if (this.closed) throw new RouterError(409, 'router: shutting down');
       checkSpec(spec);
-      const key = listenKey(spec.listen);
-      let listener = this.listeners.get(key);
+      const key = spec.listen === null ? null : listenKey(spec.listen);
+      let listener = key === null ? null : (this.listeners.get(key) ?? undefined);
       const conflict = listener?.conflict(spec) ?? null;
       if (conflict !== null) throw new RouterError(409, conflict);
-      if (listener === undefined) {
+      if (listener === undefined && spec.listen !== null) {
         listener = await Listener.open(spec.listen.host, spec.listen.port, this);
-        this.listeners.set(key, listener);
+        this.listeners.set(key!, listener);
         this.log('router.listen', { listen: key });
       }
       // commit: synchronous from here on
@@ -90,14 +90,16 @@ export class RouterCore implements ProxyContext {
       this.apply(app, spec);
       if (existing === undefined) this.apps.set(spec.name, app);
       const old = app.listener;
-      if (old !== listener) {
+      // no listener: the app's targets are health-checked, and another router serves it
+      const next = listener ?? null;
+      if (old !== next) {
         old?.apps.delete(app);
         old?.rebuild();
-        listener.apps.add(app);
-        app.listener = listener;
+        next?.apps.add(app);
+        app.listener = next;
         if (old !== null && old.apps.size === 0) this.closeListener(old);
       }
-      listener.rebuild();
+      next?.rebuild();
       this.log('router.app', { app: spec.name, listen: key, pools: spec.pools.map((p) => `${p.name}:${p.weight}:${p.targets.map((t) => `${t.id}@${t.port}`).join(',')}`) });
       app.wake();
     });
@@ -302,7 +304,7 @@ export class RouterCore implements ProxyContext {
   view(): RouterAppView[] {
     return [...this.apps.values()].map((app) => ({
       name: app.spec.name,
-      listen: { ...app.spec.listen },
+      listen: app.spec.listen === null ? null : { ...app.spec.listen },
       pools: app.pools.map((p, i) => ({
         name: p.name,
         weight: app.weights[i] ?? 0,
