@@ -1,4 +1,4 @@
-// Test doubles for the canary stage loop: a clock whose time moves only when the code under test
+// Test doubles for the canary stages (weights update, then analysis loop): a clock whose time moves only when the code under test
 // waits on nothing but it, a runtime that counts each pool's traffic in memory, and a RunContext
 // wired to both on a temporary app directory (the status and command files are real files).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { Pool } from '../../analysis/test-support.js';
 import { LocalTransport } from '../../hosts/local.js';
 import type { HostFs, Transport } from '../../hosts/transport.js';
 import { parseManifest } from '../../manifest/load.js';
-import type { Step } from '../../plan/steps.js';
+import type { PlannedStep, Step } from '../../plan/steps.js';
 import { AppLayout } from '../../release/layout.js';
 import type { AppView, RuntimeClient } from '../../runtime/client.js';
 import type { AppTraffic, RouteRule } from '../../runtime/model.js';
@@ -20,7 +20,15 @@ import type { RunEvent } from '../events.js';
 import { NEW, OLD, plan } from '../test-support.js';
 import type { CanarySession } from './session.js';
 
-export type Stage = Extract<Step, { kind: 'canary_stage' }>;
+export type Stage = Extract<Step, { kind: 'canary_analysis' }>;
+
+/** The weights update that comes before a stage's analysis in a plan. */
+export const weightsOf = (s: Stage): PlannedStep => ({
+  step: { kind: 'set_weights', weights: { [s.pool]: s.weight, [s.baseline.pool]: 100 - s.weight }, previous: { [s.pool]: 0, [s.baseline.pool]: 100 }, stage: s.stage },
+  onError: 'abort',
+  live: true,
+  trial: true,
+});
 
 /** What `now()` says at monotonic 0. */
 export const EPOCH = 1_700_000_000_000;
@@ -175,7 +183,7 @@ export class FakeRuntime {
 /** Stages as the planner makes them: `green` canary against the `blue` baseline. */
 export function stages(...specs: { weight: number; ms: number; pause?: 'manual' | 'timed' }[]): Stage[] {
   return specs.map((s, i) => ({
-    kind: 'canary_stage',
+    kind: 'canary_analysis',
     stage: i + 1,
     stages: specs.length,
     release: NEW,
@@ -224,7 +232,7 @@ export function canaryRig(analysis: Record<string, unknown>, steps: Stage[]): Ri
     home: dir,
     runtime: rt.client,
     plan: plan(
-      steps.map((step) => ({ step, onError: 'abort', live: true, trial: true })),
+      steps.flatMap((step) => [weightsOf(step), { step, onError: 'abort' } satisfies PlannedStep]),
       { strategy: 'canary' },
     ),
     data: {},

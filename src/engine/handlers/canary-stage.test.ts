@@ -3,9 +3,10 @@
 // and command files are real files in a temporary app directory.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BASELINE_IDLE } from '../../analysis/analysis.js';
-import { BAD, BASELINE, CANARY, canaryRig, EPOCH, GOOD, QUIET, stages, type Load, type Rig, type Stage } from '../canary/test-support.js';
+import { BAD, BASELINE, CANARY, canaryRig, EPOCH, GOOD, QUIET, stages, weightsOf, type Load, type Rig, type Stage } from '../canary/test-support.js';
+import { CanarySession } from '../canary/session.js';
 import type { StepResult } from './types.js';
-import { CanaryAborted, canaryStageHandler } from './canary-stage.js';
+import { CanaryAborted, canaryAnalysisHandler, setWeightsHandler } from './canary-stage.js';
 
 const ERRORS = { name: 'error_rate', max: 1 };
 const analysis = (over: Record<string, unknown> = {}) => ({ interval: '1s', failure_limit: 2, min_requests: 10, metrics: [ERRORS], ...over });
@@ -13,9 +14,21 @@ const analysis = (over: Record<string, unknown> = {}) => ({ interval: '1s', fail
 let rig: Rig;
 afterEach(() => rig?.dispose());
 
-/** Runs one stage; says how it ended and at which virtual millisecond. */
+/**
+ * Runs one stage as the runner does: the session answers what came before it, its set_weights
+ * step, then its analysis. Says how it ended and at which virtual millisecond.
+ */
 async function run(step: Stage): Promise<{ result?: StepResult; error?: unknown; at: number }> {
-  return canaryStageHandler.run(step, rig.ctx).then(
+  const { ctx } = rig;
+  const stage = async (): Promise<StepResult> => {
+    const s = ctx.data.canary ?? (await CanarySession.start(ctx, ctx.plan!))!;
+    const weights = weightsOf(step);
+    const stop = await s.beforeStep(ctx.plan!.steps.findIndex((p) => p.step.kind === 'set_weights' && p.step.stage === step.stage), weights);
+    if (stop) throw new CanaryAborted(stop);
+    await setWeightsHandler.run(weights.step as Extract<typeof weights.step, { kind: 'set_weights' }>, ctx);
+    return canaryAnalysisHandler.run(step, ctx);
+  };
+  return stage().then(
     (result) => ({ result, at: rig.clock.monotonic() }),
     (error: unknown) => ({ error, at: rig.clock.monotonic() }),
   );

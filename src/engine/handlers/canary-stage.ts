@@ -5,9 +5,11 @@ import type { CanaryStatus } from '../../state/canary.js';
 import type { RunContext } from '../context.js';
 import { CanarySession, type StageCommand } from '../canary/session.js';
 import { runtimeOf } from './runtime-ops.js';
+import { seams } from './runtime-seam-shim.js';
 import type { StepHandler } from './types.js';
 
-type Stage = Extract<Step, { kind: 'canary_stage' }>;
+type Stage = Extract<Step, { kind: 'canary_analysis' }>;
+type SetWeights = Extract<Step, { kind: 'set_weights' }>;
 type SetRoutes = Extract<Step, { kind: 'set_routes' }>;
 
 /** How often the stage looks for `deployer promote|abort` and an interrupt. */
@@ -16,19 +18,33 @@ const POLL_MS = 200;
 /** The canary was aborted (by the analysis, a user or an interrupt): its weight is already 0. */
 export class CanaryAborted extends Error {}
 
-/** Canary `weight`%, the baseline the rest: one weights update, atomic in the router. */
-async function setSplit(ctx: RunContext, step: Stage, weight: number): Promise<Record<string, number>> {
-  const rt = runtimeOf(ctx);
-  const app = ctx.loaded.manifest.name;
-  const weights = { [step.pool]: weight, [step.baseline.pool]: 100 - weight };
-  const view = await rt.app(app);
-  // the baseline can only be given traffic while it has instances (it always has, unless a human
-  // stopped them): then the canary keeps serving rather than nothing
-  const hasBaseline = (view?.instances ?? []).some((i) => i.pool === step.baseline.pool && !i.held);
-  if (!hasBaseline && weight < 100) throw new Error(`the baseline pool ${step.baseline.pool} has no instances to take traffic back`);
-  await rt.setWeights(app, weights);
-  return weights;
+/** The pools these weights give traffic to that have no instance to take it (running or on its way). */
+async function withoutInstances(ctx: RunContext, weights: Record<string, number>): Promise<string[]> {
+  const list = await seams(ctx).instances.list();
+  const serving = new Set(list.filter((i) => i.state !== 'stopped' && i.state !== 'stopping' && i.state !== 'failed').map((i) => i.pool));
+  return Object.entries(weights).filter(([pool, w]) => w > 0 && !serving.has(pool)).map(([pool]) => pool);
 }
+
+/**
+ * Every pool's share of traffic in one router update. A canary stage's update is skipped when
+ * `deployer promote` ended that stage before it began, or `promote --full` the rest. Undo: the
+ * weights from before, unless a pool they give traffic to has no instances left (then the
+ * router keeps serving from what it has rather than from nothing).
+ */
+export const setWeightsHandler: StepHandler<SetWeights> = {
+  async run(step, ctx) {
+    const s = ctx.data.canary;
+    if (step.stage !== undefined && s?.skipsStage(step.stage)) return { status: 'skipped', detail: s.full ? 'skipped by `deployer promote --full`' : 'its stage was ended by `deployer promote` before it began' };
+    const empty = await withoutInstances(ctx, step.weights);
+    if (empty.length) throw new Error(`the pool ${empty.join(', ')} has no instances to take traffic`);
+    await seams(ctx).router.setWeights(step.weights);
+    return { status: 'done' };
+  },
+  async undo(step, ctx) {
+    if ((await withoutInstances(ctx, step.previous)).length) return;
+    await seams(ctx).router.setWeights(step.previous);
+  },
+};
 
 /** Records why, puts the canary's weight to 0 (before anything else: the runner's rollback hooks come after), says so, throws. */
 async function abort(ctx: RunContext, s: CanarySession, step: Stage, reason: string, then?: () => Promise<void>): Promise<never> {
@@ -71,14 +87,10 @@ async function evaluateWatching(ctx: RunContext, s: CanarySession, step: Stage):
 }
 
 async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise<string> {
-  // what came between stages is answered before this stage raises the weight
-  const waiting = await s.stageCommand(step);
-  if (waiting?.action === 'abort') await abort(ctx, s, step, waiting.reason, waiting.ack);
-  if (waiting?.action === 'end') {
-    await waiting.ack(true);
-    return waiting.note;
-  }
-  const weights = await setSplit(ctx, step, step.weight);
+  // a promote that came before the stage began ended it then (the session answered it)
+  const ended = s.endedBefore(step.stage);
+  if (ended !== null) return ended;
+  const weights = { [step.pool]: step.weight, [step.baseline.pool]: 100 - step.weight };
   const clock = ctx.clock;
   const started = clock.monotonic();
   const startedAt = clock.now();
@@ -112,6 +124,8 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
       const { result, end } = await evaluateWatching(ctx, s, step);
       last = result;
       judged = true;
+      // where the stage stands is in the journal, not only here
+      await ctx.note?.({ stage: step.stage, stages: step.stages, failures: s.failures, verdict: last.verdict, intervals: s.intervals.length });
       nextTick = Math.max(nextTick + s.intervalMs, clock.monotonic() + 1);
       if (last.verdict === 'fail' && s.failures >= s.cfg!.failure_limit) {
         if (end?.action === 'end') await end.ack(false, 'the interval judged meanwhile failed: the canary is aborted');
@@ -152,19 +166,20 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
 }
 
 /**
- * One stage of a canary: set the weights, then every analysis interval judge the canary against
- * the baseline. The stage ends once its time is up and an interval judged then passed (a pause:
- * once its time is up, or on `deployer promote`). `failure_limit` failing intervals in a row,
- * `deployer abort` or Ctrl-C abort at once, whatever is left of the stage. Any other failure
- * also puts the canary's weight to 0 before the deploy is undone.
+ * One stage of a canary, at the weights its set_weights step set: every analysis interval judges
+ * the canary against the baseline. The stage ends once its time is up and an interval judged then
+ * passed (a pause: once its time is up, or on `deployer promote`). `failure_limit` failing
+ * intervals in a row, `deployer abort` or Ctrl-C abort at once, whatever is left of the stage.
+ * Any failure puts the canary's weight to 0 at once; undoing the set_weights steps does it again.
  */
-export const canaryStageHandler: StepHandler<Stage> = {
+export const canaryAnalysisHandler: StepHandler<Stage> = {
   async run(step, ctx) {
     const s = ctx.data.canary ?? (await CanarySession.start(ctx, ctx.plan!))!;
     if (s.full) return { status: 'skipped', detail: 'skipped by `deployer promote --full`' };
     try {
       const detail = await runStage(step, ctx, s);
       s.stagesDone++;
+      await ctx.note?.({ stage: step.stage, stages: step.stages, failures: s.failures, intervals: s.intervals.length });
       return { status: 'done', detail };
     } catch (e) {
       if (!(e instanceof CanaryAborted)) {
@@ -173,13 +188,6 @@ export const canaryStageHandler: StepHandler<Stage> = {
       }
       throw e;
     }
-  },
-  async undo(step, ctx) {
-    const rt = runtimeOf(ctx);
-    const app = ctx.loaded.manifest.name;
-    const view = await rt.app(app);
-    if (!(view?.instances ?? []).some((i) => i.pool === step.baseline.pool && !i.held)) return;
-    await rt.setWeights(app, { [step.pool]: 0, [step.baseline.pool]: 100 });
   },
 };
 
