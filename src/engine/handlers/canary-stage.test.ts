@@ -73,6 +73,9 @@ describe('canary stage timing', () => {
     // stage 1 (2 s): fail, pass; stage 2, a timed pause (2 s): fail, inconclusive; stage 3: fail -> 2 in a row
     const steps = stages({ weight: 10, ms: 2000 }, { weight: 10, ms: 2000, pause: 'timed' }, { weight: 20, ms: 5000 });
     rig = canaryRig(analysis(), steps);
+    // what the runner writes into each stage's journal entry as it goes
+    const notes: unknown[] = [];
+    rig.ctx.note = async (p) => void notes.push(p);
     rig.drive(seconds(BAD, GOOD, BAD, QUIET, BAD));
     expect(await run(steps[0]!)).toMatchObject({ result: { status: 'done' }, at: 2000 });
     expect(await run(steps[1]!)).toMatchObject({ result: { status: 'done' }, at: 4000 });
@@ -88,6 +91,8 @@ describe('canary stage timing', () => {
     ]);
     expect(rig.rt.weightCalls).toEqual([split(10), split(10), split(20), split(0)]);
     expect(rig.session.stagesDone).toBe(2);
+    const at = (stage: number, failures: number, intervals: number, verdict?: string) => ({ stage, stages: 3, failures, intervals, ...(verdict ? { verdict } : {}) });
+    expect(notes).toEqual([at(1, 1, 1, 'fail'), at(1, 0, 2, 'pass'), at(1, 0, 2), at(2, 1, 3, 'fail'), at(2, 1, 4, 'inconclusive'), at(2, 1, 4), at(3, 2, 5, 'fail')]);
   });
 
   it('at failure_limit puts the weight to 0 before throwing CanaryAborted, and records why', async () => {
