@@ -114,7 +114,7 @@ async function crashPoints(strategy: 'blue-green' | 'rolling'): Promise<string[]
     const dry = await probe.run(['deploy', '--dry-run', '--json']);
     if (dry.code !== 0) throw new Error(dry.stderr);
     const steps = dry.json!.steps as { kind: string }[];
-    const first = steps.findIndex((s) => s.kind === (strategy === 'rolling' ? 'roll_batch' : 'start_instances'));
+    const first = steps.findIndex((s) => s.kind === (strategy === 'rolling' ? 'drain_target' : 'start_instances'));
     const points: string[] = [];
     for (let i = first; i < steps.length; i++) points.push(`step:${i}:before`);
     if (strategy === 'rolling') return [...points, `step:${first}:after`];

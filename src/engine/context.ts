@@ -63,8 +63,10 @@ export interface RunContext {
   plan?: Plan;
   /** set when this host is one of a fleet driven over SSH (the agent side) */
   fleet?: FleetRole;
+  /** records in the running step's journal entry where it has got to (set by the runner) */
+  note?: (progress: Record<string, number | string | null>) => Promise<void>;
   /** filled in as the operation goes */
-  data: { prepared?: PreparedRelease; version?: string; rollFailures?: string[]; canary?: CanarySession };
+  data: { prepared?: PreparedRelease; version?: string; canary?: CanarySession };
 }
 
 /** The context's router; a step that moves traffic cannot run without one. */

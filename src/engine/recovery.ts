@@ -24,7 +24,10 @@ export function describeJournal(j: Journal): string {
   const last = [...j.steps.entries()].filter(([, s]) => s.status !== 'pending').pop();
   const at = last ? `at step ${last[0] + 1}/${j.steps.length} (${last[1].title}: ${last[1].status})` : 'before its first step';
   const after = j.state === 'committed' ? ', after it had succeeded' : j.state === 'finished' ? `, after it had ${j.result === 'rolled_back' ? 'been rolled back' : 'failed'}` : '';
-  return `${j.operation} ${j.deploy_id} of release ${j.plan.release} (pid ${j.pid} on ${j.host}, started ${j.started}) stopped ${at}${after}`;
+  const failed = j.failures?.length ? `; ${j.failures.length} instance(s) had failed and been put back (${j.failures.map((f) => f.group).join(', ')})` : '';
+  const p = last?.[1].progress;
+  const canary = p && typeof p.stage === 'number' ? `; canary at stage ${p.stage}/${p.stages}, ${p.failures} failing interval(s) in a row` : '';
+  return `${j.operation} ${j.deploy_id} of release ${j.plan.release} (pid ${j.pid} on ${j.host}, started ${j.started}) stopped ${at}${after}${failed}${canary}`;
 }
 
 const NOTES: Record<Recovery['action'], string> = {
@@ -82,7 +85,7 @@ export async function recoverJournal(outer: RunContext, j: Journal, by: string, 
   if (action !== 'undo_failed') await ctx.transport.fs.remove(ctx.layout.journal);
   // a canary it was running is over either way: its status and any pending promote/abort go
   // (kept while undoing failed: it still says where the canary stands)
-  if (action !== 'undo_failed' && j.plan.steps.some((p) => p.step.kind === 'canary_stage')) await clearCanaryFiles(ctx.transport, ctx.layout);
+  if (action !== 'undo_failed' && j.plan.steps.some((p) => p.step.kind === 'canary_analysis')) await clearCanaryFiles(ctx.transport, ctx.layout);
   return { deployId: j.deploy_id, operation: j.operation, release: j.plan.release, action, steps: j.steps.map((s) => `${s.title}: ${s.status}`) };
 }
 

@@ -1,6 +1,9 @@
 // The Runner: running a plan step by step with its journal, and undoing a failure before anything live changed.
 import { describe, expect, it } from 'vitest';
-import { activate, check, cleanup, events, fake, hook, journal, livePlan, NEW, OLD, plan, prepare, run, statuses, useRunnerSandbox } from './test-support.js';
+import type { RunContext } from './context.js';
+import type { Handlers } from './handlers/types.js';
+import { Runner } from './runner.js';
+import { activate, check, cleanup, context, events, fake, hook, journal, livePlan, NEW, OLD, plan, prepare, run, statuses, useRunnerSandbox } from './test-support.js';
 
 useRunnerSandbox();
 
@@ -105,5 +108,25 @@ describe('Runner: failure before anything live changed', () => {
       { at: 'undo hook:build', state: 'undoing', statuses: ['done', 'undoing', 'pending'] },
       { at: 'undo prepare_release', state: 'undoing', statuses: ['undoing', 'undone', 'pending'] },
     ]);
+  });
+});
+
+describe('Runner: what a step says of its progress', () => {
+  it('is written into its journal entry at once, so a crash leaves where it had got to', async () => {
+    const seen: unknown[] = [];
+    const handlers = {
+      ...fake.handlers,
+      hook: {
+        run: async (_step: unknown, ctx: RunContext) => {
+          await ctx.note?.({ stage: 2, failures: 1 });
+          seen.push(journal().steps[0]!.progress);
+          return { status: 'done' as const };
+        },
+      },
+    } as Handlers;
+    const outcome = await new Runner(context(), { handlers }).run(plan([hook('build')]));
+    expect(outcome.result).toBe('succeeded');
+    expect(seen).toEqual([{ stage: 2, failures: 1 }]);
+    expect(journal().steps[0]).toMatchObject({ status: 'done', progress: { stage: 2, failures: 1 } });
   });
 });

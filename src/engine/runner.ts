@@ -83,7 +83,8 @@ export class Runner {
       if (!(await this.commit())) return this.stopBefore(plan, 0, this.unsaved);
     }
     for (let i = 0; i < plan.steps.length; i++) {
-      crashPoint(`step:${i}:before`);
+      const batchEnd = this.batchEnd(plan, i);
+      if (batchEnd === i) crashPoint(`step:${i}:before`);
       if (ctx.signal?.aborted) {
         const why = `interrupted (${String(ctx.signal.reason ?? 'aborted')})`;
         if (this.journal.state === 'committed') {
@@ -97,6 +98,17 @@ export class Runner {
       }
       const stop = this.journal.state === 'committed' ? null : await this.askBeforeStep(i, plan.steps[i]!);
       if (stop) return this.stopBefore(plan, i, stop);
+      if (batchEnd > i) {
+        const failed = await this.runBatch(plan, i, batchEnd);
+        if (failed) return failed;
+        if (lastAbort >= i && lastAbort < batchEnd) {
+          const stop = await this.ask(() => this.opts.beforeCommit?.() ?? Promise.resolve(null));
+          if (stop) return this.fail(plan, lastAbort, stop);
+          if (!(await this.commit())) return this.fail(plan, lastAbort, this.unsaved);
+        }
+        i = batchEnd - 1;
+        continue;
+      }
       const ok = await this.runStep('main', i, plan.steps[i]!, this.journal.steps[i]!);
       crashPoint(`step:${i}:after`);
       if (!ok) return this.fail(plan, i);
@@ -107,6 +119,65 @@ export class Runner {
       }
     }
     return { result: 'succeeded', manual: false, rolledBack: false, warnings: this.warnings };
+  }
+
+  /** Where the batch starting at step i ends (exclusive); i when the step is not in a batch. */
+  private batchEnd(plan: Plan, i: number): number {
+    const batch = plan.steps[i]!.batch;
+    if (batch === undefined) return i;
+    let end = i;
+    while (end < plan.steps.length && plan.steps[end]!.batch === batch) end++;
+    return end;
+  }
+
+  /**
+   * Runs the steps [from, to) of one batch: its groups at once, each group's steps in order.
+   * Under Plan.tolerate a group whose step fails is undone (its steps in reverse), journaled as
+   * failed, and the plan goes on, until maxFailures groups have failed. Null when the plan goes
+   * on; otherwise the outcome of failing it (every started step undone), once every group of
+   * the batch has stopped.
+   */
+  private async runBatch(plan: Plan, from: number, to: number): Promise<RunOutcome | null> {
+    const groups = new Map<string, number[]>();
+    for (let i = from; i < to; i++) {
+      const g = plan.steps[i]!.group ?? `#${i}`;
+      groups.set(g, [...(groups.get(g) ?? []), i]);
+    }
+    const ends = await Promise.all([...groups].map(([g, steps]) => this.runGroup(plan, g, steps)));
+    const stopped = ends.filter((e) => e !== null).sort((a, b) => a.index - b.index)[0];
+    if (stopped) return stopped.before ? { ...(await this.fail(plan, stopped.index, stopped.why)), stoppedBefore: true } : this.fail(plan, stopped.index, stopped.why);
+    const failures = this.journal.failures ?? [];
+    const max = plan.tolerate?.maxFailures;
+    if (max !== undefined && failures.length >= max) {
+      const last = failures[failures.length - 1]!;
+      return this.fail(plan, last.step, `${failures.length} instance(s) failed (max_failures ${max}): ${failures.map((f) => `${f.group}: ${f.error}`).join('; ')}`);
+    }
+    return null;
+  }
+
+  /** One group of a batch; null when it ran, or failed and was put back (tolerated). */
+  private async runGroup(plan: Plan, group: string, steps: number[]): Promise<{ index: number; why?: string; before?: boolean } | null> {
+    for (const i of steps) {
+      crashPoint(`step:${i}:before`);
+      if (this.ctx.signal?.aborted) {
+        const why = `interrupted (${String(this.ctx.signal.reason ?? 'aborted')})`;
+        Object.assign(this.journal.steps[i]!, { status: 'skipped', error: why });
+        await this.save();
+        return { index: i, why, before: true };
+      }
+      const ok = await this.runStep('main', i, plan.steps[i]!, this.journal.steps[i]!);
+      crashPoint(`step:${i}:after`);
+      if (ok) continue;
+      if (!plan.tolerate || plan.steps[i]!.group === undefined) return { index: i };
+      const error = this.journal.steps[i]!.error ?? 'failed';
+      this.ctx.emit({ type: 'log', level: 'warn', message: `${group} failed (${error}): putting it back` });
+      const mine = new Set(steps);
+      const undone = await undoSteps(this.ctx, this.journal, this.handlers, { liveChanged: true }, () => this.save(), (k) => mine.has(k));
+      this.journal.failures = [...(this.journal.failures ?? []), { group, step: i, error, undone }];
+      await this.save();
+      return undone ? null : { index: i, why: `${group} failed (${error}) and could not be put back: ${this.journal.steps.find((s, k) => mine.has(k) && s.status === 'undo_failed')?.error ?? 'undo failed'}` };
+    }
+    return null;
   }
 
   /** The beforeStep hook's verdict; a hook that throws stops the plan too, with its error. */
@@ -152,7 +223,12 @@ export class Runner {
     const started = ctx.clock.monotonic();
     try {
       const handler = this.handlers[p.step.kind] as StepHandler;
-      const r = await handler.run(p.step, ctx);
+      // the step may say where it has got to (a canary's stage and failing intervals), for the journal
+      const note = async (progress: NonNullable<JournalStep['progress']>) => {
+        j.progress = progress;
+        if (phase === 'main') await this.save();
+      };
+      const r = await handler.run(p.step, { ...ctx, note });
       j.status = r.status;
       j.finished = ctx.clock.now().toISOString();
       ctx.emit({ type: 'step_end', phase, index, title, status: r.status, durationMs: ctx.clock.monotonic() - started, ...(r.detail ? { detail: r.detail } : {}) });
@@ -254,6 +330,7 @@ export class Runner {
 
   /** Why the last journal write failed (a full disk), for the step it stops. */
   private unsaved = '';
+  private saving: Promise<unknown> = Promise.resolve();
 
   /**
    * Writes the journal; false when the disk is full. Then a step is not started (it could not be
@@ -261,8 +338,11 @@ export class Runner {
    * names every step that may need undoing, so `doctor --repair` can finish it.
    */
   private async save(): Promise<boolean> {
+    // the groups of a batch save at once: one write at a time, each of the journal as it is then
+    const write = this.saving.then(() => writeJournal(this.ctx.transport, this.ctx.layout.journal, this.ctx.redactor.redactValue(this.journal)));
+    this.saving = write.catch(() => undefined);
     try {
-      await writeJournal(this.ctx.transport, this.ctx.layout.journal, this.ctx.redactor.redactValue(this.journal));
+      await write;
       return true;
     } catch (e) {
       if (!isDiskFull(e)) throw e;
@@ -278,8 +358,17 @@ export class Runner {
  * failure and by recovery after a crash. False if an undo failed: then it stops there, since
  * undoing earlier steps (removing the release) could pull the ground from under what is live.
  */
-export async function undoSteps(ctx: RunContext, journal: Journal, handlers: Handlers, info: { liveChanged: boolean }, save: () => Promise<unknown>): Promise<boolean> {
+export async function undoSteps(
+  ctx: RunContext,
+  journal: Journal,
+  handlers: Handlers,
+  info: { liveChanged: boolean },
+  save: () => Promise<unknown>,
+  /** only these steps (one group of a batch) */
+  only: (index: number) => boolean = () => true,
+): Promise<boolean> {
   for (let i = journal.steps.length - 1; i >= 0; i--) {
+    if (!only(i)) continue;
     const j = journal.steps[i]!;
     if (!['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.status) || j.unchanged) continue;
     const p = journal.plan.steps[i]!;

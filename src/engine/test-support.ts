@@ -103,7 +103,7 @@ export class FakeHandlers {
             },
           }),
     });
-    const kinds = ['prepare_release', 'hook', 'activate', 'health_check', 'cleanup', 'start_instances', 'smoke_test', 'warmup', 'switch_traffic', 'stop_instances', 'roll_batch', 'set_current'] as const;
+    const kinds = ['prepare_release', 'hook', 'activate', 'health_check', 'cleanup', 'start_instances', 'smoke_test', 'warmup', 'switch_traffic', 'stop_instances', 'drain_target', 'stop_instance', 'start_instance', 'enable_target', 'wait', 'set_current'] as const;
     return Object.fromEntries(kinds.map((k) => [k, make(k)])) as unknown as Handlers;
   }
 }

@@ -137,7 +137,7 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
   };
   const beforeStep = async (i: number, p: PlannedStep): Promise<string | null> => {
     if (i === switchAt) return gate('switch', i);
-    if (i > switchAt && p.step.kind === 'canary_stage') return gate('stage', i);
+    if (i > switchAt && p.step.kind === 'set_weights' && p.step.stage !== undefined) return gate('stage', i);
     return null;
   };
   let report: OperationReport | undefined;

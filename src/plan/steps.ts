@@ -63,26 +63,30 @@ export type Step =
     }
   /** stop a pool's instances now or (delayMs) later, from the runtime, so a rollback meanwhile is instant */
   | { kind: 'stop_instances'; pool: string; release: string | null; instances: string[]; delayMs: number }
-  /** rolling: drain, stop, start on the new release, check, one batch of instances at once */
-  | {
-      kind: 'roll_batch';
-      batch: number;
-      batches: number;
-      release: string;
-      instances: RollingInstance[];
-      /** failed instances (over the whole deploy) that stop it */
-      maxFailures: number;
-      /** pause after this batch (batch_delay) */
-      delayAfterMs: number;
-    }
+  /** rolling: one instance out of rotation, its in-flight requests finishing (undo: back in rotation) */
+  | { kind: 'drain_target'; id: string; pool: string; timeoutMs: number }
+  /** rolling: one (drained) instance stopped (undo: started again on `release`, its old one, and healthy) */
+  | { kind: 'stop_instance'; id: string; port: number; pool: string; release: string }
+  /** rolling: one instance started on a release, held out of traffic, until healthy (undo: stopped) */
+  | { kind: 'start_instance'; id: string; port: number; pool: string; release: string }
+  /** rolling: one instance back in rotation (undo: drained again) */
+  | { kind: 'enable_target'; id: string; pool: string; timeoutMs: number }
+  /** a pause between steps (rolling's batch_delay) */
+  | { kind: 'wait'; ms: number; reason: string }
   /** point `current` at a release without restarting anything (rolling: the instances already run it) */
   | { kind: 'set_current'; release: string; previous: string | null; pointers: Pointers; pointersBefore: Pointers }
   /**
-   * canary: one stage. Sets the weights (a pause keeps the last stage's), analyses every interval
-   * and ends after its duration with a passing interval, on `deployer promote`, or aborts
+   * every pool's share of traffic in one router update (undo: `previous`); `stage`: the canary
+   * stage it starts (skipped when `deployer promote` ended that stage before it began)
+   */
+  | { kind: 'set_weights'; weights: Record<string, number>; previous: Record<string, number>; stage?: number }
+  /**
+   * canary: one stage's judgement at the weights set just before. Analyses every interval and
+   * ends after its duration with a passing interval, on `deployer promote`, or aborts. Changes
+   * nothing itself: an abort fails it, and undoing the set_weights steps puts the weight back to 0
    */
   | {
-      kind: 'canary_stage';
+      kind: 'canary_analysis';
       /** 1-based, of `stages` */
       stage: number;
       stages: number;
@@ -91,7 +95,7 @@ export type Step =
       pool: string;
       /** the pool serving the live release, the comparison for the analysis */
       baseline: { pool: string; release: string | null };
-      /** percent of traffic to the canary */
+      /** percent of traffic to the canary (set by the set_weights step before) */
       weight: number;
       durationMs: number;
       /** manual: waits for `deployer promote`; timed: waits durationMs; null: a weight stage */
@@ -115,6 +119,13 @@ export interface PlannedStep {
    * deployment.auto_rollback says, since the release never became the live one
    */
   trial?: boolean;
+  /**
+   * steps with the same batch (consecutive in the plan) run at once, one group after another
+   * within each group: a rolling batch, a group per instance
+   */
+  batch?: number;
+  /** the unit a failure is tolerated for (an instance): see Plan.tolerate */
+  group?: string;
 }
 
 export interface Plan {
@@ -133,6 +144,11 @@ export interface Plan {
   undoLive: boolean;
   /** exit as "manual intervention required" (4) rather than "failed" (1) when an abort step fails */
   failureIsManual: boolean;
+  /**
+   * a failing step of a group does not fail the plan: that group's steps are undone, the failure
+   * is journaled, and the plan goes on; the plan fails once maxFailures groups have failed
+   */
+  tolerate?: { maxFailures: number };
 }
 
 /** One line per step, for the plan printout and the progress display. */
@@ -158,20 +174,35 @@ export function describeStep(s: Step): string {
       return `switch traffic ${s.from ? `from ${s.from} ` : ''}to ${s.to} (${s.release}); current -> ${s.release}`;
     case 'stop_instances':
       return `${s.delayMs > 0 ? `stop pool ${s.pool} in ${Math.round(s.delayMs / 1000)} s (kept warm for an instant rollback)` : `stop pool ${s.pool}`}${s.release ? ` (${s.release})` : ''}`;
-    case 'roll_batch':
-      return `roll batch ${s.batch}/${s.batches} to ${s.release}: ${s.instances.map((i) => i.id).join(', ')} (drain, stop, start, check)`;
+    case 'drain_target':
+      return `drain ${s.id} (${s.pool}) out of rotation`;
+    case 'stop_instance':
+      return `stop ${s.id}:${s.port} (${s.release})`;
+    case 'start_instance':
+      return `start ${s.id}:${s.port} on ${s.release}, out of rotation`;
+    case 'enable_target':
+      return `put ${s.id} (${s.pool}) back in rotation`;
+    case 'wait':
+      return `wait ${secs(s.ms)} (${s.reason})`;
+    case 'set_weights':
+      return `weights ${describeWeights(s.weights)}${s.stage !== undefined ? ` (canary stage ${s.stage})` : ''}`;
     case 'set_current':
       return `current -> ${s.release}`;
-    case 'canary_stage':
+    case 'canary_analysis':
       return describeCanaryStage(s);
     case 'set_routes':
       return s.routes.length ? `route ${s.routes.map(describeRoute).join('; ')}` : 'remove the header/cookie routes';
   }
 }
 
-function describeCanaryStage(s: Extract<Step, { kind: 'canary_stage' }>): string {
+const secs = (ms: number) => (ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : `${Math.round(ms / 100) / 10}s`);
+
+function describeWeights(w: Record<string, number>): string {
+  return Object.entries(w).map(([pool, pct]) => `${pool} ${pct}%`).join(', ');
+}
+
+function describeCanaryStage(s: Extract<Step, { kind: 'canary_analysis' }>): string {
   const at = `canary ${s.stage}/${s.stages}`;
-  const secs = (ms: number) => (ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : `${Math.round(ms / 100) / 10}s`);
   if (s.pause === 'manual') return `${at}: pause at ${s.weight}% until \`deployer promote\`${s.reason ? ` (${s.reason})` : ''}`;
   if (s.pause === 'timed') return `${at}: pause at ${s.weight}% for ${secs(s.durationMs)}`;
   return `${at}: ${s.weight}% of traffic to ${s.pool} (${s.release}), ${100 - s.weight}% to ${s.baseline.pool}${s.durationMs > 0 ? ` for ${secs(s.durationMs)}` : ''}`;

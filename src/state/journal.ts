@@ -11,6 +11,18 @@ export interface JournalStep {
   error?: string;
   /** it failed before changing anything: nothing to undo */
   unchanged?: boolean;
+  /** where the step had got to, as it reported it (a canary analysis: its stage and failing intervals) */
+  progress?: Record<string, number | string | null>;
+}
+
+/** A group of a tolerant plan (a rolling instance) that failed and was put back. */
+export interface GroupFailure {
+  group: string;
+  /** index of the step that failed */
+  step: number;
+  error: string;
+  /** the group's steps were undone (false: undoing them failed too, and the plan stopped) */
+  undone: boolean;
 }
 
 /**
@@ -31,6 +43,8 @@ export interface Journal {
   result?: 'succeeded' | 'failed' | 'rolled_back';
   plan: Plan;
   steps: JournalStep[];
+  /** groups that failed and were put back while the plan went on (Plan.tolerate) */
+  failures?: GroupFailure[];
 }
 
 export async function readJournal(t: Transport, path: string): Promise<Journal | null | 'corrupt'> {

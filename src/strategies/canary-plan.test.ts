@@ -55,7 +55,8 @@ describe('canary plan', () => {
   it('with nothing live there is nothing to compare: a first deploy goes in as blue-green', () => {
     const plan = planCanary(load('    stages: [{weight: 10}]'), { current: null, rollbackPoint: null, preRollback: null, releases: [], pools: null }, { deployId: 'd1', release: NEW });
     expect(plan.strategy).toBe('canary');
-    expect(kinds(plan)).not.toContain('canary_stage');
+    expect(kinds(plan)).not.toContain('canary_analysis');
+    expect(kinds(plan)).not.toContain('set_weights');
     expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ to: 'blue', from: null });
   });
 
@@ -67,17 +68,26 @@ describe('canary plan', () => {
     const plan = planCanary(load('    stages: [{weight: 10, duration: 20s}, {pause: manual}, {weight: 50, duration: 20s}]\n    scale_down_delay: 40s\n    header_route: {header: X-Canary, value: always}'), live(), { deployId: 'd2', release: NEW });
     expect(kinds(plan)).toEqual([
       'prepare_release', 'hook:pre_deploy', 'hook:check_dependencies', 'hook:pre_build', 'hook:build', 'hook:pre_activate',
-      'start_instances', 'health_check', 'set_routes', 'canary_stage', 'canary_stage', 'canary_stage', 'switch_traffic', 'health_check', 'set_routes',
+      'start_instances', 'health_check', 'set_routes', 'set_weights', 'canary_analysis', 'set_weights', 'canary_analysis', 'set_weights', 'canary_analysis',
+      'switch_traffic', 'health_check', 'set_routes',
       'hook:post_deploy', 'hook:post_activate', 'hook:notify', 'stop_instances', 'cleanup',
     ]);
     expect(stepOf(plan, 'start_instances')[0]!.instances).toEqual([{ id: 'green-0', port: 4100 }, { id: 'green-1', port: 4101 }, { id: 'green-2', port: 4102 }]);
-    const stages = stepOf(plan, 'canary_stage');
+    const stages = stepOf(plan, 'canary_analysis');
     expect(stages.map((s) => [s.stage, s.stages, s.weight, s.pause, s.pool, s.baseline])).toEqual([
       [1, 3, 10, null, 'green', { pool: 'blue', release: R1 }],
       [2, 3, 10, 'manual', 'green', { pool: 'blue', release: R1 }],
       [3, 3, 50, null, 'green', { pool: 'blue', release: R1 }],
     ]);
-    expect(plan.steps.filter((s) => s.step.kind === 'canary_stage').every((s) => s.live && s.trial && s.onError === 'abort')).toBe(true);
+    const none = { green: 0, blue: 100 };
+    expect(stepOf(plan, 'set_weights')).toEqual([
+      { kind: 'set_weights', weights: { green: 10, blue: 90 }, previous: none, stage: 1 },
+      { kind: 'set_weights', weights: { green: 10, blue: 90 }, previous: none, stage: 2 },
+      { kind: 'set_weights', weights: { green: 50, blue: 50 }, previous: none, stage: 3 },
+    ]);
+    // the weights are a trial, undone on any failure; the analysis changes nothing itself
+    expect(plan.steps.filter((s) => s.step.kind === 'set_weights').every((s) => s.live && s.trial && s.onError === 'abort')).toBe(true);
+    expect(plan.steps.filter((s) => s.step.kind === 'canary_analysis').every((s) => !s.live && s.onError === 'abort')).toBe(true);
     expect(plan.steps.find((s) => s.step.kind === 'switch_traffic')).toMatchObject({ live: true });
     expect(plan.steps.find((s) => s.step.kind === 'switch_traffic')!.trial).toBeUndefined();
     expect(stepOf(plan, 'set_routes')).toEqual([
@@ -88,6 +98,7 @@ describe('canary plan', () => {
     expect(stepOf(plan, 'stop_instances')[0]).toEqual({ kind: 'stop_instances', pool: 'blue', release: R1, instances: ['blue-0', 'blue-1', 'blue-2'], delayMs: 40_000 });
     expect(describeStep(stages[0]!)).toBe(`canary 1/3: 10% of traffic to green (${NEW}), 90% to blue for 20s`);
     expect(describeStep(stages[1]!)).toBe('canary 2/3: pause at 10% until `deployer promote`');
+    expect(describeStep(stepOf(plan, 'set_weights')[2]!)).toBe('weights green 50%, blue 50% (canary stage 3)');
     // a failed canary is checked against the pool that kept serving
     expect(plan.rollback.verify[0]!.step).toMatchObject({ kind: 'health_check', pool: 'blue', ports: [4000, 4001, 4002] });
   });
@@ -95,8 +106,8 @@ describe('canary plan', () => {
   it('fewer canary instances are scaled up before the first stage at 100%', () => {
     const plan = planCanary(load('    instances: 1\n    stages: [{weight: 20, duration: 5s}, {weight: 100, duration: 5s}]'), live(), { deployId: 'd3', release: NEW });
     const k = kinds(plan);
-    const i = k.indexOf('canary_stage');
-    expect(k.slice(i - 2, i + 5)).toEqual(['start_instances', 'health_check', 'canary_stage', 'start_instances', 'health_check', 'canary_stage', 'switch_traffic']);
+    const i = k.indexOf('set_weights');
+    expect(k.slice(i - 2, i + 7)).toEqual(['start_instances', 'health_check', 'set_weights', 'canary_analysis', 'start_instances', 'health_check', 'set_weights', 'canary_analysis', 'switch_traffic']);
     expect(stepOf(plan, 'start_instances').map((s) => s.instances.map((x) => x.id))).toEqual([['green-0'], ['green-1', 'green-2']]);
   });
 

@@ -77,9 +77,17 @@ export function planCanary(loaded: LoadedManifest, observed: Observed, ids: Plan
   const rest = all.slice(first.length);
   const baseline = { pool: live.name, release: observed.current };
   const stages = canaryStages(loaded);
-  const stageStep = (s: StagePlan, i: number): PlannedStep => {
-    const step: Step = { kind: 'canary_stage', stage: i + 1, stages: stages.length, release, pool: slot, baseline, ...s };
-    return { step, onError: 'abort', live: true, trial: true };
+  // each stage: one weights update, then the judgement at those weights. The update is a trial:
+  // its undo puts back the weights from before the canary (none to it), so undoing the stages
+  // in reverse never gives an aborted canary an earlier stage's share on the way
+  const split = (w: number) => ({ [slot]: w, [baseline.pool]: 100 - w });
+  const before = split(0);
+  const stageSteps = (s: StagePlan, i: number): PlannedStep[] => {
+    const analysis: Step = { kind: 'canary_analysis', stage: i + 1, stages: stages.length, release, pool: slot, baseline, ...s };
+    return [
+      { step: { kind: 'set_weights', weights: split(s.weight), previous: before, stage: i + 1 }, onError: 'abort', live: true, trial: true },
+      { step: analysis, onError: 'abort' },
+    ];
   };
   const routes: RouteRule[] = c?.header_route
     ? [{ ...(c.header_route.header !== undefined ? { header: c.header_route.header.toLowerCase() } : { cookie: c.header_route.cookie! }), ...(c.header_route.value !== undefined ? { value: c.header_route.value } : {}), pool: slot }]
@@ -89,9 +97,9 @@ export function planCanary(loaded: LoadedManifest, observed: Observed, ids: Plan
   const scaleUp: PlannedStep[] = rest.length
     ? [{ step: { kind: 'start_instances', pool: slot, release, instances: rest }, onError: 'abort' }, ...poolHealthCheck(loaded, release, slot, rest.map((i) => i.port))]
     : [];
-  const walk = stages.map(stageStep);
-  if (fullAt >= 0) walk.splice(fullAt, 0, ...scaleUp);
-  else walk.push(...scaleUp);
+  const walk = stages.map(stageSteps);
+  if (fullAt >= 0) walk.splice(fullAt, 0, scaleUp);
+  else walk.push(scaleUp);
   return deployPlan(loaded, observed, ids, {
     strategy: 'canary',
     activation: (pointers, pointersBefore) => [
@@ -99,7 +107,7 @@ export function planCanary(loaded: LoadedManifest, observed: Observed, ids: Plan
       { step: { kind: 'start_instances', pool: slot, release, instances: first }, onError: 'abort' },
       ...poolHealthCheck(loaded, release, slot, first.map((i) => i.port)),
       ...(routes.length ? [{ step: { kind: 'set_routes', routes }, onError: 'abort' } satisfies PlannedStep] : []),
-      ...walk,
+      ...walk.flat(),
       { step: { kind: 'switch_traffic', release, previous: observed.current, to: slot, from: live.name, pointers, pointersBefore }, onError: 'abort', live: true },
       ...poolHealthCheck(loaded, release, slot, all.map((i) => i.port)),
       ...(routes.length ? [{ step: { kind: 'set_routes', routes: [] }, onError: 'warn' } satisfies PlannedStep] : []),

@@ -6,7 +6,7 @@ import { poolInstances, runsPools } from './pools.js';
 import { idleSlot, scaleDown, slotSteps } from './blue-green.js';
 import { healthCheck, hook, poolHealthCheck } from './common.js';
 import { livePool, type Observed } from './observe.js';
-import { rollingSteps } from './rolling.js';
+import { rollingSteps, rollingTolerance } from './rolling.js';
 
 export interface RollbackRequest {
   deployId: string;
@@ -58,7 +58,10 @@ export function planRollback(loaded: LoadedManifest, observed: Observed, req: Ro
     },
     ...(runsPools(loaded) ? poolHealthCheck(loaded, target, 'stable', poolInstances(loaded, 'stable').map((i) => i.port)) : healthCheck(loaded, target)),
   ];
+  // a rolling rollback tolerates failed instances as a rolling deploy does
+  const tolerate = activation.some((p) => p.group !== undefined) ? rollingTolerance(loaded, observed, target) : undefined;
   return {
+    ...(tolerate ? { tolerate } : {}),
     operation: 'rollback',
     deployId: req.deployId,
     app: loaded.manifest.name,

@@ -13,7 +13,9 @@ export function resolveCount(v: number | string, total: number, min = 1): number
 
 /**
  * The batches that move the live pool's instances to `release` in place: never more than
- * max_unavailable out of service at once.
+ * max_unavailable out of service at once. Each instance is a group of single-action steps (drain,
+ * stop, start on the release out of traffic, check, back in rotation); a batch's instances run at
+ * once; batch_delay is a wait step between batches.
  */
 export function rollingSteps(loaded: LoadedManifest, observed: Observed, release: string): PlannedStep[] {
   const live = livePool(observed)!;
@@ -23,19 +25,34 @@ export function rollingSteps(loaded: LoadedManifest, observed: Observed, release
   const total = moving.length;
   if (total === 0) return [];
   const size = Math.min(resolveCount(r?.batch_size ?? 1, total), resolveCount(r?.max_unavailable ?? 1, total));
-  const maxFailures = resolveCount(r?.max_failures ?? 1, total);
   const delay = r?.batch_delay ?? 10_000;
+  const drainMs = r?.drain_timeout ?? 30_000;
   const instances: RollingInstance[] = [...moving].sort((a, b) => a.port - b.port).map((i) => ({ id: i.id, port: i.port, pool: live.name, from: i.release }));
   const batches = Math.ceil(total / size);
   const steps: PlannedStep[] = [];
   for (let b = 0; b < batches; b++) {
-    steps.push({
-      step: { kind: 'roll_batch', batch: b + 1, batches, release, instances: instances.slice(b * size, (b + 1) * size), maxFailures, delayAfterMs: b + 1 < batches ? delay : 0 },
-      onError: 'abort',
-      live: true,
-    });
+    if (b > 0 && delay > 0) steps.push({ step: { kind: 'wait', ms: delay, reason: `batch_delay before batch ${b + 1}/${batches}` }, onError: 'abort' });
+    for (const i of instances.slice(b * size, (b + 1) * size)) {
+      const at = { batch: b + 1, group: i.id };
+      const ref = { id: i.id, port: i.port, pool: i.pool };
+      steps.push(
+        { step: { kind: 'drain_target', id: i.id, pool: i.pool, timeoutMs: drainMs }, onError: 'abort', live: true, ...at },
+        { step: { kind: 'stop_instance', ...ref, release: i.from }, onError: 'abort', live: true, ...at },
+        { step: { kind: 'start_instance', ...ref, release }, onError: 'abort', live: true, ...at },
+        ...poolHealthCheck(loaded, release, i.pool, [i.port]).map((p) => ({ ...p, ...at })),
+        { step: { kind: 'enable_target', id: i.id, pool: i.pool, timeoutMs: drainMs }, onError: 'abort', live: true, ...at },
+      );
+    }
   }
   return steps;
+}
+
+/** Failed instances (over the whole deploy) that stop a rolling deploy: max_failures of the instances it moves. */
+export function rollingTolerance(loaded: LoadedManifest, observed: Observed, release: string): Plan['tolerate'] {
+  const live = livePool(observed);
+  if (!live) return undefined;
+  const total = live.instances.filter((i) => i.release !== release || i.state !== 'running').length;
+  return total ? { maxFailures: resolveCount(loaded.manifest.deployment.rolling?.max_failures ?? 1, total) } : undefined;
 }
 
 /** With nothing running yet, a rolling deploy starts every instance and sends traffic to them. */
@@ -52,13 +69,15 @@ export function firstStartSteps(loaded: LoadedManifest, release: string, previou
 export function planRolling(loaded: LoadedManifest, observed: Observed, ids: PlanIds): Plan {
   const { release } = ids;
   const previous = observed.current;
-  return deployPlan(loaded, observed, ids, {
+  const plan = deployPlan(loaded, observed, ids, {
     strategy: 'rolling',
     activation: (pointers, pointersBefore) =>
       livePool(observed)
         ? [...rollingSteps(loaded, observed, release), { step: { kind: 'set_current', release, previous, pointers, pointersBefore }, onError: 'abort', live: true }]
         : firstStartSteps(loaded, release, previous, pointers, pointersBefore),
-    // each batch's undo puts its instances back and checks them, so there is nothing more to verify
+    // each instance's undo puts it back and waits until it is healthy, so there is nothing more to verify
     verify: () => [],
   });
+  const tolerate = rollingTolerance(loaded, observed, release);
+  return tolerate ? { ...plan, tolerate } : plan;
 }

@@ -77,7 +77,8 @@ describe('rolling rollback after a partly kept-back deploy', () => {
     live.instances[1]!.release = R2;
     const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], pools: [live] });
     const plan = planRollback(load('rolling'), o, { deployId: 'r5' });
-    expect(stepOf(plan, 'roll_batch').flatMap((b) => b.instances.map((i) => i.id))).toEqual(['stable-0', 'stable-2']);
+    expect(stepOf(plan, 'stop_instance').map((s) => s.id)).toEqual(['stable-0', 'stable-2']);
+    expect(plan.tolerate).toEqual({ maxFailures: 2 });
   });
 });
 
@@ -86,24 +87,45 @@ describe('rolling plan', () => {
     expect([resolveCount(2, 10), resolveCount('25%', 10), resolveCount('1%', 10), resolveCount(50, 3), resolveCount(0, 3)]).toEqual([2, 3, 1, 3, 1]);
   });
 
-  it('batches of min(batch_size, max_unavailable), delay between batches only, then current', () => {
+  it('batches of min(batch_size, max_unavailable), one action a step for each instance, delay between batches only, then current', () => {
     const o = observed({ current: R2, releases: [info(R1), info(R2)], pools: [pool('stable', 100, R2, 4000)] });
     const plan = planRolling(load('rolling'), o, { deployId: 'd4', release: NEW });
-    const batches = stepOf(plan, 'roll_batch');
-    expect(batches.map((b) => [b.batch, b.batches, b.instances.map((i) => i.id), b.delayAfterMs, b.maxFailures])).toEqual([
-      [1, 3, ['stable-0'], 3000, 2],
-      [2, 3, ['stable-1'], 3000, 2],
-      [3, 3, ['stable-2'], 0, 2],
+    const rolling = plan.steps.filter((p) => p.batch !== undefined || p.step.kind === 'wait');
+    expect(rolling.map((p) => [p.batch ?? null, p.group ?? null, p.step.kind])).toEqual(
+      [1, 2, 3].flatMap((b) => [
+        ...(b > 1 ? [[null, null, 'wait']] : []),
+        ...['drain_target', 'stop_instance', 'start_instance', 'health_check', 'enable_target'].map((k) => [b, `stable-${b - 1}`, k]),
+      ]),
+    );
+    expect(rolling.slice(0, 5).map((p) => p.step)).toEqual([
+      { kind: 'drain_target', id: 'stable-0', pool: 'stable', timeoutMs: 30_000 },
+      { kind: 'stop_instance', id: 'stable-0', port: 4000, pool: 'stable', release: R2 },
+      { kind: 'start_instance', id: 'stable-0', port: 4000, pool: 'stable', release: NEW },
+      { kind: 'health_check', release: NEW, pool: 'stable', ports: [4000], checks: ['http http://127.0.0.1:4000/health'] },
+      { kind: 'enable_target', id: 'stable-0', pool: 'stable', timeoutMs: 30_000 },
     ]);
-    expect(batches[0]!.instances[0]).toEqual({ id: 'stable-0', port: 4000, pool: 'stable', from: R2 });
-    expect(kinds(plan).slice(kinds(plan).indexOf('roll_batch') + 3, kinds(plan).indexOf('roll_batch') + 4)).toEqual(['set_current']);
-    expect(plan.steps.filter((s) => s.step.kind === 'roll_batch').every((s) => s.live && s.onError === 'abort')).toBe(true);
+    expect(stepOf(plan, 'wait')).toEqual([
+      { kind: 'wait', ms: 3000, reason: 'batch_delay before batch 2/3' },
+      { kind: 'wait', ms: 3000, reason: 'batch_delay before batch 3/3' },
+    ]);
+    expect(plan.tolerate).toEqual({ maxFailures: 2 });
+    expect(kinds(plan)[kinds(plan).lastIndexOf('enable_target') + 1]).toBe('set_current');
+    expect(rolling.filter((p) => p.step.kind !== 'health_check' && p.step.kind !== 'wait').every((s) => s.live && s.onError === 'abort')).toBe(true);
+  });
+
+  it('runs the instances of a batch side by side: one batch number, a group each', () => {
+    const o = observed({ current: R2, releases: [info(R1), info(R2)], pools: [pool('stable', 100, R2, 4000)] });
+    const plan = planRolling(parseManifest(manifest('rolling').replace('max_unavailable: 1', 'max_unavailable: 2'), { env: {} }), o, { deployId: 'd6', release: NEW });
+    expect(plan.steps.filter((p) => p.batch === 1).map((p) => `${p.group}:${p.step.kind}`)).toEqual(
+      ['stable-0', 'stable-1'].flatMap((g) => ['drain_target', 'stop_instance', 'start_instance', 'health_check', 'enable_target'].map((k) => `${g}:${k}`)),
+    );
   });
 
   it('with nothing running, starts every instance and routes to them', () => {
     const plan = planRolling(load('rolling'), observed(), { deployId: 'd5', release: NEW });
     expect(kinds(plan)).toContain('start_instances');
-    expect(kinds(plan)).not.toContain('roll_batch');
+    expect(kinds(plan)).not.toContain('drain_target');
+    expect(plan.tolerate).toBeUndefined();
     expect(stepOf(plan, 'switch_traffic')[0]).toMatchObject({ to: 'stable', from: null });
   });
 });
@@ -126,7 +148,9 @@ describe('rollback on the runtime', () => {
   it('rolling rolls the instances back in batches', () => {
     const o = observed({ current: NEW, rollbackPoint: R2, releases: [info(R2), info(NEW)], pools: [pool('stable', 100, NEW, 4000)] });
     const plan = planRollback(load('rolling'), o, { deployId: 'r3' });
-    expect(stepOf(plan, 'roll_batch').map((b) => b.release)).toEqual([R2, R2, R2]);
+    expect(stepOf(plan, 'start_instance').map((b) => [b.id, b.release])).toEqual([['stable-0', R2], ['stable-1', R2], ['stable-2', R2]]);
+    expect(stepOf(plan, 'stop_instance').map((b) => b.release)).toEqual([NEW, NEW, NEW]);
+    expect(plan.tolerate).toEqual({ maxFailures: 2 });
     expect(kinds(plan)).toContain('set_current');
   });
 

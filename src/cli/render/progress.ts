@@ -72,7 +72,9 @@ export class ProgressRenderer {
   printPlan(plan: Plan): void {
     const { s } = this;
     this.line(s.bold(`plan: ${plan.operation} ${plan.app}, release ${plan.release}, strategy ${plan.strategy}${plan.previous ? `, live now: ${plan.previous}` : ', nothing live yet'}`));
-    plan.steps.forEach((p, i) => this.line(`  ${String(i + 1).padStart(2)}. ${describeStep(p.step)}${p.onError === 'warn' ? s.dim(' (failure only warns)') : ''}`));
+    // a batch's instances run side by side: each step says its batch
+    plan.steps.forEach((p, i) => this.line(`  ${String(i + 1).padStart(2)}. ${describeStep(p.step)}${p.batch !== undefined ? s.dim(` [batch ${p.batch}]`) : ''}${p.onError === 'warn' ? s.dim(' (failure only warns)') : ''}`));
+    if (plan.tolerate) this.line(`  an instance that fails is put back on its release and the rest go on; ${plan.tolerate.maxFailures} failed instance(s) stop it and undo everything`);
     const rb = [...plan.rollback.before, ...plan.rollback.verify, ...plan.rollback.after];
     if (rb.length && plan.undoLive) this.line(`  if a step fails after activation: undo in reverse, then ${rb.map((p) => describeStep(p.step)).join(', ')}`);
     if (plan.onFailure.length) this.line(`  on failure: ${plan.onFailure.map((p) => describeStep(p.step)).join(', ')}`);

@@ -9,7 +9,7 @@ export type { CanaryRecord, StagedInterval } from '../../state/canary.js';
 import { errorMessage } from '../../errors.js';
 import { routerOf, type RunContext } from '../context.js';
 
-type Stage = Extract<Step, { kind: 'canary_stage' }>;
+type Stage = Extract<Step, { kind: 'canary_analysis' }>;
 
 /** Intervals kept for the history entry (the newest): a long canary keeps its entry bounded. */
 const HISTORY_INTERVALS = 200;
@@ -51,6 +51,9 @@ export class CanarySession {
   private readonly firstStage: number;
   private readonly lastStage: number;
   private readonly switchAt: number;
+  private readonly stages: number;
+  /** the stage a promote ended before it began, and how */
+  private ended: { stage: number; note: string } | null = null;
 
   private constructor(
     private readonly ctx: RunContext,
@@ -60,9 +63,10 @@ export class CanarySession {
     this.pool = first.pool;
     this.baseline = first.baseline;
     this.release = first.release;
+    this.stages = first.stages;
     this.weights = { [first.pool]: 0, [first.baseline.pool]: 100 };
-    this.firstStage = plan.steps.findIndex((p) => p.step.kind === 'canary_stage');
-    this.lastStage = plan.steps.map((p) => p.step.kind).lastIndexOf('canary_stage');
+    this.firstStage = plan.steps.findIndex((p) => isStageStep(p.step));
+    this.lastStage = plan.steps.map((p) => p.step.kind).lastIndexOf('canary_analysis');
     this.switchAt = plan.steps.findIndex((p) => p.step.kind === 'switch_traffic');
     const a = ctx.loaded.manifest.analysis;
     this.cfg = a && a.metrics.length > 0 ? a : null;
@@ -88,7 +92,7 @@ export class CanarySession {
 
   /** The session of a plan with canary stages (null without), published as starting; stale commands are dropped. */
   static async start(ctx: RunContext, plan: Plan): Promise<CanarySession | null> {
-    const first = plan.steps.find((p) => p.step.kind === 'canary_stage')?.step as Stage | undefined;
+    const first = plan.steps.find((p) => p.step.kind === 'canary_analysis')?.step as Stage | undefined;
     if (!first) return null;
     const s = new CanarySession(ctx, plan, first);
     await clearCanaryFiles(ctx.transport, ctx.layout);
@@ -109,7 +113,9 @@ export class CanarySession {
    * the canary having been promoted.
    */
   async beforeStep(index: number, p: PlannedStep): Promise<string | null> {
-    if (p.step.kind === 'canary_stage') return null;
+    // a stage's analysis answers the commands that come while it runs
+    if (p.step.kind === 'canary_analysis') return null;
+    if (p.step.kind === 'set_weights' && p.step.stage !== undefined) return this.beforeStage(p.step.stage);
     const promoted = this.switchAt >= 0 && index > this.switchAt;
     this.phase = promoted ? 'promoted' : index < this.firstStage ? 'starting' : index < this.lastStage ? 'between' : 'promoting';
     if (index >= this.firstStage) this.stage = null;
@@ -136,13 +142,46 @@ export class CanarySession {
     return null;
   }
 
+  /**
+   * Before a stage raises the weight: what came between stages is answered first. An abort fails
+   * the deploy here (its reason returned; the canary's weight put to 0 at once); a promote ends
+   * the stage before it began (its set_weights and analysis steps then do nothing).
+   */
+  private async beforeStage(stage: number): Promise<string | null> {
+    const stages = this.stages;
+    const cmd = await this.stageCommand({ stage, stages });
+    if (cmd?.action === 'abort') {
+      this.abortReason = cmd.reason;
+      this.close(cmd.reason);
+      await this.zeroWeight();
+      await cmd.ack();
+      this.ctx.emit({ type: 'log', level: 'error', message: `canary aborted: ${cmd.reason}; all traffic back on ${this.baseline.pool}` });
+      return `canary aborted: ${cmd.reason}`;
+    }
+    if (cmd?.action === 'end') {
+      await cmd.ack(true);
+      this.ended = { stage, note: cmd.note };
+    }
+    return null;
+  }
+
+  /** The stage's set_weights step has nothing to do: `promote --full` came, or a promote ended the stage before it began. */
+  skipsStage(stage: number): boolean {
+    return this.full || this.ended?.stage === stage;
+  }
+
+  /** How a promote ended the stage before it began (null: it did not). */
+  endedBefore(stage: number): string | null {
+    return this.ended?.stage === stage ? this.ended.note : null;
+  }
+
   /** During a stage: what to do about the commands that came (an abort wins over any promote). */
-  async stageCommand(step: Stage): Promise<StageCommand | null> {
+  async stageCommand(step: { stage: number; stages: number }): Promise<StageCommand | null> {
     const cmds = await this.commands();
     const abort = cmds.find((c) => c.action === 'abort');
     if (abort) {
       for (const c of cmds) if (c !== abort) await this.ack(c, false, 'an abort came at the same time and wins');
-      return { action: 'abort', reason: `\`deployer abort\` by ${abort.by}`, ack: () => this.ack(abort, true, `weight 0 at stage ${step.stage}/${step.stages}; all traffic on ${step.baseline.pool}, the canary is being stopped`) };
+      return { action: 'abort', reason: `\`deployer abort\` by ${abort.by}`, ack: () => this.ack(abort, true, `weight 0 at stage ${step.stage}/${step.stages}; all traffic on ${this.baseline.pool}, the canary is being stopped`) };
     }
     const ending: CanaryCommand[] = [];
     for (const c of cmds) {
@@ -265,4 +304,9 @@ export class CanarySession {
       commands: this.answered,
     };
   }
+}
+
+/** A step of a canary stage: its weights update or its analysis. */
+function isStageStep(step: Step): boolean {
+  return step.kind === 'canary_analysis' || (step.kind === 'set_weights' && step.stage !== undefined);
 }

@@ -1,4 +1,4 @@
-// Test doubles for the canary stage loop: a clock whose time moves only when the code under test
+// Test doubles for the canary stages (weights update, then analysis loop): a clock whose time moves only when the code under test
 // waits on nothing but it, a router that counts each pool's traffic in memory, and a RunContext
 // wired to both on a temporary app directory (the status and command files are real files).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,9 +8,10 @@ import { Pool } from '../../analysis/test-support.js';
 import { LocalTransport } from '../../hosts/local.js';
 import type { HostFs, Transport } from '../../hosts/transport.js';
 import { parseManifest } from '../../manifest/load.js';
-import type { Step } from '../../plan/steps.js';
+import type { PlannedStep, Step } from '../../plan/steps.js';
 import { AppLayout } from '../../release/layout.js';
 import type { LiveRouting, PoolTraffic, Router, RouterCapabilities, RouteRule } from '../../routers/types.js';
+import type { InstanceManager } from '../../services/instance-manager.js';
 import { readCanaryStatus, writeCanaryCommand, type CanaryCommand, type CanaryStatus } from '../../state/canary.js';
 import { Redactor } from '../../state/redact.js';
 import type { Clock } from '../../util/clock.js';
@@ -19,7 +20,15 @@ import type { RunEvent } from '../events.js';
 import { NEW, OLD, plan } from '../test-support.js';
 import type { CanarySession } from './session.js';
 
-export type Stage = Extract<Step, { kind: 'canary_stage' }>;
+export type Stage = Extract<Step, { kind: 'canary_analysis' }>;
+
+/** The weights update that comes before a stage's analysis in a plan. */
+export const weightsOf = (s: Stage): PlannedStep => ({
+  step: { kind: 'set_weights', weights: { [s.pool]: s.weight, [s.baseline.pool]: 100 - s.weight }, previous: { [s.pool]: 0, [s.baseline.pool]: 100 }, stage: s.stage },
+  onError: 'abort',
+  live: true,
+  trial: true,
+});
 
 /** What `now()` says at monotonic 0. */
 export const EPOCH = 1_700_000_000_000;
@@ -169,10 +178,27 @@ export class FakeRouter implements Router {
   }
 }
 
+/** Both pools' instances, running: what the weights update checks before giving a pool traffic. */
+function fakeInstances(): InstanceManager {
+  const no = () => Promise.reject(new Error('not in the canary rig'));
+  return {
+    kind: 'process',
+    start: no,
+    waitHealthy: no,
+    stop: no,
+    stopPoolAfter: no,
+    restart: no,
+    list: async () => [
+      { id: `${BASELINE}-0`, port: 3000, pool: BASELINE, release: OLD, state: 'running', host: '127.0.0.1' },
+      { id: `${CANARY}-0`, port: 3001, pool: CANARY, release: NEW, state: 'running', host: '127.0.0.1' },
+    ],
+  };
+}
+
 /** Stages as the planner makes them: `green` canary against the `blue` baseline. */
 export function stages(...specs: { weight: number; ms: number; pause?: 'manual' | 'timed' }[]): Stage[] {
   return specs.map((s, i) => ({
-    kind: 'canary_stage',
+    kind: 'canary_analysis',
     stage: i + 1,
     stages: specs.length,
     release: NEW,
@@ -220,8 +246,9 @@ export function canaryRig(analysis: Record<string, unknown>, steps: Stage[]): Ri
     redactor: new Redactor([]),
     home: dir,
     router: rt,
+    instances: fakeInstances(),
     plan: plan(
-      steps.map((step) => ({ step, onError: 'abort', live: true, trial: true })),
+      steps.flatMap((step) => [weightsOf(step), { step, onError: 'abort' } satisfies PlannedStep]),
       { strategy: 'canary' },
     ),
     data: {},

@@ -3,9 +3,10 @@
 // and command files are real files in a temporary app directory.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BASELINE_IDLE } from '../../analysis/analysis.js';
-import { BAD, BASELINE, CANARY, canaryRig, EPOCH, GOOD, QUIET, stages, type Load, type Rig, type Stage } from '../canary/test-support.js';
+import { BAD, BASELINE, CANARY, canaryRig, EPOCH, GOOD, QUIET, stages, weightsOf, type Load, type Rig, type Stage } from '../canary/test-support.js';
+import { CanarySession } from '../canary/session.js';
 import type { StepResult } from './types.js';
-import { CanaryAborted, canaryStageHandler } from './canary-stage.js';
+import { CanaryAborted, canaryAnalysisHandler, setWeightsHandler } from './canary-stage.js';
 
 const ERRORS = { name: 'error_rate', max: 1 };
 const analysis = (over: Record<string, unknown> = {}) => ({ interval: '1s', failure_limit: 2, min_requests: 10, metrics: [ERRORS], ...over });
@@ -13,9 +14,21 @@ const analysis = (over: Record<string, unknown> = {}) => ({ interval: '1s', fail
 let rig: Rig;
 afterEach(() => rig?.dispose());
 
-/** Runs one stage; says how it ended and at which virtual millisecond. */
+/**
+ * Runs one stage as the runner does: the session answers what came before it, its set_weights
+ * step, then its analysis. Says how it ended and at which virtual millisecond.
+ */
 async function run(step: Stage): Promise<{ result?: StepResult; error?: unknown; at: number }> {
-  return canaryStageHandler.run(step, rig.ctx).then(
+  const { ctx } = rig;
+  const stage = async (): Promise<StepResult> => {
+    const s = ctx.data.canary ?? (await CanarySession.start(ctx, ctx.plan!))!;
+    const weights = weightsOf(step);
+    const stop = await s.beforeStep(ctx.plan!.steps.findIndex((p) => p.step.kind === 'set_weights' && p.step.stage === step.stage), weights);
+    if (stop) throw new CanaryAborted(stop);
+    await setWeightsHandler.run(weights.step as Extract<typeof weights.step, { kind: 'set_weights' }>, ctx);
+    return canaryAnalysisHandler.run(step, ctx);
+  };
+  return stage().then(
     (result) => ({ result, at: rig.clock.monotonic() }),
     (error: unknown) => ({ error, at: rig.clock.monotonic() }),
   );
@@ -60,6 +73,9 @@ describe('canary stage timing', () => {
     // stage 1 (2 s): fail, pass; stage 2, a timed pause (2 s): fail, inconclusive; stage 3: fail -> 2 in a row
     const steps = stages({ weight: 10, ms: 2000 }, { weight: 10, ms: 2000, pause: 'timed' }, { weight: 20, ms: 5000 });
     rig = canaryRig(analysis(), steps);
+    // what the runner writes into each stage's journal entry as it goes
+    const notes: unknown[] = [];
+    rig.ctx.note = async (p) => void notes.push(p);
     rig.drive(seconds(BAD, GOOD, BAD, QUIET, BAD));
     expect(await run(steps[0]!)).toMatchObject({ result: { status: 'done' }, at: 2000 });
     expect(await run(steps[1]!)).toMatchObject({ result: { status: 'done' }, at: 4000 });
@@ -75,6 +91,8 @@ describe('canary stage timing', () => {
     ]);
     expect(rig.rt.weightCalls).toEqual([split(10), split(10), split(20), split(0)]);
     expect(rig.session.stagesDone).toBe(2);
+    const at = (stage: number, failures: number, intervals: number, verdict?: string) => ({ stage, stages: 3, failures, intervals, ...(verdict ? { verdict } : {}) });
+    expect(notes).toEqual([at(1, 1, 1, 'fail'), at(1, 0, 2, 'pass'), at(1, 0, 2), at(2, 1, 3, 'fail'), at(2, 1, 4, 'inconclusive'), at(2, 1, 4), at(3, 2, 5, 'fail')]);
   });
 
   it('at failure_limit puts the weight to 0 before throwing CanaryAborted, and records why', async () => {

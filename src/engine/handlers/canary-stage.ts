@@ -2,12 +2,12 @@ import { summarize } from '../../analysis/analysis.js';
 import type { IntervalResult } from '../../analysis/types.js';
 import type { Step } from '../../plan/steps.js';
 import type { CanaryStatus } from '../../state/canary.js';
-import { routerOf, type RunContext } from '../context.js';
+import { instancesOf, routerOf, type RunContext } from '../context.js';
 import { CanarySession, type StageCommand } from '../canary/session.js';
-import { servingTargets } from './runtime-ops.js';
 import type { StepHandler } from './types.js';
 
-type Stage = Extract<Step, { kind: 'canary_stage' }>;
+type Stage = Extract<Step, { kind: 'canary_analysis' }>;
+type SetWeights = Extract<Step, { kind: 'set_weights' }>;
 type SetRoutes = Extract<Step, { kind: 'set_routes' }>;
 
 /** How often the stage looks for `deployer promote|abort` and an interrupt. */
@@ -16,16 +16,33 @@ const POLL_MS = 200;
 /** The canary was aborted (by the analysis, a user or an interrupt): its weight is already 0. */
 export class CanaryAborted extends Error {}
 
-/** Canary `weight`%, the baseline the rest: one weights update, atomic in the router. */
-async function setSplit(ctx: RunContext, step: Stage, weight: number): Promise<Record<string, number>> {
-  const weights = { [step.pool]: weight, [step.baseline.pool]: 100 - weight };
-  // the baseline can only be given traffic while it has instances (it always has, unless a human
-  // stopped them): then the canary keeps serving rather than nothing
-  const hasBaseline = (await servingTargets(ctx, step.baseline.pool)).length > 0;
-  if (!hasBaseline && weight < 100) throw new Error(`the baseline pool ${step.baseline.pool} has no instances to take traffic back`);
-  await routerOf(ctx).setWeights(weights);
-  return weights;
+/** The pools these weights give traffic to that have no instance to take it (running or on its way). */
+async function withoutInstances(ctx: RunContext, weights: Record<string, number>): Promise<string[]> {
+  const list = await instancesOf(ctx).list();
+  const serving = new Set(list.filter((i) => i.state !== 'stopped' && i.state !== 'stopping' && i.state !== 'failed').map((i) => i.pool));
+  return Object.entries(weights).filter(([pool, w]) => w > 0 && !serving.has(pool)).map(([pool]) => pool);
 }
+
+/**
+ * Every pool's share of traffic in one router update. A canary stage's update is skipped when
+ * `deployer promote` ended that stage before it began, or `promote --full` the rest. Undo: the
+ * weights from before, unless a pool they give traffic to has no instances left (then the
+ * router keeps serving from what it has rather than from nothing).
+ */
+export const setWeightsHandler: StepHandler<SetWeights> = {
+  async run(step, ctx) {
+    const s = ctx.data.canary;
+    if (step.stage !== undefined && s?.skipsStage(step.stage)) return { status: 'skipped', detail: s.full ? 'skipped by `deployer promote --full`' : 'its stage was ended by `deployer promote` before it began' };
+    const empty = await withoutInstances(ctx, step.weights);
+    if (empty.length) throw new Error(`the pool ${empty.join(', ')} has no instances to take traffic`);
+    await routerOf(ctx).setWeights(step.weights);
+    return { status: 'done' };
+  },
+  async undo(step, ctx) {
+    if ((await withoutInstances(ctx, step.previous)).length) return;
+    await routerOf(ctx).setWeights(step.previous);
+  },
+};
 
 /** Records why, puts the canary's weight to 0 (before anything else: the runner's rollback hooks come after), says so, throws. */
 async function abort(ctx: RunContext, s: CanarySession, step: Stage, reason: string, then?: () => Promise<void>): Promise<never> {
@@ -68,14 +85,10 @@ async function evaluateWatching(ctx: RunContext, s: CanarySession, step: Stage):
 }
 
 async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise<string> {
-  // what came between stages is answered before this stage raises the weight
-  const waiting = await s.stageCommand(step);
-  if (waiting?.action === 'abort') await abort(ctx, s, step, waiting.reason, waiting.ack);
-  if (waiting?.action === 'end') {
-    await waiting.ack(true);
-    return waiting.note;
-  }
-  const weights = await setSplit(ctx, step, step.weight);
+  // a promote that came before the stage began ended it then (the session answered it)
+  const ended = s.endedBefore(step.stage);
+  if (ended !== null) return ended;
+  const weights = { [step.pool]: step.weight, [step.baseline.pool]: 100 - step.weight };
   const clock = ctx.clock;
   const started = clock.monotonic();
   const startedAt = clock.now();
@@ -109,6 +122,8 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
       const { result, end } = await evaluateWatching(ctx, s, step);
       last = result;
       judged = true;
+      // where the stage stands is in the journal, not only here
+      await ctx.note?.({ stage: step.stage, stages: step.stages, failures: s.failures, verdict: last.verdict, intervals: s.intervals.length });
       nextTick = Math.max(nextTick + s.intervalMs, clock.monotonic() + 1);
       if (last.verdict === 'fail' && s.failures >= s.cfg!.failure_limit) {
         if (end?.action === 'end') await end.ack(false, 'the interval judged meanwhile failed: the canary is aborted');
@@ -149,19 +164,20 @@ async function runStage(step: Stage, ctx: RunContext, s: CanarySession): Promise
 }
 
 /**
- * One stage of a canary: set the weights, then every analysis interval judge the canary against
- * the baseline. The stage ends once its time is up and an interval judged then passed (a pause:
- * once its time is up, or on `deployer promote`). `failure_limit` failing intervals in a row,
- * `deployer abort` or Ctrl-C abort at once, whatever is left of the stage. Any other failure
- * also puts the canary's weight to 0 before the deploy is undone.
+ * One stage of a canary, at the weights its set_weights step set: every analysis interval judges
+ * the canary against the baseline. The stage ends once its time is up and an interval judged then
+ * passed (a pause: once its time is up, or on `deployer promote`). `failure_limit` failing
+ * intervals in a row, `deployer abort` or Ctrl-C abort at once, whatever is left of the stage.
+ * Any failure puts the canary's weight to 0 at once; undoing the set_weights steps does it again.
  */
-export const canaryStageHandler: StepHandler<Stage> = {
+export const canaryAnalysisHandler: StepHandler<Stage> = {
   async run(step, ctx) {
     const s = ctx.data.canary ?? (await CanarySession.start(ctx, ctx.plan!))!;
     if (s.full) return { status: 'skipped', detail: 'skipped by `deployer promote --full`' };
     try {
       const detail = await runStage(step, ctx, s);
       s.stagesDone++;
+      await ctx.note?.({ stage: step.stage, stages: step.stages, failures: s.failures, intervals: s.intervals.length });
       return { status: 'done', detail };
     } catch (e) {
       if (!(e instanceof CanaryAborted)) {
@@ -170,10 +186,6 @@ export const canaryStageHandler: StepHandler<Stage> = {
       }
       throw e;
     }
-  },
-  async undo(step, ctx) {
-    if ((await servingTargets(ctx, step.baseline.pool)).length === 0) return;
-    await routerOf(ctx).setWeights({ [step.pool]: 0, [step.baseline.pool]: 100 });
   },
 };
 

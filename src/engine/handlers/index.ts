@@ -1,10 +1,10 @@
 import { activateHandler } from './activate.js';
-import { canaryStageHandler, setRoutesHandler } from './canary-stage.js';
+import { canaryAnalysisHandler, setRoutesHandler, setWeightsHandler } from './canary-stage.js';
 import { cleanupHandler } from './cleanup.js';
 import { healthCheckHandler } from './health-check.js';
 import { hookHandler } from './hook.js';
 import { prepareHandler } from './prepare.js';
-import { rollBatchHandler } from './roll-batch.js';
+import { drainTargetHandler, enableTargetHandler, startInstanceHandler, stopInstanceHandler, waitHandler } from './rolling-steps.js';
 import { smokeTestHandler } from './smoke-test.js';
 import { startInstancesHandler } from './start-instances.js';
 import { stopInstancesHandler } from './stop-instances.js';
@@ -23,8 +23,13 @@ export const defaultHandlers: Handlers = {
   warmup: warmupHandler,
   switch_traffic: switchTrafficHandler,
   stop_instances: stopInstancesHandler,
-  roll_batch: rollBatchHandler,
+  drain_target: drainTargetHandler,
+  stop_instance: stopInstanceHandler,
+  start_instance: startInstanceHandler,
+  enable_target: enableTargetHandler,
+  wait: waitHandler,
   set_current: setCurrentHandler,
-  canary_stage: canaryStageHandler,
+  set_weights: setWeightsHandler,
+  canary_analysis: canaryAnalysisHandler,
   set_routes: setRoutesHandler,
 };
