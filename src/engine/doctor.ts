@@ -108,9 +108,11 @@ async function checkCurrent(ctx: RunContext, complete: string[], inJournal: stri
   const target = await t.fs.readlink(layout.current);
   const st = await t.fs.stat(layout.current);
   const id = await readCurrent(t, layout);
+  // the release of an interrupted deploy was never proven: not one to point `current` at
+  const candidates = complete.filter((r) => r !== inJournal);
   const good = async () => {
     const last = await readLastDeploy(t, layout);
-    return last?.result === 'succeeded' && complete.includes(last.release) ? last.release : complete.at(-1);
+    return last?.result === 'succeeded' && candidates.includes(last.release) ? last.release : candidates.at(-1);
   };
   const repoint = async () => {
     const to = await good();
@@ -118,7 +120,7 @@ async function checkCurrent(ctx: RunContext, complete: string[], inJournal: stri
     await t.fs.symlinkAtomic(layout.currentTarget(to), layout.current);
   };
   if (st === null) {
-    if (complete.length) add({ severity: 'error', message: '`current` is missing although releases exist', repair: 'point it at the last successfully deployed release (the service is not restarted)' }, repoint);
+    if (candidates.length) add({ severity: 'error', message: '`current` is missing although releases exist', repair: 'point it at the last successfully deployed release (the service is not restarted)' }, repoint);
     else add({ severity: 'info', message: 'no release is live yet' });
     return;
   }

@@ -46,7 +46,7 @@ describe('the seed manifest', () => {
   it('lists every feature that is not built yet', () => {
     const issues = unsupportedFeatures(parse(SEED, { env: SEED_ENV }).manifest);
     expect(issues.map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
-      'router.type: strategy rolling with router "none" (use `type: embedded`) is not supported yet',
+      'router.type: strategy rolling without a router (use `type: embedded`, `nginx` or `haproxy`) is not supported yet',
       'service.manager: service manager "systemd" is not supported yet',
       'notifications.slack: slack notifications is not supported yet',
       'notifications.email: email notifications is not supported yet',

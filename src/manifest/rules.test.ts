@@ -13,24 +13,35 @@ describe('unsupportedFeatures', () => {
     // the strategy can be overridden (deploy --strategy): canary needs the runtime
     expect(unsupportedFeatures(m, 'canary').map((i) => i.message)).toEqual([
       'strategy canary with service manager "script" (use `manager: process`) is not supported yet',
-      'strategy canary with router "none" (use `type: embedded`) is not supported yet',
+      'strategy canary without a router (use `type: embedded`, `nginx` or `haproxy`) is not supported yet',
     ]);
   });
 
-  it('names routers and notifications, no longer remote hosts or ssh', () => {
+  it('names notifications, no longer remote hosts, ssh or the nginx and HAProxy routers', () => {
     const m = parse(`name: a
 hosts: [local, "ssh://deploy@web1:22", {host: web2}]
 ssh: { user: deploy }
-router: { type: nginx, listen: 8080 }
+service: { manager: process, command: node s.js }
+router: { type: nginx, nginx: { config_file: /etc/nginx/deployer/a.conf } }
 analysis: { interval: 5s }
 notifications: { webhook: { url: "https://x.example/hook" } }
 `).manifest;
-    // remote hosts and ssh are built (issue 5): only what is not is named
-    expect(unsupportedFeatures(m).map((i) => formatPath(i.path))).toEqual(['router.type', 'notifications.webhook']);
+    // remote hosts and ssh are built (issue 5), nginx and HAProxy (issue 12): only what is not is named
+    expect(unsupportedFeatures(m).map((i) => formatPath(i.path))).toEqual(['notifications.webhook']);
   });
 });
 
 describe('cross-field rules', () => {
+  it('nginx and haproxy need their own section, take the runtime instances, and listen where their config says', () => {
+    const proc = 'service: { manager: process, command: node s.js }\n';
+    expect(oneIssue(`name: a\n${proc}router: { type: nginx }\n`)).toBe('deploy.yml:3: router.nginx: is required with `type: nginx`: config_file (the file Deployer owns, included by nginx.conf)');
+    expect(oneIssue(`name: a\n${proc}router: { type: haproxy }\n`)).toBe('deploy.yml:3: router.haproxy: is required with `type: haproxy`: admin_socket and config_file');
+    expect(oneIssue(`name: a\n${proc}router: { type: nginx, listen: 80, nginx: { config_file: /etc/n.conf } }\n`)).toBe('deploy.yml:3: router.listen: is used by `type: embedded` only: nginx listens where its own configuration says');
+    expect(oneIssue('name: a\nservice: { manager: script, restart_command: ./r }\nrouter: { type: nginx, nginx: { config_file: /etc/n.conf } }\n')).toBe('deploy.yml:3: router.type: nginx is given the instances of `service.manager: process` as its servers; manager is "script"');
+    expect(oneIssue(`name: a\n${proc}router: { type: embedded, listen: 80, haproxy: { admin_socket: /run/h.sock, config_file: /etc/h.cfg } }\n`)).toBe('deploy.yml:3: router.haproxy: is used by `type: haproxy` only (router type is "embedded")');
+    expect(oneIssue(`name: a\n${proc}router: { type: nginx, nginx: { config_file: etc/n.conf } }\n`)).toBe('deploy.yml:3: router.nginx.config_file: expected an absolute path');
+  });
+
   it('needs restart_command with the script manager, pid_file with the signal manager', () => {
     expect(oneIssue('name: a\nservice:\n  manager: script\n')).toBe('deploy.yml:3: service.restart_command: is required with `manager: script`');
     expect(oneIssue('name: a\nservice:\n  manager: signal\n')).toBe('deploy.yml:3: service.pid_file: is required with `manager: signal`');
@@ -194,7 +205,7 @@ describe('the embedded runtime settings', () => {
     const m = parse('name: a\ndeployment: { strategy: blue-green }\nservice: { manager: script, restart_command: ./r }\n').manifest;
     expect(unsupportedFeatures(m).map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
       'service.manager: strategy blue-green with service manager "script" (use `manager: process`) is not supported yet',
-      'router.type: strategy blue-green with router "none" (use `type: embedded`) is not supported yet',
+      'router.type: strategy blue-green without a router (use `type: embedded`, `nginx` or `haproxy`) is not supported yet',
     ]);
     const ok = parse(`${base}deployment: { strategy: blue-green }\nrouter: { type: embedded, listen: 8080 }\n`).manifest;
     expect(unsupportedFeatures(ok)).toEqual([]);

@@ -129,9 +129,15 @@ function runtimeRules(m: Manifest, err: Push, warn: Push) {
   if (r.type === 'embedded') {
     if (r.listen === undefined) err(['router', 'listen'], 'is required with `type: embedded`: the port the router serves the app on');
     if (s.manager !== 'process') err(['router', 'type'], `an embedded router sends traffic to the instances of \`service.manager: process\`; manager is "${s.manager}"`);
+  } else if (r.type === 'none') {
+    for (const key of ['listen', 'health_path', 'metrics_listen'] as const) if (r[key] !== undefined) err(['router', key], 'is used by `type: embedded` only (router type is "none")');
   } else {
-    for (const key of ['listen', 'health_path', 'metrics_listen'] as const) if (r[key] !== undefined && r.type === 'none') err(['router', key], 'is used by `type: embedded` only (router type is "none")');
+    // nginx, haproxy: the user's proxy listens where its own configuration says
+    if (r.listen !== undefined) err(['router', 'listen'], `is used by \`type: embedded\` only: ${r.type} listens where its own configuration says`);
+    if (r[r.type] === undefined) err(['router', r.type], `is required with \`type: ${r.type}\`: ${r.type === 'nginx' ? 'config_file (the file Deployer owns, included by nginx.conf)' : 'admin_socket and config_file'}`);
+    if (s.manager !== 'process') err(['router', 'type'], `${r.type} is given the instances of \`service.manager: process\` as its servers; manager is "${s.manager}"`);
   }
+  for (const key of ['nginx', 'haproxy'] as const) if (r[key] !== undefined && r.type !== key) err(['router', key], `is used by \`type: ${key}\` only (router type is "${r.type}")`);
   if (strategy === 'blue-green' && s.instances > 100) err(['service', 'instances'], 'at most 100 with blue-green (each slot takes a range of 100 ports from base_port)');
   if (strategy === 'rolling') {
     const roll = m.deployment.rolling;

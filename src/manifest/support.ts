@@ -9,14 +9,12 @@ export function unsupportedFeatures(m: Manifest, strategy = m.deployment.strateg
   const out: RawIssue[] = [];
   const no = (path: (string | number)[], what: string) => out.push({ path, message: `${what} is not supported yet` });
   if (strategy === 'rolling' || strategy === 'blue-green' || strategy === 'canary') {
-    // both need instances of two versions side by side and a router to move traffic: for now,
-    // Deployer's own runtime (systemd units or nginx/HAProxy routers come later)
+    // both need instances of two versions side by side and a router to move traffic: for now the
+    // runtime's supervisor (systemd units, containers and supervisord come next)
     if (['script', 'signal', 'none'].includes(m.service.manager)) no(['service', 'manager'], `strategy ${strategy} with service manager "${m.service.manager}" (use \`manager: process\`)`);
-    if (m.router.type !== 'embedded') no(['router', 'type'], `strategy ${strategy} with router "${m.router.type}" (use \`type: embedded\`)`);
+    if (m.router.type === 'none') no(['router', 'type'], `strategy ${strategy} without a router (use \`type: embedded\`, \`nginx\` or \`haproxy\`)`);
   }
   if (['systemd', 'docker', 'supervisor'].includes(m.service.manager)) no(['service', 'manager'], `service manager "${m.service.manager}"`);
-  if (m.router.type === 'nginx' || m.router.type === 'haproxy') no(['router', 'type'], `router "${m.router.type}"`);
-  for (const key of ['nginx', 'haproxy'] as const) if (m.router[key] !== undefined) no(['router', key], `router.${key}`);
   if (m.notifications) {
     for (const key of ['slack', 'webhook', 'email'] as const) if (m.notifications[key]) no(['notifications', key], `${key} notifications`);
   }

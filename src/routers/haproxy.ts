@@ -50,6 +50,14 @@ export class HaproxyRouter implements Router {
     this.api = deps.api ?? (deps.transport.name === 'local' ? new SocketApi(cfg.admin_socket) : new ExecApi(deps.transport, cfg.admin_socket));
   }
 
+  async init(): Promise<{ file: string; written: boolean }> {
+    const file = this.cfg.config_file;
+    const fs = this.deps.transport.fs;
+    await fs.mkdirp(dirname(file));
+    const written = await fs.createExclusive(file, renderConfig(this.backend, this.deps.app, emptyState()));
+    return { file, written };
+  }
+
   declarePools(pools: PoolTargets[]): Promise<void> {
     return this.change((s) => {
       const wasOut = { ...s.out };

@@ -4,6 +4,7 @@
 // The file carries Deployer's state as a comment line, so a new process picks up where the last
 // one stopped. A reload is confirmed by watching nginx's workers: the switch is done when the new
 // generation runs and the old one stopped accepting; a drain is done when the old one has exited.
+import { dirname } from 'node:path';
 import { RouterError } from '../errors.js';
 import type { RunResult } from '../util/process.js';
 import { AccessLogReader } from './nginx-access-log.js';
@@ -50,6 +51,14 @@ export class NginxRouter implements Router {
     const metrics = cfg.access_log !== undefined;
     this.capabilities = { weights: true, routes: true, drain: true, counts: metrics, latency: metrics };
     this.log = cfg.access_log === undefined ? null : new AccessLogReader(deps.transport.fs, cfg.access_log);
+  }
+
+  async init(): Promise<{ file: string; written: boolean }> {
+    const file = this.cfg.config_file;
+    const fs = this.deps.transport.fs;
+    await fs.mkdirp(dirname(file));
+    const written = await fs.createExclusive(file, renderNginxConfig(emptyNginxState(), this.cfg.upstream, this.deps.app));
+    return { file, written };
   }
 
   async declarePools(pools: PoolTargets[]): Promise<void> {

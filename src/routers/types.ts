@@ -140,6 +140,12 @@ export interface Router {
   live(): Promise<LiveRouting | null>;
   /** Cumulative per-pool counters (capabilities.counts); counters that go down mean the router restarted. */
   traffic?(): Promise<Record<string, PoolTraffic>>;
+  /**
+   * Writes the file Deployer owns in the user's proxy (nginx's upstream file, HAProxy's backend
+   * file) with nothing in rotation, when it does not exist yet, so the proxy can load its
+   * configuration before the first deploy (`deployer router init`). Reloads nothing.
+   */
+  init?(): Promise<{ file: string; written: boolean }>;
   /** What setWeights would do, without doing it (for --dry-run). */
   previewWeights?(weights: Record<string, number>): RouterActionPreview;
 }

@@ -83,7 +83,13 @@ export class ProcessInstances implements InstanceManager {
 
   /** Drained out of the router first (in-flight requests finish), then stopped. */
   async stop(ids: string[]): Promise<void> {
-    await this.rt().stopInstances(this.app, ids, true);
+    try {
+      await this.rt().stopInstances(this.app, ids, true);
+    } catch (e) {
+      // the daemon no longer knows the app (a failed first deploy made it forget): nothing runs
+      if (e instanceof ControlApiError && e.status === 404) return;
+      throw e;
+    }
   }
 
   async stopPoolAfter(pool: string, delayMs: number | null): Promise<{ stopAt: string | null }> {

@@ -1,5 +1,7 @@
 // The one place that names a router adapter: router.type -> the Router the engine is given.
-import { NotSupportedError } from '../errors.js';
+import { ManifestError } from '../errors.js';
+import { HaproxyRouter } from '../routers/haproxy.js';
+import { NginxRouter } from '../routers/nginx.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import { EmbeddedRouter } from '../routers/embedded.js';
 import { NoneRouter } from '../routers/none.js';
@@ -16,11 +18,23 @@ export function createRouter(loaded: LoadedManifest, deps: RouterDeps, runtime: 
         if (!rt) throw new Error('router.type embedded: the runtime daemon is not connected');
         return rt;
       }, deps.app);
+    case 'nginx': {
+      const c = required(loaded.manifest.router.nginx, 'nginx');
+      return new NginxRouter({ ...c, upstream: c.upstream ?? deps.app }, deps);
+    }
+    case 'haproxy': {
+      const c = required(loaded.manifest.router.haproxy, 'haproxy');
+      return new HaproxyRouter({ ...c, backend: c.backend ?? deps.app }, deps);
+    }
     case 'none':
       return new NoneRouter();
-    default:
-      throw new NotSupportedError([{ path: 'router.type', message: `${type} is not built yet` }]);
   }
+}
+
+/** The router's section (the manifest rules require it with its type; a fleet host's copy was checked too). */
+function required<T>(section: T | undefined, type: string): T {
+  if (section === undefined) throw new ManifestError([{ path: `router.${type}`, message: `is required with \`type: ${type}\`` }]);
+  return section;
 }
 
 /**

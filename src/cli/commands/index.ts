@@ -14,6 +14,7 @@ export const VERBS: Record<string, () => Promise<Register>> = {
   promote: async () => (await import('./canary-control.js')).registerCanaryControl,
   abort: async () => (await import('./canary-control.js')).registerCanaryControl,
   runtime: async () => (await import('./runtime.js')).registerRuntime,
+  router: async () => (await import('./router.js')).registerRouter,
   status: async () => (await import('./status.js')).registerStatus,
   releases: async () => (await import('./releases.js')).registerReleases,
   history: async () => (await import('./history.js')).registerHistory,

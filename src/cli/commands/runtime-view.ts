@@ -9,7 +9,8 @@ export function printRuntimeApp(out: Out, app: AppView): void {
   for (const pool of pools) {
     const w = app.weights[pool] ?? 0;
     const stop = app.stopAt[pool] ? `, stops at ${app.stopAt[pool]}` : '';
-    out.line(`    pool ${pool}: weight ${w > 0 ? s.green(String(w)) : w}${stop}`);
+    // with no listener the weights are another router's (shown under `router:`), not the daemon's
+    out.line(`    pool ${pool}${app.listen ? `: weight ${w > 0 ? s.green(String(w)) : w}` : ''}${stop}`);
     for (const i of app.instances.filter((x) => x.pool === pool)) {
       const health = i.traffic === 'healthy' ? s.green(i.traffic) : i.traffic === 'draining' || i.traffic === 'unknown' ? s.yellow(i.traffic) : s.red(i.traffic);
       const restarts = i.restarts ? `, ${i.restarts} restart(s)` : '';

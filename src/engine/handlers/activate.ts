@@ -4,6 +4,7 @@ import type { Pointers, Step } from '../../plan/steps.js';
 import { readCurrent, writePointer } from '../../state/records.js';
 import { crashPoint } from '../crash.js';
 import type { RunContext } from '../context.js';
+import { routeAllTo } from './runtime-ops.js';
 import type { StepHandler } from './types.js';
 
 type S = Extract<Step, { kind: 'activate' }>;
@@ -29,6 +30,8 @@ async function restart(ctx: RunContext, release: string): Promise<void> {
     onLine: (line) => ctx.emit({ type: 'log', level: 'debug', message: line, source: `service ${ctx.service.kind}` }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
+  // the instances it restarted run in pool stable: a router in front (nginx, HAProxy) is told
+  if (ctx.instances && ctx.router) await routeAllTo(ctx, 'stable');
 }
 
 export const activateHandler: StepHandler<S> = {

@@ -27,6 +27,18 @@ export async function declarePool(ctx: RunContext, pool: string): Promise<void> 
   await routerOf(ctx).declarePools([{ name: pool, targets }]);
 }
 
+/**
+ * After a restart-only manager restarted everything in `pool` (recreate): the router's pools
+ * become what runs, and all traffic goes to that pool.
+ */
+export async function routeAllTo(ctx: RunContext, pool: string): Promise<void> {
+  const router = routerOf(ctx);
+  const running = await instancesOf(ctx).list();
+  const names = new Set([pool, ...running.map((i) => i.pool), ...((await router.live())?.pools ?? []).map((p) => p.name)]);
+  await router.declarePools([...names].map((name) => ({ name, targets: running.filter((i) => i.pool === name).map((i) => ({ id: i.id, host: i.host, port: i.port, release: i.release })) })));
+  await router.setWeights({ [pool]: 100 });
+}
+
 export function waitAllHealthy(ctx: RunContext, ids: string[]): Promise<void> {
   return instancesOf(ctx).waitHealthy(ids, startTimeout(ctx.loaded));
 }
