@@ -59,6 +59,18 @@ export class HaproxyApp {
     return (await this.servers()).filter((s) => s.admin === 0 && s.uweight > 0).map((s) => s.name);
   }
 
+  /** Each pool's share (%) of the weight of the servers in rotation; a server is `<pool>-<n>`. */
+  async poolShares(): Promise<Record<string, number>> {
+    const live = (await this.servers()).filter((s) => s.admin === 0 && s.uweight > 0);
+    const total = live.reduce((n, s) => n + s.uweight, 0);
+    const shares: Record<string, number> = {};
+    for (const s of live) {
+      const pool = s.name.replace(/-\d+$/, '');
+      shares[pool] = (shares[pool] ?? 0) + (s.uweight / total) * 100;
+    }
+    return shares;
+  }
+
   /** `n` fresh GETs through HAProxy: versions answered, by count; anything but a 200 with the app's JSON throws. */
   async sample(n = 20): Promise<Record<string, number>> {
     const seen: Record<string, number> = {};
