@@ -121,4 +121,12 @@ describe('HaproxyRouter (fake runtime API)', () => {
     expect(w.log.length).toBe(n);
     expect(() => r.previewWeights({ red: 100 })).toThrow(/^router\.haproxy\.backend: pool red/);
   });
+
+  it('live() with nothing in the file still asks HAProxy: a backend it lacks is an error, not "nothing routed" (but with reload_command)', async () => {
+    const w = world((line) => (line.startsWith('show stat') ? 'No such backend.\n\n' : '\n'));
+    await expect(w.router().live()).rejects.toThrow(/^router\.haproxy\.backend: HAProxy \(\/run\/haproxy\/admin\.sock\) has no backend shop/);
+    expect(await w.router('systemctl reload haproxy').live()).toBeNull();
+    const known = world((line) => (line.startsWith('show stat') ? '# pxname,svname,scur\nshop,BACKEND,0\n\n' : '\n'));
+    expect(await known.router().live()).toBeNull();
+  });
 });

@@ -122,8 +122,15 @@ export class HaproxyRouter implements Router {
 
   async live(): Promise<LiveRouting | null> {
     const s = await this.load();
-    if (s.pools.length === 0) return null;
-    const rows = serverRows(await this.stat(), this.backend);
+    // HAProxy is asked even when the file declares nothing yet: "nothing routed" from an
+    // unreachable socket or a backend HAProxy lacks would let a planner take the live pool for idle.
+    // Only with reload_command may HAProxy lack it (the first change loads it).
+    const stat = await this.stat().catch((e: unknown) => {
+      if (s.pools.length === 0 && this.cfg.reload_command && e instanceof RouterError && e.key === 'router.haproxy.backend') return null;
+      throw e;
+    });
+    if (s.pools.length === 0 || stat === null) return null;
+    const rows = serverRows(stat, this.backend);
     const total = [...rows.values()].reduce((n, r) => n + liveWeight(r), 0);
     const pools: LivePool[] = s.pools.map((p) => {
       const w = p.targets.reduce((n, t) => n + liveWeight(rows.get(t.id)), 0);

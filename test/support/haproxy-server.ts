@@ -38,8 +38,11 @@ export class HaproxyServer {
     this.configFile = join(dir, 'deployer', `${backend}.cfg`);
   }
 
-  /** Writes main.cfg and a stub `backend` file (what a user creates before the first deploy), and starts haproxy -D. */
-  async start(): Promise<void> {
+  /**
+   * Writes main.cfg and a stub `backend` file (what a user creates before the first deploy), and starts haproxy -D.
+   * `stub: false` keeps the backend file already there (written by `deployer router init`).
+   */
+  async start(o: { stub?: boolean } = {}): Promise<void> {
     mkdirSync(join(this.dir, 'deployer'), { recursive: true });
     writeFileSync(
       this.main,
@@ -60,7 +63,7 @@ export class HaproxyServer {
         '',
       ].join('\n'),
     );
-    writeFileSync(this.configFile, `backend ${this.backend}\n`);
+    if (o.stub !== false) writeFileSync(this.configFile, `backend ${this.backend}\n`);
     await this.haproxy([]);
     this.pids.add(await waitFor(() => this.pid(), 'haproxy pid file'));
   }
