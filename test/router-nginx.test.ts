@@ -194,7 +194,7 @@ describe.skipIf(skip)('nginx router against a real nginx', { timeout: 60_000 }, 
   });
 
   // a connection per request: a reload closes idle keep-alive client connections, and a client
-  // that reuses one at that moment gets a reset it must retry (see docs-snippets/nginx.md)
+  // that reuses one at that moment gets a reset it must retry (see the README, "nginx in front")
   it('switches blue -> green -> blue under load without a failed request', async () => {
     const load = startLoad({ port: nginx.port, connections: 4, pauseMs: 2, keepAlive: false, maxDurationMs: 15_000, maxRequests: 20_000 });
     try {
