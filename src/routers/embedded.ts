@@ -65,8 +65,8 @@ export class EmbeddedRouter implements Router {
 
   /** The daemon's weights now (none when it does not run: a dry run starts nothing), then each change. */
   async preview(actions: RouterAction[]): Promise<RouterActionPreview[]> {
-    const weights = await this.rt
-      .app(this.app)
+    const weights = await Promise.resolve()
+      .then(() => this.rt.app(this.app))
       .then((v) => v?.weights ?? {})
       .catch(() => ({}));
     return foldPreviews(weights, actions, previewEmbedded);

@@ -1,7 +1,7 @@
 // The previews --dry-run prints, pure over (state read, actions): exact lines for each router, for
 // a blue-green switch, a rolling instance and the refusals.
 import { describe, expect, it } from 'vitest';
-import { previewEmbedded } from './embedded.js';
+import { EmbeddedRouter, previewEmbedded } from './embedded.js';
 import { previewHaproxy, asLive } from './haproxy-preview.js';
 import { desiredServers, emptyState, type HaproxyState } from './haproxy-state.js';
 import { emptyNginxState, type NginxState } from './nginx-config.js';
@@ -107,5 +107,11 @@ describe('embedded preview', () => {
       ['runtime daemon: release green-0 into rotation'],
       ['runtime daemon: remove the header/cookie routes'],
     ]);
+  });
+  it('with no daemon running (a dry run starts none), from no weights', async () => {
+    const r = new EmbeddedRouter(() => {
+      throw new Error('router.type embedded: the runtime daemon is not connected');
+    }, 'shop');
+    expect(await r.preview([{ kind: 'weights', weights: { blue: 100 } }])).toEqual([{ lines: ['runtime daemon: set weights blue 100%'] }]);
   });
 });
