@@ -186,18 +186,15 @@ describe.skipIf(skip)('nginx router against a real nginx', { timeout: 60_000 }, 
       ['blue', 0],
       ['green', 100],
     ]);
-    expect(again.previewWeights({ blue: 100, green: 0 }).lines).toEqual([
-      `write ${nginx.configFile}: upstream shop blue 100%, green 0%`,
-      `  server 127.0.0.1:${backends['blue-0']!.port} weight=1;  # blue blue-0`,
-      `  server 127.0.0.1:${backends['blue-1']!.port} weight=1;  # blue blue-1`,
-      `  server 127.0.0.1:${backends['green-0']!.port} down;  # green green-0`,
+    expect((await new NginxRouter(cfg, deps).previewWeights({ blue: 100, green: 0 })).lines).toEqual([
+      `write ${nginx.configFile}: upstream shop (blue 100%, green 0%): server 127.0.0.1:${backends['blue-0']!.port} weight=1 (blue-0), server 127.0.0.1:${backends['blue-1']!.port} weight=1 (blue-1), server 127.0.0.1:${backends['green-0']!.port} down (green-0)`,
       `test: ${nginx.testCommand}`,
       `reload: ${nginx.reloadCommand}`,
     ]);
   });
 
   // a connection per request: a reload closes idle keep-alive client connections, and a client
-  // that reuses one at that moment gets a reset it must retry (see docs-snippets/nginx.md)
+  // that reuses one at that moment gets a reset it must retry (see the README, "nginx in front")
   it('switches blue -> green -> blue under load without a failed request', async () => {
     const load = startLoad({ port: nginx.port, connections: 4, pauseMs: 2, keepAlive: false, maxDurationMs: 15_000, maxRequests: 20_000 });
     try {

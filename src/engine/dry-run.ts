@@ -6,13 +6,21 @@ import type { RunContext } from './context.js';
 import { refuseIncapable } from './capabilities.js';
 import { observe, observePools } from './observe.js';
 import { describeJournal, projectRecovery } from './recovery.js';
+import { previewRouterSteps } from './router-preview.js';
+
+export interface DryRun {
+  plan: Plan;
+  notes: string[];
+  /** per step of plan.steps, what the router would do (null: the step does not touch it) */
+  router: (string[] | null)[];
+}
 
 /**
  * The plan a real run would execute, from the state it would see: after it has undone an
  * interrupted operation. Notes say what a real run would meet first (a held lock, a journal).
  * What runs the instances is looked at when it runs (a dry run starts nothing).
  */
-export async function dryRunPlan(ctx: RunContext, makePlan: (o: Observed) => Plan): Promise<{ plan: Plan; notes: string[] }> {
+export async function dryRunPlan(ctx: RunContext, makePlan: (o: Observed) => Plan): Promise<DryRun> {
   refuseIncapable(ctx);
   const instances = ctx.instances;
   const up = instances ? ((await ctx.connectInstances?.(true))?.connected ?? true) : false;
@@ -26,5 +34,8 @@ export async function dryRunPlan(ctx: RunContext, makePlan: (o: Observed) => Pla
     observed = projectRecovery(observed, journal);
   }
   if (journal === 'corrupt') notes.push('journal.json is unreadable: a real run would stop (see `deployer doctor`)');
-  return { plan: ctx.redactor.redactValue(makePlan(observed)), notes };
+  const plan = makePlan(observed);
+  // what the router would do at each step, from what it holds now (a dry run starts nothing: a new pool's targets are the planned instances)
+  const router = await previewRouterSteps(ctx.router, plan.steps);
+  return ctx.redactor.redactValue({ plan, notes, router });
 }

@@ -86,8 +86,8 @@ export async function runAgent(input: NodeJS.ReadableStream, send: (m: FromAgent
   const makePlan = (o: Observed) => planFor(op, loaded, o, ctx.deployId);
   try {
     if (start.dryRun) {
-      const { plan, notes } = await dryRunPlan(ctx, makePlan);
-      send({ type: 'planned', plan, notes });
+      const { plan, notes, router } = await dryRunPlan(ctx, makePlan);
+      send({ type: 'planned', plan, notes, router });
       return 0;
     }
     refuseIncapable(ctx);

@@ -41,7 +41,8 @@ export interface FleetReport {
   hosts: HostOutcome[];
   exitCode: ExitCode;
   error?: string;
-  plans?: { host: string; plan: unknown; notes: string[] }[];
+  /** a dry run's plan per host; `router`: per step, what the host's router would do (null: nothing) */
+  plans?: { host: string; plan: unknown; notes: string[]; router: (string[] | null)[] }[];
 }
 
 export interface FleetInput {
@@ -195,11 +196,11 @@ export async function runFleet(i: FleetInput): Promise<FleetReport> {
 }
 
 async function dryRun(members: Member[], base: Pick<FleetReport, 'deployId' | 'app' | 'operation' | 'strategy'>): Promise<FleetReport> {
-  const plans = new Map<string, { plan: unknown; notes: string[] }>();
+  const plans = new Map<string, { plan: unknown; notes: string[]; router: (string[] | null)[] }>();
   await Promise.all(
     members.map(async (mm) => {
       const a = await mm.link.next();
-      if (a.kind === 'planned') plans.set(mm.name, { plan: a.plan, notes: a.notes });
+      if (a.kind === 'planned') plans.set(mm.name, { plan: a.plan, notes: a.notes, router: a.router });
       else if (a.kind !== 'gate') mm.final = a;
     }),
   );

@@ -13,7 +13,7 @@ export type Final =
   | { kind: 'failed'; error: AgentError; entry?: HistoryEntry; live?: string | null; warnings?: string[]; log?: string }
   | { kind: 'lost'; error: AgentError };
 
-export type Arrival = { kind: 'gate'; gate: GateArrival } | { kind: 'planned'; plan: unknown; notes: string[] } | Final;
+export type Arrival = { kind: 'gate'; gate: GateArrival } | { kind: 'planned'; plan: unknown; notes: string[]; router: (string[] | null)[] } | Final;
 
 /** The driving machine's end of one host's agent: messages in, gates answered, the end noticed. */
 export class AgentLink {
@@ -62,7 +62,7 @@ export class AgentLink {
     else if (m.type === 'gate') {
       this.atGate = m;
       this.arrive({ kind: 'gate', gate: m });
-    } else if (m.type === 'planned') this.arrive({ kind: 'planned', plan: m.plan, notes: m.notes });
+    } else if (m.type === 'planned') this.arrive({ kind: 'planned', plan: m.plan, notes: m.notes, router: m.router ?? [] });
     else if (m.type === 'done') this.arrive({ kind: 'done', entry: m.entry, live: m.live, warnings: m.warnings, log: m.log });
     else if (m.type === 'failed') this.arrive({ kind: 'failed', error: m.error, ...(m.entry ? { entry: m.entry } : {}), ...(m.live !== undefined ? { live: m.live } : {}), ...(m.warnings ? { warnings: m.warnings } : {}), ...(m.log ? { log: m.log } : {}) });
   }

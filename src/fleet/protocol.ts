@@ -58,7 +58,7 @@ export type FromAgent =
   | { type: 'event'; event: RunEvent }
   /** waiting at a gate; `ready` carries the plan and where the release tree is to be uploaded */
   | { type: 'gate'; gate: Gate; index: number; plan?: PlanSummary; appRoot?: string; incoming?: string; hasRsync?: boolean }
-  | { type: 'planned'; plan: unknown; notes: string[] }
+  | { type: 'planned'; plan: unknown; notes: string[]; router?: (string[] | null)[] }
   | { type: 'done'; entry: HistoryEntry; live: string | null; warnings: string[]; log: string }
   | { type: 'failed'; error: AgentError; entry?: HistoryEntry; live?: string | null; warnings?: string[]; log?: string };
 

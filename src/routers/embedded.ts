@@ -2,7 +2,8 @@
 // Its pools are the process manager's instances: the daemon registers them as targets itself.
 import { RouterError } from '../errors.js';
 import type { AppView, RuntimeClient } from '../runtime/client.js';
-import type { LivePool, LiveRouting, LiveTarget, PoolTargets, PoolTraffic, Router, RouterCapabilities, RouteRule } from './types.js';
+import { describeRoute, describeShares, foldPreviews } from './preview.js';
+import type { LivePool, LiveRouting, LiveTarget, PoolTargets, PoolTraffic, Router, RouterAction, RouterActionPreview, RouterCapabilities, RouteRule } from './types.js';
 
 export class EmbeddedRouter implements Router {
   readonly kind = 'embedded' as const;
@@ -60,6 +61,42 @@ export class EmbeddedRouter implements Router {
 
   async traffic(): Promise<Record<string, PoolTraffic>> {
     return (await this.rt.traffic(this.app)).pools;
+  }
+
+  /** The daemon's weights now (none when it does not run: a dry run starts nothing), then each change. */
+  async preview(actions: RouterAction[]): Promise<RouterActionPreview[]> {
+    const weights = await Promise.resolve()
+      .then(() => this.rt.app(this.app))
+      .then((v) => v?.weights ?? {})
+      .catch(() => ({}));
+    return foldPreviews(weights, actions, previewEmbedded);
+  }
+
+  async previewWeights(weights: Record<string, number>): Promise<RouterActionPreview> {
+    return (await this.preview([{ kind: 'weights', weights }]))[0]!;
+  }
+}
+
+/**
+ * What a change of the embedded router would do: the weights (and routes, holds) it sets on the
+ * runtime daemon; no file. Targets are the daemon's own instances: declaring them changes nothing.
+ */
+export function previewEmbedded(weights: Record<string, number>, a: RouterAction): { lines: string[]; next: Record<string, number> } {
+  switch (a.kind) {
+    case 'add_targets':
+    case 'remove_targets':
+      return { lines: [], next: weights };
+    case 'weights': {
+      // pools left out that have traffic get 0, as setWeights does
+      const next = { ...Object.fromEntries(Object.entries(weights).filter(([p, w]) => w > 0 && !(p in a.weights)).map(([p]) => [p, 0])), ...a.weights };
+      return { lines: [`runtime daemon: set weights ${describeShares(Object.keys(next), next)}`], next };
+    }
+    case 'routes':
+      return { lines: [a.routes.length ? `runtime daemon: set routes ${a.routes.map(describeRoute).join('; ')}` : 'runtime daemon: remove the header/cookie routes'], next: weights };
+    case 'drain':
+      return { lines: [`runtime daemon: hold ${a.id} (out of rotation, in-flight requests finish)`], next: weights };
+    case 'enable':
+      return { lines: [`runtime daemon: release ${a.id} into rotation`], next: weights };
   }
 }
 

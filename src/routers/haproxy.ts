@@ -15,9 +15,12 @@ import { answerError, ExecApi, SocketApi, type HaproxyApi } from './haproxy-api.
 import { batches, checkName, delServer, showServersState, showStat, shutdownSessions } from './haproxy-commands.js';
 import { parseConfig, renderConfig } from './haproxy-config.js';
 import { planConverge } from './haproxy-plan.js';
-import { desiredServers, emptyState, poolOf, type HaproxyState } from './haproxy-state.js';
+import { checkTarget, declareEdit, routesRefused, weightsFor } from './haproxy-edits.js';
+import { asLive, previewHaproxy } from './haproxy-preview.js';
+import { desiredServers, emptyState, type HaproxyState } from './haproxy-state.js';
 import { liveWeight, parseServersState, parseStat, poolTraffic, serverRows, targetHealth, targetState, type ServerState, type StatRow } from './haproxy-stat.js';
-import type { LivePool, LiveRouting, PoolTargets, PoolTraffic, RouteRule, Router, RouterActionPreview, RouterCapabilities, RouterDeps } from './types.js';
+import { foldPreviews } from './preview.js';
+import type { LivePool, LiveRouting, PoolTargets, PoolTraffic, RouteRule, Router, RouterAction, RouterActionPreview, RouterCapabilities, RouterDeps } from './types.js';
 
 export interface HaproxyRouterConfig {
   admin_socket: string;
@@ -38,8 +41,6 @@ export class HaproxyRouter implements Router {
   readonly capabilities: RouterCapabilities = { weights: true, routes: false, drain: true, counts: true, latency: false };
   readonly backend: string;
   private readonly api: HaproxyApi;
-  /** the state last read from or written to config_file (previewWeights is synchronous) */
-  private known: HaproxyState | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -59,48 +60,22 @@ export class HaproxyRouter implements Router {
   }
 
   declarePools(pools: PoolTargets[]): Promise<void> {
-    return this.change((s) => {
-      const wasOut = { ...s.out };
-      for (const p of pools) {
-        checkName('router.haproxy.backend', 'pool', p.name);
-        const old = s.pools.find((q) => q.name === p.name);
-        for (const t of old?.targets ?? []) delete s.out[t.id];
-        s.pools = s.pools.filter((q) => q !== old);
-        if (p.targets.length === 0) {
-          delete s.weights[p.name];
-          continue;
-        }
-        const oldIds = new Set(old?.targets.map((t) => t.id));
-        for (const t of p.targets) {
-          checkName('router.haproxy.backend', 'server', t.id);
-          const other = poolOf(s, t.id);
-          if (other) throw new RouterError('router.haproxy.backend', `target ${t.id} is already in pool ${other.name}`);
-          // a target new to a pool that has traffic waits in maintenance for enable (after its checks)
-          if (!oldIds.has(t.id) && (s.weights[p.name] ?? 0) > 0) s.out[t.id] = 'down';
-          else if (wasOut[t.id] !== undefined) s.out[t.id] = wasOut[t.id]!;
-        }
-        s.pools.push({ name: p.name, targets: p.targets.map((t) => ({ ...t })) });
-      }
-    });
+    return this.change((s) => declareEdit(s, pools));
   }
 
   setWeights(weights: Record<string, number>): Promise<void> {
     return this.change((s) => {
-      s.weights = this.weightsFor(s, weights);
+      s.weights = weightsFor(s, weights, this.backend);
     });
   }
 
   async setRoutes(routes: RouteRule[]): Promise<void> {
-    if (routes.length > 0) {
-      throw new RouterError('router.type', 'HAProxy routes (by header or cookie) are not supported: Deployer only sets server weights in its backend', {
-        hint: 'use router.type embedded for header/cookie routes, or a strategy without them',
-      });
-    }
+    if (routes.length > 0) throw routesRefused();
   }
 
   async drain(targetId: string, timeoutMs: number): Promise<void> {
     await this.change((s) => {
-      this.target(s, targetId);
+      checkTarget(s, targetId, this.backend);
       s.out[targetId] = 'draining';
     });
     // outside the queue: drains of several targets wait side by side
@@ -115,7 +90,7 @@ export class HaproxyRouter implements Router {
 
   enable(targetId: string): Promise<void> {
     return this.change((s) => {
-      this.target(s, targetId);
+      checkTarget(s, targetId, this.backend);
       delete s.out[targetId];
     });
   }
@@ -151,18 +126,18 @@ export class HaproxyRouter implements Router {
     return poolTraffic(s.pools, serverRows(await this.stat(), this.backend));
   }
 
-  previewWeights(weights: Record<string, number>): RouterActionPreview {
-    const base = this.known ?? emptyState();
-    const next: HaproxyState = { ...base, weights: this.weightsFor(base, weights) };
-    const before: ServerState[] = desiredServers(base).map((d) => ({ name: d.id, addr: d.host, port: d.port, admin: d.admin === 'maint' ? 1 : d.admin === 'drain' ? 8 : 0, op: 2, uweight: d.weight }));
-    const plan = planConverge(this.backend, desiredServers(next), before);
-    const servers = desiredServers(next).map((d) => `${d.id} weight ${d.weight}${d.admin === 'maint' ? ' disabled' : ''}`);
-    return {
-      lines: [
-        `write ${this.cfg.config_file}: backend ${this.backend}${servers.length ? `: ${servers.join(', ')}` : ` (pools as the file declares them): ${JSON.stringify(next.weights)}`}`,
-        ...batches(plan.batch).map((l) => `haproxy runtime API ${this.cfg.admin_socket}: ${l}`),
-      ],
-    };
+  /** From the file's state and the servers HAProxy has (the file's, when HAProxy cannot be asked). */
+  async preview(actions: RouterAction[]): Promise<RouterActionPreview[]> {
+    const state = await this.load();
+    const live = await this.api
+      .run(showServersState(this.backend))
+      .then(parseServersState)
+      .catch(() => null);
+    return foldPreviews({ state, live: live ?? asLive(desiredServers(state)) }, actions, (p, a) => previewHaproxy({ backend: this.backend, config_file: this.cfg.config_file }, p, a));
+  }
+
+  async previewWeights(weights: Record<string, number>): Promise<RouterActionPreview> {
+    return (await this.preview([{ kind: 'weights', weights }]))[0]!;
   }
 
   // ---- internals ----
@@ -179,20 +154,6 @@ export class HaproxyRouter implements Router {
     return run;
   }
 
-  private weightsFor(s: HaproxyState, weights: Record<string, number>): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [name, w] of Object.entries(weights)) {
-      if (!s.pools.some((p) => p.name === name)) throw new RouterError('router.haproxy.backend', `pool ${name} has no targets in backend ${this.backend} (declare it first)`);
-      if (typeof w !== 'number' || !(w >= 0 && w <= 100)) throw new RouterError('router.haproxy.backend', `weight ${w} of pool ${name} is not a percentage`);
-      if (w > 0) out[name] = w;
-    }
-    return out;
-  }
-
-  private target(s: HaproxyState, id: string): void {
-    if (!poolOf(s, id)) throw new RouterError('router.haproxy.backend', `no target ${id} in backend ${this.backend}`);
-  }
-
   private async load(): Promise<HaproxyState> {
     let text: string | null;
     try {
@@ -200,9 +161,7 @@ export class HaproxyRouter implements Router {
     } catch (e) {
       throw new RouterError('router.haproxy.config_file', `cannot read ${this.cfg.config_file}: ${(e as Error).message}`, { cause: e });
     }
-    const s = parseConfig(text);
-    this.known = structuredClone(s);
-    return s;
+    return parseConfig(text);
   }
 
   private async write(s: HaproxyState): Promise<void> {
@@ -212,7 +171,6 @@ export class HaproxyRouter implements Router {
     } catch (e) {
       throw new RouterError('router.haproxy.config_file', `cannot write ${this.cfg.config_file}: ${(e as Error).message}`, { cause: e });
     }
-    this.known = structuredClone(s);
   }
 
   private async converge(s: HaproxyState): Promise<void> {

@@ -2,6 +2,7 @@
 // targets, weights, targets out of rotation, routes) into nginx syntax, and parsing that state
 // back from the file, so each deploy step (a new process) starts from what nginx last accepted.
 import { RouterError } from '../errors.js';
+import { describeRoute } from './preview.js';
 import type { PoolTargets, RouteRule, RouteTarget } from './types.js';
 import { serverWeights } from './weights.js';
 
@@ -119,10 +120,6 @@ function routeMaps(s: NginxState, upstream: string): string[] {
   return out;
 }
 
-export function describeRoute(r: RouteRule): string {
-  const what = r.header !== undefined ? `header ${r.header}` : `cookie ${r.cookie ?? ''}`;
-  return note(`${what}${r.value === undefined ? ' (any value)' : ` = ${JSON.stringify(r.value)}`} -> ${r.pool}`);
-}
 
 /** The whole file for `state`. */
 export function renderNginxConfig(s: NginxState, upstream: string, app: string): string {

@@ -44,7 +44,7 @@ function fakeHost(o: { test?: RunResult; reload?: RunResult; ps?: string[] }) {
   let now = 0;
   const clock: Clock = { now: () => new Date(now), monotonic: () => now, sleep: async (ms) => void (now += ms) };
   const router = new NginxRouter({ config_file: FILE, upstream: 'shop', test_command: 'nginx -t', reload_command: 'nginx -s reload' }, { transport, app: 'shop', clock });
-  return { files, ran, router, elapsed: () => now };
+  return { files, ran, router, transport, clock, elapsed: () => now };
 }
 
 const pools = [{ name: 'blue', targets: [{ id: 'blue-0', host: '127.0.0.1', port: 3000 }] }];
@@ -121,12 +121,18 @@ describe('NginxRouter', () => {
   it('previews a weight change as the servers it would write and the commands', async () => {
     const h = fakeHost({});
     await h.router.declarePools([...pools, { name: 'green', targets: [{ id: 'green-0', host: '127.0.0.1', port: 3100 }] }]);
-    expect(h.router.previewWeights({ blue: 95, green: 5 }).lines).toEqual([
-      `write ${FILE}: upstream shop blue 95%, green 5%`,
-      '  server 127.0.0.1:3000 weight=19;  # blue blue-0',
-      '  server 127.0.0.1:3100 weight=1;  # green green-0',
+    const ran = h.ran.length;
+    expect((await h.router.previewWeights({ blue: 95, green: 5 })).lines).toEqual([
+      `write ${FILE}: upstream shop (blue 95%, green 5%): server 127.0.0.1:3000 weight=19 (blue-0), server 127.0.0.1:3100 weight=1 (green-0)`,
       'test: nginx -t',
       'reload: nginx -s reload',
     ]);
+    // read from the file by a new router (a new process), and nothing written or run
+    const fresh = new NginxRouter({ config_file: FILE, upstream: 'shop', test_command: 'nginx -t', reload_command: 'nginx -s reload' }, { transport: h.transport, app: 'shop', clock: h.clock });
+    expect((await fresh.preview([{ kind: 'drain', id: 'green-0' }, { kind: 'weights', weights: { blue: 100 } }])).map((p) => p.lines[0])).toEqual([
+      `write ${FILE}: upstream shop (blue 0%, green 0%): server 127.0.0.1:3000 down (blue-0), server 127.0.0.1:3100 down (green-0)`,
+      `write ${FILE}: upstream shop (blue 100%, green 0%): server 127.0.0.1:3000 weight=1 (blue-0), server 127.0.0.1:3100 down (green-0)`,
+    ]);
+    expect(h.ran.length).toBe(ran);
   });
 });

@@ -9,10 +9,13 @@ import { RouterError } from '../errors.js';
 import type { RunResult } from '../util/process.js';
 import { AccessLogReader } from './nginx-access-log.js';
 import { nginxShellCommand, processListCommand } from './nginx-commands.js';
-import { emptyNginxState, parseNginxState, renderNginxConfig, serverAddress, serverLines, type NginxState } from './nginx-config.js';
+import { emptyNginxState, parseNginxState, renderNginxConfig, serverAddress, type NginxState } from './nginx-config.js';
+import { declareEdit, drainEdit, enableEdit, weightsEdit } from './nginx-edits.js';
+import { previewNginx } from './nginx-preview.js';
 import { oldWorkersLeft, parseNginxProcesses, reloadedMasters, type NginxProcesses } from './nginx-processes.js';
+import { foldPreviews } from './preview.js';
 import { TrafficAccumulator } from './traffic-accumulator.js';
-import type { LiveRouting, PoolTargets, PoolTraffic, RouteRule, Router, RouterActionPreview, RouterCapabilities, RouterDeps } from './types.js';
+import type { LiveRouting, PoolTargets, PoolTraffic, RouteRule, Router, RouterAction, RouterActionPreview, RouterCapabilities, RouterDeps } from './types.js';
 
 export interface NginxRouterConfig {
   config_file: string;
@@ -41,8 +44,6 @@ export class NginxRouter implements Router {
   private readonly counters = new TrafficAccumulator();
   /** one change at a time: each is read, render, write, test, reload */
   private queue: Promise<unknown> = Promise.resolve();
-  /** the state last read or written, for previewWeights (which cannot read the file) */
-  private known: NginxState | null = null;
 
   constructor(
     private readonly cfg: NginxRouterConfig,
@@ -62,41 +63,11 @@ export class NginxRouter implements Router {
   }
 
   async declarePools(pools: PoolTargets[]): Promise<void> {
-    await this.change((s) => {
-      for (const p of pools) {
-        const old = s.pools.find((x) => x.name === p.name);
-        const hasTraffic = (s.weights[p.name] ?? 0) > 0;
-        const known = new Set(old?.targets.map((t) => t.id) ?? []);
-        const ids = new Set(p.targets.map((t) => t.id));
-        // a new target in a pool with traffic starts out of rotation until enable()
-        const newDown = hasTraffic ? p.targets.filter((t) => !known.has(t.id)).map((t) => t.id) : [];
-        const gone = (old?.targets ?? []).filter((t) => !ids.has(t.id)).map((t) => t.id);
-        s.down = [...s.down.filter((d) => !gone.includes(d)), ...newDown.filter((d) => !s.down.includes(d))];
-        if (p.targets.length === 0) {
-          s.pools = s.pools.filter((x) => x.name !== p.name);
-          delete s.weights[p.name];
-        } else if (old) old.targets = p.targets.map((t) => ({ ...t }));
-        else {
-          s.pools.push({ name: p.name, targets: p.targets.map((t) => ({ ...t })) });
-          s.weights[p.name] = 0;
-        }
-      }
-      return s;
-    });
+    await this.change((s) => declareEdit(s, pools));
   }
 
   async setWeights(weights: Record<string, number>): Promise<void> {
-    const total = Object.values(weights).reduce((a, b) => a + b, 0);
-    if (Object.values(weights).some((w) => !Number.isFinite(w) || w < 0) || Math.abs(total - 100) > 0.01) {
-      throw new RouterError('router.nginx', `weights must be percentages summing to 100, got ${JSON.stringify(weights)}`);
-    }
-    await this.change((s) => {
-      for (const name of Object.keys(weights)) {
-        if (weights[name]! > 0 && !s.pools.some((p) => p.name === name)) throw new RouterError('router.nginx', `pool ${name} has no targets in ${this.cfg.config_file}: declare it before giving it traffic`);
-      }
-      s.weights = Object.fromEntries(s.pools.map((p) => [p.name, weights[p.name] ?? 0]));
-      return s;
-    });
+    await this.change((s) => weightsEdit(s, weights, this.cfg.config_file));
   }
 
   async setRoutes(routes: RouteRule[]): Promise<void> {
@@ -105,11 +76,7 @@ export class NginxRouter implements Router {
 
   async drain(targetId: string, timeoutMs: number): Promise<void> {
     const deadline = this.deps.clock.monotonic() + timeoutMs;
-    const reload = await this.change((s) => {
-      this.target(s, targetId);
-      if (!s.down.includes(targetId)) s.down.push(targetId);
-      return s;
-    });
+    const reload = await this.change((s) => drainEdit(s, targetId, this.cfg.config_file));
     // the workers that existed before the reload hold the target's in-flight requests; they exit when those are done
     if (reload.masters.length === 0) return;
     for (;;) {
@@ -121,11 +88,7 @@ export class NginxRouter implements Router {
   }
 
   async enable(targetId: string): Promise<void> {
-    await this.change((s) => {
-      this.target(s, targetId);
-      s.down = s.down.filter((d) => d !== targetId);
-      return s;
-    });
+    await this.change((s) => enableEdit(s, targetId, this.cfg.config_file));
   }
 
   async live(): Promise<LiveRouting | null> {
@@ -152,23 +115,19 @@ export class NginxRouter implements Router {
     return this.counters.snapshot(s.pools.map((p) => p.name));
   }
 
-  previewWeights(weights: Record<string, number>): RouterActionPreview {
-    const s = { ...(this.known ?? emptyNginxState()), weights: { ...weights } };
-    const split = Object.entries(weights).map(([p, w]) => `${p} ${w}%`).join(', ');
-    const servers = serverLines(s).map((l) => `  ${l.directive}  # ${l.pool} ${l.target.id}`);
-    return {
-      lines: [`write ${this.cfg.config_file}: upstream ${this.cfg.upstream} ${split}`, ...servers, `test: ${this.cfg.test_command}`, `reload: ${this.cfg.reload_command}`],
-    };
+  async preview(actions: RouterAction[]): Promise<RouterActionPreview[]> {
+    const start = (await this.read()) ?? emptyNginxState();
+    return foldPreviews(start, actions, (s, a) => previewNginx(this.cfg, s, a));
   }
 
-  private target(s: NginxState, id: string): void {
-    if (!s.pools.some((p) => p.targets.some((t) => t.id === id))) throw new RouterError('router.nginx', `no target ${id} in ${this.cfg.config_file}`);
+  async previewWeights(weights: Record<string, number>): Promise<RouterActionPreview> {
+    return (await this.preview([{ kind: 'weights', weights }]))[0]!;
   }
 
   private async read(): Promise<NginxState | null> {
     const text = await this.deps.transport.fs.readText(this.cfg.config_file);
     if (text === null) return null;
-    return (this.known = parseNginxState(text, this.cfg.config_file));
+    return parseNginxState(text, this.cfg.config_file);
   }
 
   /** One change, after the ones before it: read the file, apply `edit`, write, test, reload. */
@@ -209,7 +168,6 @@ export class NginxRouter implements Router {
         `ran, but no nginx master started new workers within ${RELOAD_CONFIRM_MS / 1000}s: the new configuration is not live (see nginx's error log); ${file} is back as it was`,
       );
     }
-    this.known = next;
     return { before: before ?? new Map(), masters };
   }
 

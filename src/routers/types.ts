@@ -116,6 +116,19 @@ export interface RouterActionPreview {
 }
 
 /**
+ * One change a step makes to the router, as `preview` takes it. `add_targets` / `remove_targets`
+ * are what starting or stopping instances comes to (the pool is declared again with them in or
+ * out); the others are one call each (setWeights, setRoutes, drain, enable).
+ */
+export type RouterAction =
+  | { kind: 'add_targets'; pool: string; targets: RouteTarget[] }
+  | { kind: 'remove_targets'; ids: string[] }
+  | { kind: 'weights'; weights: Record<string, number> }
+  | { kind: 'routes'; routes: RouteRule[] }
+  | { kind: 'drain'; id: string }
+  | { kind: 'enable'; id: string };
+
+/**
  * The router of one app on one host. Every method is safe to repeat (a resumed or undone step
  * calls it again). Methods a router cannot carry (see `capabilities`) throw a RouterError.
  */
@@ -146,8 +159,15 @@ export interface Router {
    * configuration before the first deploy (`deployer router init`). Reloads nothing.
    */
   init?(): Promise<{ file: string; written: boolean }>;
-  /** What setWeights would do, without doing it (for --dry-run). */
-  previewWeights?(weights: Record<string, number>): RouterActionPreview;
+  /**
+   * What these changes, made one after the other, would do (for --dry-run): the current state is
+   * read (the file; HAProxy's servers), each change applies to what the ones before it left, and
+   * nothing is changed. One preview per action; a change the router would refuse previews as
+   * `would fail: <message>` and leaves the state as it was.
+   */
+  preview?(actions: RouterAction[]): Promise<RouterActionPreview[]>;
+  /** What setWeights would do now, without doing it: preview([{ kind: 'weights', weights }]). */
+  previewWeights?(weights: Record<string, number>): Promise<RouterActionPreview>;
 }
 
 /** What every adapter is built with: the host it acts on, the app, the clock. */

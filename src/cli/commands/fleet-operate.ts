@@ -77,7 +77,7 @@ export async function operateFleet(o: GlobalOptions, loaded: LoadedManifest, tar
     for (const p of report.plans ?? []) {
       process.stderr.write(`── ${p.host}\n`);
       for (const n of p.notes) render.handle(p.host, { type: 'log', level: 'warn', message: n });
-      printer.printPlan(p.plan as Plan);
+      printer.printPlan(p.plan as Plan, p.router);
     }
     if (out.isJson) out.json({ dry_run: true, deploy_id: report.deployId, app: report.app, release: report.release, strategy: report.strategy, hosts: report.plans });
     try {

@@ -51,10 +51,10 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
   };
 
   if (spec.dryRun) {
-    const { plan, notes } = await dryRunPlan(ctx, makePlan);
+    const { plan, notes, router } = await dryRunPlan(ctx, makePlan);
     for (const n of notes) render.handle({ type: 'log', level: 'warn', message: n });
-    render.printPlan(plan);
-    if (out.isJson) out.json({ dry_run: true, deploy_id: plan.deployId, app: plan.app, release: plan.release, strategy: plan.strategy, previous: plan.previous, notes, steps: plan.steps.map((p) => ({ ...p.step, on_error: p.onError })) });
+    render.printPlan(plan, router);
+    if (out.isJson) out.json({ dry_run: true, deploy_id: plan.deployId, app: plan.app, release: plan.release, strategy: plan.strategy, previous: plan.previous, notes, steps: planStepsJson(plan, router) });
     return;
   }
 
@@ -85,6 +85,11 @@ export async function operate(cmd: Command, spec: OperateSpec): Promise<void> {
     out.line(
       `${out.style.green('✔')} ${e.operation === 'deploy' ? 'deployed' : 'rolled back to'} ${e.app} release ${e.release}${e.version ? ` (version ${e.version})` : ''} in ${formatMs(e.duration_ms)}${e.previous ? `; previous: ${e.previous}` : ''}`,
     );
+}
+
+/** A dry run's steps for --json: each step, its on_error, and (steps that touch it) what the router would do. */
+export function planStepsJson(plan: Plan, router?: readonly (string[] | null)[]) {
+  return plan.steps.map((p, i) => ({ ...p.step, on_error: p.onError, ...(router?.[i] ? { router: router[i] } : {}) }));
 }
 
 /** The `--json` result line of DESIGN §6. */

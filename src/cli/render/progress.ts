@@ -68,12 +68,15 @@ export class ProgressRenderer {
     }
   };
 
-  /** Prints a plan without running it (--dry-run). */
-  printPlan(plan: Plan): void {
+  /** Prints a plan without running it (--dry-run); `router`: per step, what the router would do, indented under it. */
+  printPlan(plan: Plan, router?: readonly (string[] | null)[]): void {
     const { s } = this;
     this.line(s.bold(`plan: ${plan.operation} ${plan.app}, release ${plan.release}, strategy ${plan.strategy}${plan.previous ? `, live now: ${plan.previous}` : ', nothing live yet'}`));
     // a batch's instances run side by side: each step says its batch
-    plan.steps.forEach((p, i) => this.line(`  ${String(i + 1).padStart(2)}. ${describeStep(p.step)}${p.batch !== undefined ? s.dim(` [batch ${p.batch}]`) : ''}${p.onError === 'warn' ? s.dim(' (failure only warns)') : ''}`));
+    plan.steps.forEach((p, i) => {
+      this.line(`  ${String(i + 1).padStart(2)}. ${describeStep(p.step)}${p.batch !== undefined ? s.dim(` [batch ${p.batch}]`) : ''}${p.onError === 'warn' ? s.dim(' (failure only warns)') : ''}`);
+      for (const l of router?.[i] ?? []) this.line(`        ${s.dim(l)}`);
+    });
     if (plan.tolerate) this.line(`  an instance that fails is put back on its release and the rest go on; ${plan.tolerate.maxFailures} failed instance(s) stop it and undo everything`);
     const rb = [...plan.rollback.before, ...plan.rollback.verify, ...plan.rollback.after];
     if (rb.length && plan.undoLive) this.line(`  if a step fails after activation: undo in reverse, then ${rb.map((p) => describeStep(p.step)).join(', ')}`);
