@@ -89,16 +89,26 @@ export async function freeBase(offsets) {
 
 /**
  * Constant load through a router on loopback: `connections` keep-alive loops, each sending the
- * next GET / when the last one ends, for at most `maxMs`. Every answer and error is handed to the
- * caller with its time (performance.now()).
+ * next GET / when the last one ends (after `pauseMs`, default 0), for at most `maxMs` and `maxRequests`. Every answer and error
+ * is handed to the caller with its time (performance.now()).
+ *
+ * `retryStale`: a GET whose REUSED keep-alive connection was closed before any byte of the answer
+ * (ECONNRESET, EPIPE) is sent once more on a new connection, as browsers and most HTTP clients do
+ * (RFC 9112 §9.3.1); nginx closes its idle client connections on every reload. Such retries are counted by `onRetry`
+ * and are not errors; a second failure is.
  */
-export function constantLoad(port, { connections, maxMs = 120_000, onAnswer, onError }) {
+export function constantLoad(port, { connections, maxMs = 120_000, maxRequests = 2_000_000, retryStale = false, pauseMs = 0, onAnswer, onError, onRetry = () => {} }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   let running = true;
+  let sent = 0;
   const started = performance.now();
-  const one = () =>
+  const one = (mayRetry, fresh = false) =>
     new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: 15_000 }, (res) => {
+      sent++;
+      let answered = false;
+      // the retry goes on a new connection: another idle one of the agent may be closing too
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: fresh ? false : agent, timeout: 15_000 }, (res) => {
+        answered = true;
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d) => (body += d));
@@ -106,15 +116,30 @@ export function constantLoad(port, { connections, maxMs = 120_000, onAnswer, onE
           onAnswer(res.statusCode, body, performance.now());
           resolve();
         });
+        res.on('error', (e) => {
+          onError(e, performance.now());
+          resolve();
+        });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e) => {
+        if (mayRetry && !answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+          onRetry(e, performance.now());
+          resolve(one(false, true));
+          return;
+        }
+        if (!e.code) e.code = e.message;
+        e.reused = req.reusedSocket;
+        e.retry = fresh;
         onError(e, performance.now());
         resolve();
       });
     });
   const loops = Array.from({ length: connections }, async () => {
-    while (running && performance.now() - started < maxMs) await one();
+    while (running && performance.now() - started < maxMs && sent < maxRequests) {
+      await one(retryStale);
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+    }
   });
   return {
     async stop() {
@@ -125,26 +150,36 @@ export function constantLoad(port, { connections, maxMs = 120_000, onAnswer, onE
   };
 }
 
-/** Runs the CLI with its progress on stderr; resolves when it exits: its code, and when a line matching `mark` appeared. */
-export function deployerTimed(args, { cwd, env }, mark) {
+/**
+ * Runs the CLI with its progress on stderr; resolves when it exits: its code, when a line matching
+ * `mark` appeared, and every stderr line with the time it arrived (performance.now()).
+ */
+export function deployerTimed(args, { cwd, env, timeoutMs = 300_000 }, mark) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env } });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     let markAt = null;
     let stderr = '';
     let buf = '';
+    const lines = [];
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d) => {
+      const now = performance.now();
       stderr += d;
       buf += d;
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        if (markAt === null && mark && mark.test(line)) markAt = performance.now();
+        lines.push({ at: now, line });
+        if (markAt === null && mark && mark.test(line)) markAt = now;
       }
     });
     child.stdout.resume();
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, markAt, stderr }));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, markAt, stderr, lines });
+    });
   });
 }

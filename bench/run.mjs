@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const only = process.argv.slice(2);
-const all = ['startup', 'rollback', 'deploy-tree', 'router', 'strategies', 'canary', 'fleet'];
+const all = ['startup', 'rollback', 'deploy-tree', 'router', 'strategies', 'routers', 'canary', 'fleet'];
 let failed = false;
 for (const name of only.length ? only : all) {
   const r = spawnSync(process.execPath, [fileURLToPath(new URL(`./${name}.mjs`, import.meta.url))], { stdio: 'inherit' });

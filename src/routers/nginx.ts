@@ -29,7 +29,8 @@ export interface NginxRouterConfig {
 const COMMAND_TIMEOUT_MS = 60_000;
 /** How long nginx gets to show a new worker generation after reload_command returned. */
 const RELOAD_CONFIRM_MS = 5_000;
-const POLL_MS = 50;
+/** between two looks at nginx's processes (a `ps` each) while a reload or a drain completes */
+const POLL_MS = 20;
 
 const tail = (r: RunResult): string => {
   const text = `${r.stderr}\n${r.stdout}`.trim();
@@ -149,12 +150,13 @@ export class NginxRouter implements Router {
       else await fs.writeAtomic(file, previous);
     };
     await fs.writeAtomic(file, text);
-    const test = await this.run(this.cfg.test_command);
+    // the process list before the reload is taken while nginx tests the file (one spawn less on
+    // the way to the switch); a test process is no master (masters are named by their title)
+    const [test, before] = await Promise.all([this.run(this.cfg.test_command), this.processes()]);
     if (test.code !== 0 || test.timedOut || test.spawnError) {
       await restore();
       throw new RouterError('router.nginx.test_command', `nginx refused the new configuration (${file} is back as it was, nginx was not reloaded): ${tail(test)}`);
     }
-    const before = await this.processes();
     const reload = await this.run(this.cfg.reload_command);
     if (reload.code !== 0 || reload.timedOut || reload.spawnError) {
       await restore();
