@@ -170,7 +170,8 @@ export class Load {
     }
   }
 
-  private once(retry = this.o.retryStaleConnections): Promise<void> {
+  /** retry: on a connection of its own (another idle one of the agent may be closing too) */
+  private once(retry = this.o.retryStaleConnections, fresh = false): Promise<void> {
     return new Promise((resolve) => {
       let settled = false;
       const done = () => {
@@ -180,7 +181,7 @@ export class Load {
         resolve();
       };
       const req = request(
-        { host: '127.0.0.1', port: this.o.port, path: this.o.path, agent: this.agent, timeout: this.o.timeoutMs, headers: this.o.keepAlive ? {} : { connection: 'close' } },
+        { host: '127.0.0.1', port: this.o.port, path: this.o.path, agent: fresh ? false : this.agent, timeout: this.o.timeoutMs, headers: this.o.keepAlive ? {} : { connection: 'close' } },
         (res) => {
           let body = '';
           res.setEncoding('utf8');
@@ -219,7 +220,7 @@ export class Load {
         if (retry && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
           settled = true;
           this.r.retried++;
-          resolve(this.once(false));
+          resolve(this.once(false, true));
           return;
         }
         this.r.errors++;
