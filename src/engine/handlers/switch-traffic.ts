@@ -11,27 +11,36 @@ type SetCurrent = Extract<Step, { kind: 'set_current' }>;
 
 const SLOTS = new Set(['blue', 'green']);
 
+/**
+ * What moving all traffic to `to` needs first: the pool must be there and healthy, and a stop
+ * scheduled for it (an earlier deploy's scale-down) must not happen. Changes nothing else.
+ */
+async function readyToRoute(ctx: RunContext, to: string | null): Promise<void> {
+  if (!to) return;
+  // it serves again: cancel its scheduled stop, and check it is still there and healthy (a warm
+  // slot's delay may just have run out); the two reads go together
+  const [, ids] = await Promise.all([instancesOf(ctx).stopPoolAfter(to, null), servingTargets(ctx, to)]);
+  if (ids.length === 0) throw new Error(`pool ${to} has no instances to take the traffic`);
+  await waitAllHealthy(ctx, ids);
+}
+
 /** All traffic to `to`, none to any other pool: one weights update, atomic in the router. */
-async function route(ctx: RunContext, to: string | null, others: (string | null)[]): Promise<void> {
-  const router = routerOf(ctx);
+async function setRoute(ctx: RunContext, to: string | null, others: (string | null)[]): Promise<void> {
   // every pool left out gets 0 (the router's contract)
   const weights: Record<string, number> = {};
   for (const p of others) if (p) weights[p] = 0;
-  if (to) {
-    weights[to] = 100;
-    // it serves again: a stop scheduled for it (an earlier deploy's scale-down) must not happen,
-    // and it must still be there and healthy (a warm slot's delay may just have run out)
-    await instancesOf(ctx).stopPoolAfter(to, null);
-    const ids = await servingTargets(ctx, to);
-    if (ids.length === 0) throw new Error(`pool ${to} has no instances to take the traffic`);
-    await waitAllHealthy(ctx, ids);
-  }
+  if (to) weights[to] = 100;
   try {
-    await router.setWeights(weights);
+    await routerOf(ctx).setWeights(weights);
   } catch (e) {
-    // the daemon may have applied it before failing to answer: count it as moved
+    // the router may have applied it before failing to answer: count it as moved
     throw new WeightsSet(e);
   }
+}
+
+async function route(ctx: RunContext, to: string | null, others: (string | null)[]): Promise<void> {
+  await readyToRoute(ctx, to);
+  await setRoute(ctx, to, others);
 }
 
 /** A failure at or after the weights update: the traffic may have moved. */
@@ -54,9 +63,14 @@ async function links(ctx: RunContext, slot: string | null, release: string | nul
 /** Blue-green's switch: traffic moves to the new pool in one step; `current` and `active` follow. */
 export const switchTrafficHandler: StepHandler<Switch> = {
   async run(step, ctx) {
-    await setPointers(ctx, step.pointers);
+    // the pointers are on disk before any traffic moves; they are written while the target pool
+    // is checked, so the switch waits on neither twice
+    const [pointers, ready] = await Promise.allSettled([setPointers(ctx, step.pointers), readyToRoute(ctx, step.to)]);
+    // a pointer half written is put back by the undo, as before
+    if (pointers.status === 'rejected') throw pointers.reason;
     try {
-      await route(ctx, step.to, [step.from]);
+      if (ready.status === 'rejected') throw ready.reason;
+      await setRoute(ctx, step.to, [step.from]);
     } catch (e) {
       if (e instanceof WeightsSet) throw e.reason;
       // no weight moved (the target pool was not there or not healthy): put the pointers back
