@@ -170,7 +170,12 @@ export class Load {
     }
   }
 
-  private once(retry = this.o.retryStaleConnections): Promise<void> {
+  /**
+   * @param retry whether a request lost with its stale keep-alive connection is sent again
+   * @param fresh on a new connection of its own, not one of the pool's (its other idle sockets were
+   * likely closed by the same reload)
+   */
+  private once(retry = this.o.retryStaleConnections, fresh = false): Promise<void> {
     return new Promise((resolve) => {
       let settled = false;
       const done = () => {
@@ -180,7 +185,7 @@ export class Load {
         resolve();
       };
       const req = request(
-        { host: '127.0.0.1', port: this.o.port, path: this.o.path, agent: this.agent, timeout: this.o.timeoutMs, headers: this.o.keepAlive ? {} : { connection: 'close' } },
+        { host: '127.0.0.1', port: this.o.port, path: this.o.path, agent: fresh ? false : this.agent, timeout: this.o.timeoutMs, headers: this.o.keepAlive && !fresh ? {} : { connection: 'close' } },
         (res) => {
           let body = '';
           res.setEncoding('utf8');
@@ -219,11 +224,11 @@ export class Load {
         if (retry && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
           settled = true;
           this.r.retried++;
-          resolve(this.once(false));
+          resolve(this.once(false, true));
           return;
         }
         this.r.errors++;
-        this.fail(`socket error: ${e.code ?? ''} ${e.message}`);
+        this.fail(`socket error: ${e.code ?? ''} ${e.message}${req.reusedSocket ? ' (reused connection)' : ' (new connection)'}`);
         done();
       });
       req.end();
