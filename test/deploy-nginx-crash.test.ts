@@ -17,8 +17,8 @@ const canary: ManifestOptions = { strategy: 'canary', canary: '    stages: [{wei
 const cases: Case[] = [
   { name: 'blue-green start_instances (after: the new pool declared)', manifest: blueGreen, kind: 'start_instances', at: 'after' },
   { name: 'blue-green switch_traffic (before)', manifest: blueGreen, kind: 'switch_traffic', at: 'before' },
-  { name: 'blue-green switch_traffic (inside: nginx routed, current not yet moved)', manifest: blueGreen, kind: 'switch_traffic', at: 'switch:routed' },
-  { name: 'blue-green switch_traffic (after)', manifest: blueGreen, kind: 'switch_traffic', at: 'after' },
+  { name: 'blue-green switch_traffic (inside: nginx routed, current not yet moved)', manifest: blueGreen, kind: 'switch_traffic', at: 'switch:routed', serves: 'next' },
+  { name: 'blue-green switch_traffic (after)', manifest: blueGreen, kind: 'switch_traffic', at: 'after', serves: 'next' },
   { name: 'canary set_weights (after: a stage of 30%)', manifest: canary, kind: 'set_weights', at: 'after', split: true },
   { name: 'canary stop_instances (before: the old pool about to stop)', manifest: canary, kind: 'stop_instances', at: 'before' },
 ];

@@ -19,6 +19,8 @@ export interface Case {
   at: 'before' | 'after' | 'switch:routed';
   /** the deploy may have left traffic split between the two versions (a canary stage) */
   split?: boolean;
+  /** otherwise the one version nginx serves right after the kill: the live one, or the one being deployed */
+  serves?: 'before' | 'next';
 }
 
 export interface CrashOutcome {
@@ -59,27 +61,29 @@ export async function crashThenRepair(n: NginxApp, c: Case, version: { n: number
   a.setVersion(next);
   const point = await pointOf(a, c);
 
+  // load through nginx from before the kill until after the repair: not one request may fail
   const load = startLoad({ port: a.routerPort, connections: 4, retryStaleConnections: true });
   let report: LoadReport;
+  let left: string[];
   try {
     await load.waitFor(30);
     const crashed = await cli(['deploy', '--json'], { cwd: a.dir, env: { ...a.env(), DEPLOYER_TEST_CRASH: point }, timeoutMs: 90_000 });
     expect(crashed.signal, `${point}: ${crashed.stderr}`).toBe('SIGKILL');
-    const at = load.total;
-    await load.waitFor(at + 100);
+    await load.waitFor(load.total + 50);
+    // what the deploy left in nginx's file is a whole configuration nginx accepts, and nginx serves it
+    execSync(n.nginx.testCommand, { stdio: 'pipe' });
+    left = await sample(a);
+    if (c.split) expect([before, next]).toEqual(expect.arrayContaining(left));
+    else expect(left, `${point}: one version, not ${left.join(', ')}`).toEqual([c.serves === 'next' ? next : before]);
+
+    const rep = await a.run(['doctor', '--repair', '--json']);
+    expect(rep.code, `${point}: ${rep.stdout}${rep.stderr}`).toBe(0);
+    await load.waitFor(load.total + 50);
   } finally {
     report = await load.stop();
   }
   expectNoFailure(report, 100);
   for (const v of Object.keys(report.versions)) expect([before, next], describeLoad(report)).toContain(v);
-  // what the deploy left in nginx's file is a whole configuration nginx accepts, and nginx serves it
-  execSync(n.nginx.testCommand, { stdio: 'pipe' });
-  const left = await sample(a);
-  if (c.split) expect([before, next]).toEqual(expect.arrayContaining(left));
-  else expect(left.length, `${point}: one version, not ${left.join(', ')}`).toBe(1);
-
-  const rep = await a.run(['doctor', '--repair', '--json']);
-  expect(rep.code, `${point}: ${rep.stdout}${rep.stderr}`).toBe(0);
   expectNoLock(a);
   // nginx serves one version, the one `current` names
   const served = await waitFor(async () => {
