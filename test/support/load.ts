@@ -170,7 +170,11 @@ export class Load {
     }
   }
 
-  /** retry: on a connection of its own (another idle one of the agent may be closing too) */
+  /**
+   * @param retry whether a request lost with its stale keep-alive connection is sent again
+   * @param fresh on a new connection of its own, not one of the pool's (its other idle sockets were
+   * likely closed by the same reload)
+   */
   private once(retry = this.o.retryStaleConnections, fresh = false): Promise<void> {
     return new Promise((resolve) => {
       let settled = false;
@@ -181,7 +185,7 @@ export class Load {
         resolve();
       };
       const req = request(
-        { host: '127.0.0.1', port: this.o.port, path: this.o.path, agent: fresh ? false : this.agent, timeout: this.o.timeoutMs, headers: this.o.keepAlive ? {} : { connection: 'close' } },
+        { host: '127.0.0.1', port: this.o.port, path: this.o.path, agent: fresh ? false : this.agent, timeout: this.o.timeoutMs, headers: this.o.keepAlive && !fresh ? {} : { connection: 'close' } },
         (res) => {
           let body = '';
           res.setEncoding('utf8');
@@ -224,7 +228,7 @@ export class Load {
           return;
         }
         this.r.errors++;
-        this.fail(`socket error: ${e.code ?? ''} ${e.message}`);
+        this.fail(`socket error: ${e.code ?? ''} ${e.message}${req.reusedSocket ? ' (reused connection)' : ' (new connection)'}`);
         done();
       });
       req.end();

@@ -64,12 +64,20 @@ export class NginxServer {
     this.base = `nginx -p ${dir} -e ${join(dir, 'error.log')} -c ${join(dir, 'nginx.conf')}`;
   }
 
-  /** Writes the config (and an empty Deployer file, so nginx can start) and starts nginx. */
-  static start(dir: string, port: number, upstream = 'shop'): NginxServer {
-    const deployer = join(dir, 'deployer', `${upstream}.conf`);
+  /** Where start() puts the Deployer-owned file: `<dir>/deployer/<upstream>.conf`. */
+  static deployerFile(dir: string, upstream = 'shop'): string {
+    return join(dir, 'deployer', `${upstream}.conf`);
+  }
+
+  /**
+   * Writes the config (and an empty Deployer file, so nginx can start, unless `o.deployerFile` is
+   * false: then the file must be there already, as `deployer router init` writes it) and starts nginx.
+   */
+  static start(dir: string, port: number, upstream = 'shop', o: { deployerFile?: boolean } = {}): NginxServer {
+    const deployer = NginxServer.deployerFile(dir, upstream);
     mkdirSync(join(dir, 'deployer'), { recursive: true });
     mkdirSync(join(dir, 'tmp'), { recursive: true });
-    writeFileSync(deployer, renderNginxConfig(emptyNginxState(), upstream, upstream));
+    if (o.deployerFile !== false) writeFileSync(deployer, renderNginxConfig(emptyNginxState(), upstream, upstream));
     writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, upstream, [deployer]));
     // the same, including Deployer's file twice: nginx refuses it ("duplicate upstream"), whatever the file holds
     writeFileSync(join(dir, 'broken.conf'), nginxConf(dir, port, upstream, [deployer, deployer]));
