@@ -101,6 +101,14 @@ describe('the runtime control API', () => {
     expect(bodies).toEqual(new Set([`hi ${base}`, `hi ${base + 1}`]));
   });
 
+  it('with `only`, sets the pools not named to 0 in the same update', async () => {
+    expect((await client.setWeights('api', {}, true)).weights).toEqual({ blue: 0 });
+    const answer = await get(listen, '/').catch((e: Error) => e);
+    expect(answer instanceof Error || answer.status === 503).toBe(true);
+    expect((await client.setWeights('api', { blue: 100 }, true)).weights).toEqual({ blue: 100 });
+    expect((await get(listen, '/')).body).toMatch(/^hi /);
+  });
+
   it('refuses a port another instance of the app has, and one another program has, starting nothing', async () => {
     const clash = await apiError(client.startInstances('api', [spec('green-0', base, 'green')]));
     expect([clash.status, clash.message]).toEqual([409, `instance green-0: port ${base} is used by instance blue-0 of api`]);

@@ -2,6 +2,7 @@
 // Its pools are the process manager's instances: the daemon registers them as targets itself.
 import { RouterError } from '../errors.js';
 import type { AppView, RuntimeClient } from '../runtime/client.js';
+import { ControlApiError } from '../runtime/unix-json.js';
 import { describeRoute, describeShares, foldPreviews } from './preview.js';
 import type { LivePool, LiveRouting, LiveTarget, PoolTargets, PoolTraffic, Router, RouterAction, RouterActionPreview, RouterCapabilities, RouteRule } from './types.js';
 
@@ -35,6 +36,14 @@ export class EmbeddedRouter implements Router {
 
   /** One update; pools left out that have traffic now get 0. */
   async setWeights(weights: Record<string, number>): Promise<void> {
+    try {
+      // one call: the pools left out get 0 in the same update
+      await this.rt.setWeights(this.app, weights, true);
+      return;
+    } catch (e) {
+      // a daemon started by an older Deployer does not know `only`: read its pools first
+      if (!(e instanceof ControlApiError && e.status === 400)) throw e;
+    }
     const view = await this.rt.app(this.app);
     const all: Record<string, number> = {};
     for (const [pool, w] of Object.entries(view?.weights ?? {})) if (w > 0 && !(pool in weights)) all[pool] = 0;

@@ -75,8 +75,9 @@ export class RuntimeClient {
   stopInstances(app: string, ids: string[], drain = true): Promise<AppView> {
     return this.call('POST', this.appPath(app, '/instances/stop'), { ids, drain }, { timeoutMs: 15 * 60_000 });
   }
-  setWeights(app: string, weights: Record<string, number>): Promise<AppView> {
-    return this.call('POST', this.appPath(app, '/weights'), { weights });
+  /** only: every pool not named gets 0, in the same update (a daemon older than this option refuses it: 400) */
+  setWeights(app: string, weights: Record<string, number>, only = false): Promise<AppView> {
+    return this.call('POST', this.appPath(app, '/weights'), only ? { weights, only } : { weights });
   }
   /** Replaces the app's header/cookie routes (first match wins); kept when putApp replaces the config. */
   setRoutes(app: string, routes: RouteRule[]): Promise<AppView> {

@@ -52,7 +52,12 @@ export async function instancesNow(ctx: RunContext): Promise<Map<string, { relea
 
 /** The ids of a pool's targets in the router's rotation (not held out of it). */
 export async function servingTargets(ctx: RunContext, pool: string): Promise<string[]> {
+  return (await servingTargetsHealth(ctx, pool)).map((t) => t.id);
+}
+
+/** The same, with the router's own health verdict where it checks (null: it does not say). */
+export async function servingTargetsHealth(ctx: RunContext, pool: string): Promise<{ id: string; health: string | null }[]> {
   const live = await routerOf(ctx).live();
-  if (live) return (live.pools.find((p) => p.name === pool)?.targets ?? []).filter((t) => t.state !== 'down').map((t) => t.id);
-  return (await instancesOf(ctx).list()).filter((i) => i.pool === pool).map((i) => i.id);
+  if (live) return (live.pools.find((p) => p.name === pool)?.targets ?? []).filter((t) => t.state !== 'down').map((t) => ({ id: t.id, health: t.health }));
+  return (await instancesOf(ctx).list()).filter((i) => i.pool === pool).map((i) => ({ id: i.id, health: null }));
 }

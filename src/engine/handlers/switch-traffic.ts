@@ -3,7 +3,7 @@ import { readCurrent } from '../../state/records.js';
 import { instancesOf, routerOf, type RunContext } from '../context.js';
 import { crashPoint } from '../crash.js';
 import { setPointers, switchTo } from './activate.js';
-import { servingTargets, waitAllHealthy } from './runtime-ops.js';
+import { servingTargetsHealth, waitAllHealthy } from './runtime-ops.js';
 import { nothingChanged, type StepHandler } from './types.js';
 
 type Switch = Extract<Step, { kind: 'switch_traffic' }>;
@@ -19,9 +19,11 @@ async function readyToRoute(ctx: RunContext, to: string | null): Promise<void> {
   if (!to) return;
   // it serves again: cancel its scheduled stop, and check it is still there and healthy (a warm
   // slot's delay may just have run out); the two reads go together
-  const [, ids] = await Promise.all([instancesOf(ctx).stopPoolAfter(to, null), servingTargets(ctx, to)]);
-  if (ids.length === 0) throw new Error(`pool ${to} has no instances to take the traffic`);
-  await waitAllHealthy(ctx, ids);
+  const [, targets] = await Promise.all([instancesOf(ctx).stopPoolAfter(to, null), servingTargetsHealth(ctx, to)]);
+  if (targets.length === 0) throw new Error(`pool ${to} has no instances to take the traffic`);
+  // the ones the router itself finds healthy now need no second look
+  const unsure = targets.filter((t) => t.health !== 'healthy').map((t) => t.id);
+  if (unsure.length > 0) await waitAllHealthy(ctx, unsure);
 }
 
 /** All traffic to `to`, none to any other pool: one weights update, atomic in the router. */

@@ -81,7 +81,10 @@ const routes: [string, RegExp, Route][] = [
   }],
   ['PUT', /^\/apps\/([^/]+)\/routes$/, (d, m, b) => d.setRoutes(m[1]!, parse(z.strictObject({ routes: RoutesSchema }), b).routes)],
   ['GET', /^\/apps\/([^/]+)\/traffic$/, (d, m) => d.traffic(m[1]!)],
-  ['POST', /^\/apps\/([^/]+)\/weights$/, (d, m, b) => d.setWeights(m[1]!, parse(z.strictObject({ weights: z.record(name, z.number().min(0).max(100)) }), b).weights)],
+  ['POST', /^\/apps\/([^/]+)\/weights$/, (d, m, b) => {
+    const body = parse(z.strictObject({ weights: z.record(name, z.number().min(0).max(100)), only: z.boolean().optional() }), b);
+    return d.setWeights(m[1]!, body.weights, body.only ?? false);
+  }],
   ['POST', /^\/apps\/([^/]+)\/instances\/([^/]+)\/wait-healthy$/, (d, m, b) => d.waitHealthy(m[1]!, m[2]!, parse(z.strictObject({ timeoutMs: ms }), b).timeoutMs)],
   ['POST', /^\/apps\/([^/]+)\/pools\/([^/]+)\/stop-after$/, (d, m, b) => d.scheduleStop(m[1]!, m[2]!, parse(z.strictObject({ delayMs: ms.nullable() }), b).delayMs)],
 ];

@@ -238,9 +238,11 @@ export class Daemon {
     await this.exclusive(() => this.persist());
   }
 
-  setWeights(app: string, weights: Record<string, number>): Promise<AppView> {
+  /** only: pools not named get 0 (one call for "all traffic to these"), else they keep theirs */
+  setWeights(app: string, weights: Record<string, number>, only = false): Promise<AppView> {
     return this.exclusive(async () => {
       const rec = this.app(app);
+      if (only) weights = { ...Object.fromEntries(Object.keys(rec.weights).map((p) => [p, 0])), ...weights };
       for (const [pool, w] of Object.entries(weights)) {
         const serving = Object.values(rec.instances).filter((i) => i.spec.pool === pool && !i.held);
         if (w > 0 && serving.length === 0) throw new ControlApiError(409, `pool ${pool} of ${app} has no instances to send traffic to`);
@@ -298,6 +300,8 @@ export class Daemon {
   scheduleStop(app: string, pool: string, delayMs: number | null): Promise<AppView> {
     return this.exclusive(async () => {
       const rec = this.app(app);
+      // nothing scheduled and nothing to schedule (a switch asks this every time): no write
+      if (delayMs === null && rec.stopAt[pool] === undefined) return this.view(app);
       if (delayMs === null) delete rec.stopAt[pool];
       else rec.stopAt[pool] = this.now() + delayMs;
       await this.persist();
