@@ -93,6 +93,15 @@ describe.skipIf(skip)('deploys through a real HAProxy', { timeout: 120_000 }, ()
     await h.expectOnly('v3');
   });
 
+  it('rolling: a batch of every instance empties the live pool for a moment, which keeps its share: v3b serves after', async () => {
+    h.writeManifest({ strategy: 'rolling', rolling: { drain_timeout: '5s', batch_size: 2, max_unavailable: 2 } });
+    h.app.setVersion('v3b');
+    const dep = await h.app.deploy();
+    expect(dep.code, dep.stderr).toBe(0);
+    await h.expectOnly('v3b');
+    expect((await h.inRotation()).length).toBe(2);
+  });
+
   it('canary: a healthy v4 walks its stages under load and is promoted, no failed request', async () => {
     h.writeManifest(healthyCanary);
     h.app.setVersion('v4');
@@ -101,7 +110,7 @@ describe.skipIf(skip)('deploys through a real HAProxy', { timeout: 120_000 }, ()
     expect(dep.result.json).toMatchObject({ strategy: 'canary', result: 'succeeded' });
     expectClean(dep.report, 300);
     expect(dep.report.retried).toBe(0);
-    expect(Object.keys(dep.report.versions).sort()).toEqual(['v3', 'v4']);
+    expect(Object.keys(dep.report.versions).sort()).toEqual(['v3b', 'v4']);
     const c = await lastCanary(h.app);
     expect(c.outcome).toBe('promoted');
     expect(c.intervals.filter((i) => i.verdict === 'pass').length).toBeGreaterThanOrEqual(2);

@@ -40,11 +40,13 @@ export async function checkRuntime(ctx: RunContext, add: Add): Promise<void> {
   const routerSays = (id: string): string => {
     const t = targets.get(id);
     if (!t) return 'not routed';
-    return t.state === 'ready' ? (t.health ?? 'unknown') : t.state;
+    // a router that does not check health (nginx, HAProxy as Deployer writes it) says only that it routes there
+    return t.state === 'ready' ? (t.health ?? 'in rotation') : t.state;
   };
-  const troubled = list.filter((i) => i.state !== 'running' || (livePools.includes(i.pool) && routerSays(i.id) !== 'healthy'));
+  const fine = (says: string) => says === 'healthy' || says === 'in rotation';
+  const troubled = list.filter((i) => i.state !== 'running' || (livePools.includes(i.pool) && !fine(routerSays(i.id))));
   for (const i of troubled) {
     const says = routerSays(i.id);
-    add({ severity: 'warn', message: `instance ${i.id} (${i.release}) is ${i.state}${says !== 'healthy' ? `, ${says} for the router` : ''}${i.restarts ? ` after ${i.restarts} restart(s)` : ''}`, note: `see ${ctx.layout.shared}/logs/${i.id}.log` });
+    add({ severity: 'warn', message: `instance ${i.id} (${i.release}) is ${i.state}${!fine(says) ? `, ${says} for the router` : ''}${i.restarts ? ` after ${i.restarts} restart(s)` : ''}`, note: `see ${ctx.layout.shared}/logs/${i.id}.log` });
   }
 }

@@ -372,7 +372,15 @@ export async function undoSteps(
     const j = journal.steps[i]!;
     if (!['done', 'failed', 'running', 'warned', 'undoing', 'undo_failed'].includes(j.status) || j.unchanged) continue;
     const p = journal.plan.steps[i]!;
-    const handler = handlers[p.step.kind] as StepHandler;
+    const handler = handlers[p.step.kind] as StepHandler | undefined;
+    if (!handler) {
+      // a journal an older Deployer wrote (its roll_batch, canary_stage): say so rather than guess
+      j.status = 'undo_failed';
+      j.error = `step "${p.step.kind}" was written by another version of Deployer, which this one cannot undo: finish it with that version, or put the instances and the router back by hand and remove ${ctx.layout.journal}`;
+      ctx.emit({ type: 'undo_end', index: i, title: j.title, ok: false, durationMs: 0, error: j.error });
+      await save();
+      return false;
+    }
     if (!handler.undo) continue;
     crashPoint(`undo:${i}:before`);
     j.status = 'undoing';

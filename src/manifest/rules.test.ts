@@ -40,6 +40,9 @@ describe('cross-field rules', () => {
     expect(oneIssue('name: a\nservice: { manager: script, restart_command: ./r }\nrouter: { type: nginx, nginx: { config_file: /etc/n.conf } }\n')).toBe('deploy.yml:3: router.type: nginx is given the instances of `service.manager: process` as its servers; manager is "script"');
     expect(oneIssue(`name: a\n${proc}router: { type: embedded, listen: 80, haproxy: { admin_socket: /run/h.sock, config_file: /etc/h.cfg } }\n`)).toBe('deploy.yml:3: router.haproxy: is used by `type: haproxy` only (router type is "embedded")');
     expect(oneIssue(`name: a\n${proc}router: { type: nginx, nginx: { config_file: etc/n.conf } }\n`)).toBe('deploy.yml:3: router.nginx.config_file: expected an absolute path');
+    expect(oneIssue(`name: a\ndeployment: { strategy: canary, canary: { header_route: { cookie: ab-test } } }\n${proc}router: { type: nginx, nginx: { config_file: /etc/n.conf } }\n`)).toBe(
+      'deploy.yml:2: deployment.canary.header_route.cookie: nginx matches cookie names of letters, digits and _ only (router.type is "nginx")',
+    );
   });
 
   it('needs restart_command with the script manager, pid_file with the signal manager', () => {

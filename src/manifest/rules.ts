@@ -138,6 +138,10 @@ function runtimeRules(m: Manifest, err: Push, warn: Push) {
     if (s.manager !== 'process') err(['router', 'type'], `${r.type} is given the instances of \`service.manager: process\` as its servers; manager is "${s.manager}"`);
   }
   for (const key of ['nginx', 'haproxy'] as const) if (r[key] !== undefined && r.type !== key) err(['router', key], `is used by \`type: ${key}\` only (router type is "${r.type}")`);
+  // nginx matches a header by $http_<name> and a cookie by $cookie_<name>: only these characters reach it
+  const hr = m.deployment.canary?.header_route;
+  if (r.type === 'nginx' && hr?.header !== undefined && !/^[A-Za-z0-9-]+$/.test(hr.header)) err(['deployment', 'canary', 'header_route', 'header'], 'nginx matches header names of letters, digits and - only (router.type is "nginx")');
+  if (r.type === 'nginx' && hr?.cookie !== undefined && !/^[A-Za-z0-9_]+$/.test(hr.cookie)) err(['deployment', 'canary', 'header_route', 'cookie'], 'nginx matches cookie names of letters, digits and _ only (router.type is "nginx")');
   if (strategy === 'blue-green' && s.instances > 100) err(['service', 'instances'], 'at most 100 with blue-green (each slot takes a range of 100 ports from base_port)');
   if (strategy === 'rolling') {
     const roll = m.deployment.rolling;

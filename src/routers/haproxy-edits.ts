@@ -17,7 +17,10 @@ export function declareEdit(s: HaproxyState, pools: PoolTargets[]): void {
     for (const t of old?.targets ?? []) delete s.out[t.id];
     s.pools = s.pools.filter((q) => q !== old);
     if (p.targets.length === 0) {
-      delete s.weights[p.name];
+      // a pool with traffic keeps its share while it has no target (rolling one instance, or a
+      // whole batch): the targets that come back wait in maintenance until enable()
+      if ((s.weights[p.name] ?? 0) > 0) s.pools.push({ name: p.name, targets: [] });
+      else delete s.weights[p.name];
       continue;
     }
     const oldIds = new Set(old?.targets.map((t) => t.id));

@@ -17,8 +17,13 @@ export function declareEdit(s: NginxState, pools: PoolTargets[]): NginxState {
     const gone = (old?.targets ?? []).filter((t) => !ids.has(t.id)).map((t) => t.id);
     s.down = [...s.down.filter((d) => !gone.includes(d)), ...newDown.filter((d) => !s.down.includes(d))];
     if (p.targets.length === 0) {
-      s.pools = s.pools.filter((x) => x.name !== p.name);
-      delete s.weights[p.name];
+      // a pool with traffic keeps its share while it has no target (rolling one instance, or a
+      // whole batch): the targets that come back start down and enable() puts them in rotation
+      if (old && (s.weights[p.name] ?? 0) > 0) old.targets = [];
+      else {
+        s.pools = s.pools.filter((x) => x.name !== p.name);
+        delete s.weights[p.name];
+      }
     } else if (old) old.targets = p.targets.map((t) => ({ ...t }));
     else {
       s.pools.push({ name: p.name, targets: p.targets.map((t) => ({ ...t })) });

@@ -8,6 +8,7 @@ import { emptyNginxState, renderNginxConfig } from './nginx-config.js';
 import { NginxRouter } from './nginx.js';
 
 const FILE = '/etc/nginx/deployer/shop.conf';
+const KEPT = '/etc/nginx/deployer/.shop.conf.deployer-prev';
 const ok = (stdout = ''): RunResult => ({ code: 0, signal: null, stdout, stderr: '', timedOut: false, durationMs: 1 });
 const fail = (code: number, stderr: string): RunResult => ({ code, signal: null, stdout: '', stderr, timedOut: false, durationMs: 1 });
 
@@ -54,7 +55,7 @@ describe('NginxRouter', () => {
   it('writes the file, then runs test_command, then reload_command, each through sh -c', async () => {
     const h = fakeHost({});
     await h.router.declarePools(pools);
-    expect(h.ran).toEqual([`write ${FILE}`, '["sh","-c","nginx -t"]', '["sh","-c","nginx -s reload"]']);
+    expect(h.ran).toEqual([`write ${KEPT}`, `write ${FILE}`, '["sh","-c","nginx -t"]', '["sh","-c","nginx -s reload"]', `remove ${KEPT}`]);
     expect(h.files.get(FILE)).toContain('server 127.0.0.1:3000 down;  # blue blue-0');
   });
 
@@ -63,7 +64,7 @@ describe('NginxRouter', () => {
     const previous = renderNginxConfig(emptyNginxState(), 'shop', 'shop');
     h.files.set(FILE, previous);
     const err = await h.router.declarePools(pools).catch((e: Error) => e);
-    expect(h.ran).toEqual([`write ${FILE}`, '["sh","-c","nginx -t"]', `write ${FILE}`]);
+    expect(h.ran).toEqual([`write ${KEPT}`, `write ${FILE}`, '["sh","-c","nginx -t"]', `write ${FILE}`, `remove ${KEPT}`]);
     expect(h.files.get(FILE)).toBe(previous);
     expect((err as Error).message).toMatch(/^router\.nginx\.test_command: .*: exit 1: nginx: \[emerg\] host not found in upstream "x" in \/etc\/nginx\/deployer\/shop\.conf:12\nnginx: configuration file \/etc\/nginx\/nginx\.conf test failed$/s);
   });
@@ -81,8 +82,8 @@ describe('NginxRouter', () => {
     const h = fakeHost({ test: fail(1, 'nginx: [emerg] unknown directive') });
     const err = await h.router.declarePools(pools).catch((e: Error) => e);
     expect((err as Error).message).toBe(`router.nginx.test_command: nginx refused the new configuration (${FILE} is back as it was, nginx was not reloaded): exit 1: nginx: [emerg] unknown directive`);
-    expect(h.ran.at(-1)).toBe(`remove ${FILE}`);
-    expect(h.files.has(FILE)).toBe(false);
+    expect(h.ran.slice(-2)).toEqual([`remove ${FILE}`, `remove ${KEPT}`]);
+    expect([h.files.has(FILE), h.files.has(KEPT)]).toEqual([false, false]);
   });
 
   it('confirms a reload by a new worker generation, and fails (file restored) when none comes', async () => {
@@ -110,12 +111,28 @@ describe('NginxRouter', () => {
     expect(h.elapsed() - t0).toBeLessThan(2200);
   });
 
-  it('skips the waiting when no nginx runs where it can see', async () => {
+  it('gives a drain its whole time when no nginx runs where it can see (nobody can tell when its requests are done)', async () => {
     const h = fakeHost({ ps: [''] });
     await h.router.declarePools(pools);
-    await h.router.drain('blue-0', 60_000);
     expect(h.elapsed()).toBe(0);
+    await h.router.drain('blue-0', 60_000);
+    expect(h.elapsed()).toBe(60_000);
     expect((await h.router.live())!.pools[0]!.targets[0]!.state).toBe('down');
+  });
+
+  it('after a crash between writing the file and the reload, reads and restores what nginx last accepted', async () => {
+    const h = fakeHost({});
+    await h.router.declarePools(pools);
+    const accepted = h.files.get(FILE)!;
+    // a kill -9 after the new file was written, before its test: both files on disk
+    h.files.set(KEPT, accepted);
+    h.files.set(FILE, accepted.replace('server 127.0.0.1:3000 down;', 'server 127.0.0.1:3999 down;').replace('"port":3000', '"port":3999'));
+    expect((await h.router.live())!.pools[0]!.targets[0]!.port).toBe(3000);
+    h.ran.length = 0;
+    await h.router.setWeights({ blue: 100 });
+    expect(h.ran.slice(0, 2)).toEqual([`write ${FILE}`, `remove ${KEPT}`]);
+    expect(h.files.get(FILE)).toContain('server 127.0.0.1:3000 weight=1;');
+    expect(h.files.has(KEPT)).toBe(false);
   });
 
   it('previews a weight change as the servers it would write and the commands', async () => {

@@ -4,7 +4,7 @@
 // The file carries Deployer's state as a comment line, so a new process picks up where the last
 // one stopped. A reload is confirmed by watching nginx's workers: the switch is done when the new
 // generation runs and the old one stopped accepting; a drain is done when the old one has exited.
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { RouterError } from '../errors.js';
 import type { RunResult } from '../util/process.js';
 import { AccessLogReader } from './nginx-access-log.js';
@@ -30,6 +30,8 @@ const COMMAND_TIMEOUT_MS = 60_000;
 /** How long nginx gets to show a new worker generation after reload_command returned. */
 const RELOAD_CONFIRM_MS = 5_000;
 /** between two looks at nginx's processes (a `ps` each) while a reload or a drain completes */
+/** What the kept file holds when there was no file before the change. */
+const NO_FILE = '# deployer: there was no file before this change\n';
 const POLL_MS = 20;
 
 const tail = (r: RunResult): string => {
@@ -78,8 +80,13 @@ export class NginxRouter implements Router {
   async drain(targetId: string, timeoutMs: number): Promise<void> {
     const deadline = this.deps.clock.monotonic() + timeoutMs;
     const reload = await this.change((s) => drainEdit(s, targetId, this.cfg.config_file));
-    // the workers that existed before the reload hold the target's in-flight requests; they exit when those are done
-    if (reload.masters.length === 0) return;
+    // the workers that existed before the reload hold the target's in-flight requests; they exit
+    // when those are done. With no nginx visible here (another pid namespace) nobody can tell:
+    // the whole drain time is given, as a stop must not cut requests still in flight
+    if (reload.masters.length === 0) {
+      await this.deps.clock.sleep(Math.max(0, deadline - this.deps.clock.monotonic()));
+      return;
+    }
     for (;;) {
       const now = await this.processes();
       if (now === null || oldWorkersLeft(reload.before, now, reload.masters).length === 0) return;
@@ -125,8 +132,11 @@ export class NginxRouter implements Router {
     return (await this.preview([{ kind: 'weights', weights }]))[0]!;
   }
 
+  /** The state nginx last accepted: the kept file while a change is (or was, until a crash) being tested. */
   private async read(): Promise<NginxState | null> {
-    const text = await this.deps.transport.fs.readText(this.cfg.config_file);
+    const { fs } = this.deps.transport;
+    const kept = await fs.readText(this.keptFile);
+    const text = kept !== null ? (kept === NO_FILE ? null : kept) : await fs.readText(this.cfg.config_file);
     if (text === null) return null;
     return parseNginxState(text, this.cfg.config_file);
   }
@@ -138,9 +148,25 @@ export class NginxRouter implements Router {
     return run;
   }
 
+  /** Where the file as nginx last accepted it waits while a change is tested: a crash meanwhile leaves it to restore. */
+  private get keptFile(): string {
+    return join(dirname(this.cfg.config_file), `.${basename(this.cfg.config_file)}.deployer-prev`);
+  }
+
+  /** A change interrupted between writing the file and its reload (kill -9): the file nginx last accepted goes back. */
+  private async restoreInterrupted(): Promise<void> {
+    const { fs } = this.deps.transport;
+    const kept = await fs.readText(this.keptFile);
+    if (kept === null) return;
+    if (kept === NO_FILE) await fs.remove(this.cfg.config_file);
+    else await fs.writeAtomic(this.cfg.config_file, kept);
+    await fs.remove(this.keptFile);
+  }
+
   private async apply(edit: (s: NginxState) => NginxState): Promise<Reloaded> {
     const { fs } = this.deps.transport;
     const file = this.cfg.config_file;
+    await this.restoreInterrupted();
     const previous = await fs.readText(file);
     const current = previous === null ? emptyNginxState() : parseNginxState(previous, file);
     const next = edit(structuredClone(current));
@@ -148,7 +174,11 @@ export class NginxRouter implements Router {
     const restore = async () => {
       if (previous === null) await fs.remove(file);
       else await fs.writeAtomic(file, previous);
+      await fs.remove(this.keptFile);
     };
+    // a refused file is never left in place, not even by a crash before the test: what nginx
+    // accepted is kept beside it until the reload took (restoreInterrupted)
+    await fs.writeAtomic(this.keptFile, previous ?? NO_FILE);
     await fs.writeAtomic(file, text);
     // the process list before the reload is taken while nginx tests the file (one spawn less on
     // the way to the switch); a test process is no master (masters are named by their title)
@@ -170,6 +200,7 @@ export class NginxRouter implements Router {
         `ran, but no nginx master started new workers within ${RELOAD_CONFIRM_MS / 1000}s: the new configuration is not live (see nginx's error log); ${file} is back as it was`,
       );
     }
+    await fs.remove(this.keptFile);
     return { before: before ?? new Map(), masters };
   }
 

@@ -30,6 +30,8 @@ describe('router capabilities a strategy needs', () => {
     expect(neededCapabilities(load('  strategy: blue-green'), 'blue-green')).toEqual([]);
     expect(neededCapabilities(load('  strategy: rolling'), 'rolling').map((n) => n.capability)).toEqual(['drain']);
     expect(neededCapabilities(canary, 'rollback')).toEqual([]);
+    // a rolling app's rollback drains its instances back one at a time
+    expect(neededCapabilities(load('  strategy: rolling'), 'rollback').map((n) => n.capability)).toEqual(['drain']);
   });
 
   it('a canary needs weights, routes for its header route, counts and latency for router metrics', () => {

@@ -12,10 +12,11 @@ export interface CapabilityNeed {
   what: string;
 }
 
-/** The router capabilities `strategy` needs with this manifest (recreate, blue-green and rollback: none beyond a switch). */
+/** The router capabilities `strategy` needs with this manifest (recreate, blue-green, and the rollback of any but rolling: none beyond a switch). */
 export function neededCapabilities(m: Manifest, strategy: string): CapabilityNeed[] {
   const out: CapabilityNeed[] = [];
-  if (strategy === 'rolling') out.push({ capability: 'drain', key: 'deployment.strategy', what: 'drain one instance at a time (rolling)' });
+  // a rolling app's rollback moves its instances back the same way
+  if (strategy === 'rolling' || (strategy === 'rollback' && m.deployment.strategy === 'rolling')) out.push({ capability: 'drain', key: 'deployment.strategy', what: 'drain one instance at a time (rolling)' });
   if (strategy !== 'canary') return out;
   out.push({ capability: 'weights', key: 'deployment.canary', what: 'split traffic by percentage (canary stages)' });
   if (m.deployment.canary?.header_route) out.push({ capability: 'routes', key: 'deployment.canary.header_route', what: 'route by header or cookie' });

@@ -7,11 +7,12 @@ import { connectRuntime, ensureRuntime, type RuntimeClient } from '../runtime/cl
 import { serviceManager, type ServiceManager } from '../services/index.js';
 import type { InstanceManager } from '../services/instance-manager.js';
 import { ProcessInstances, ProcessManager } from '../services/process.js';
+import { runsPools } from '../strategies/pools.js';
 import { createRouter } from './router.js';
 
 /** Whether this manifest's instances run on Deployer's runtime daemon (`manager: process`). */
 export function usesRuntime(loaded: LoadedManifest): boolean {
-  return loaded.manifest.service.manager === 'process';
+  return runsPools(loaded);
 }
 
 /** The runtime daemon an operation's adapters talk to, connected after they are built. */
@@ -42,7 +43,7 @@ export function instancesFor(loaded: LoadedManifest, layout: AppLayout, link: Ru
 
 /**
  * Gives the context its service manager, instance manager and router (not yet connected: see
- * `connectAdapters`). Returns the link to connect.
+ * `ctx.connectInstances`). Returns the link to connect.
  */
 export function wireContext(ctx: RunContext, withService = true): RuntimeLink {
   const link = new RuntimeLink(ctx.home);

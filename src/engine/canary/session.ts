@@ -5,7 +5,6 @@ import type { AnalysisConfig } from '../../manifest/schema/analysis.js';
 import type { Plan, PlannedStep, Step } from '../../plan/steps.js';
 import { clearCanaryFiles, takeCanaryCommands, writeCanaryStatus, type CanaryAck, type CanaryCommand, type CanaryRecord, type CanaryStatus, type StagedInterval } from '../../state/canary.js';
 
-export type { CanaryRecord, StagedInterval } from '../../state/canary.js';
 import { errorMessage } from '../../errors.js';
 import { routerOf, type RunContext } from '../context.js';
 

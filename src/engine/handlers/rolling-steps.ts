@@ -26,7 +26,7 @@ export const drainTargetHandler: StepHandler<Of<'drain_target'>> = {
 /** Stops the (drained) instance; undo: starts it again on the release it ran, and waits until healthy. */
 export const stopInstanceHandler: StepHandler<Of<'stop_instance'>> = {
   async run(step, ctx) {
-    await stopAndDeclare(ctx, [step.id]);
+    await stopAndDeclare(ctx, [step.id], step.pool);
     return { status: 'done' };
   },
   async undo(step, ctx) {
@@ -43,7 +43,7 @@ export const startInstanceHandler: StepHandler<Of<'start_instance'>> = {
     return { status: 'done', detail: `${step.id} healthy on ${step.release}` };
   },
   async undo(step, ctx) {
-    await stopAndDeclare(ctx, [step.id]);
+    await stopAndDeclare(ctx, [step.id], step.pool);
   },
 };
 

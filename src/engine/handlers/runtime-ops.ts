@@ -14,9 +14,11 @@ export async function startAndWait(ctx: RunContext, pool: string, release: strin
 }
 
 /** Stops instances, and tells the router what is left of their pools. */
-export async function stopAndDeclare(ctx: RunContext, ids: string[]): Promise<void> {
+export async function stopAndDeclare(ctx: RunContext, ids: string[], pool: string): Promise<void> {
   const instances = instancesOf(ctx);
-  const pools = new Set((await instances.list()).filter((i) => ids.includes(i.id)).map((i) => i.pool));
+  // the step's pool is declared whatever runs now: a step run again after a crash between the
+  // stop and the declaration still tells the router
+  const pools = new Set([pool, ...(await instances.list()).filter((i) => ids.includes(i.id)).map((i) => i.pool)]);
   await instances.stop(ids);
   for (const pool of pools) await declarePool(ctx, pool);
 }
@@ -34,28 +36,20 @@ export async function declarePool(ctx: RunContext, pool: string): Promise<void> 
 export async function routeAllTo(ctx: RunContext, pool: string): Promise<void> {
   const router = routerOf(ctx);
   const running = await instancesOf(ctx).list();
-  const names = new Set([pool, ...running.map((i) => i.pool), ...((await router.live())?.pools ?? []).map((p) => p.name)]);
-  await router.declarePools([...names].map((name) => ({ name, targets: running.filter((i) => i.pool === name).map((i) => ({ id: i.id, host: i.host, port: i.port, release: i.release })) })));
+  const declared = (name: string) => ({ name, targets: running.filter((i) => i.pool === name).map((i) => ({ id: i.id, host: i.host, port: i.port, release: i.release })) });
+  // the pool first and all traffic to it, then what is left of the others: never a moment with nothing in rotation
+  await router.declarePools([declared(pool)]);
   await router.setWeights({ [pool]: 100 });
+  const others = new Set([...running.map((i) => i.pool), ...((await router.live())?.pools ?? []).map((p) => p.name)]);
+  others.delete(pool);
+  if (others.size > 0) await router.declarePools([...others].map(declared));
 }
 
 export function waitAllHealthy(ctx: RunContext, ids: string[]): Promise<void> {
   return instancesOf(ctx).waitHealthy(ids, startTimeout(ctx.loaded));
 }
 
-/** Instances of the app now, by id; `held`: out of the router's rotation. */
-export async function instancesNow(ctx: RunContext): Promise<Map<string, { release: string; pool: string; port: number; state: string; held: boolean }>> {
-  const [list, live] = await Promise.all([instancesOf(ctx).list(), routerOf(ctx).live()]);
-  const down = new Set((live?.pools ?? []).flatMap((p) => p.targets.filter((t) => t.state === 'down').map((t) => t.id)));
-  return new Map(list.map((i) => [i.id, { release: i.release, pool: i.pool, port: i.port, state: i.state, held: down.has(i.id) }]));
-}
-
-/** The ids of a pool's targets in the router's rotation (not held out of it). */
-export async function servingTargets(ctx: RunContext, pool: string): Promise<string[]> {
-  return (await servingTargetsHealth(ctx, pool)).map((t) => t.id);
-}
-
-/** The same, with the router's own health verdict where it checks (null: it does not say). */
+/** A pool's targets in the router's rotation (not held out of it), with the router's own health verdict where it checks (null: it does not say). */
 export async function servingTargetsHealth(ctx: RunContext, pool: string): Promise<{ id: string; health: string | null }[]> {
   const live = await routerOf(ctx).live();
   if (live) return (live.pools.find((p) => p.name === pool)?.targets ?? []).filter((t) => t.state !== 'down').map((t) => ({ id: t.id, health: t.health }));

@@ -10,6 +10,6 @@ export const startInstancesHandler: StepHandler<S> = {
     return { status: 'done', detail: `${step.instances.length} instance(s) healthy in ${step.pool}` };
   },
   async undo(step, ctx) {
-    await stopAndDeclare(ctx, step.instances.map((i) => i.id));
+    await stopAndDeclare(ctx, step.instances.map((i) => i.id), step.pool);
   },
 };

@@ -14,7 +14,7 @@ export const stopInstancesHandler: StepHandler<S> = {
       return { status: 'done', detail: `pool ${step.pool} stops at ${stopAt}` };
     }
     await instances.stopPoolAfter(step.pool, null);
-    await stopAndDeclare(ctx, step.instances);
+    await stopAndDeclare(ctx, step.instances, step.pool);
     return { status: 'done', detail: `${step.instances.length} instance(s) stopped` };
   },
 };
