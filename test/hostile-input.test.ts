@@ -218,7 +218,7 @@ describe('the seed manifest (000 §8.1)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('seed-manifest.yml is valid (app my-application)');
     expect(r.stdout).toContain('note: `deploy` will refuse these until they are built:');
-    expect(r.stdout).toContain('router.type: strategy rolling with router "none" (use `type: embedded`) is not supported yet');
+    expect(r.stdout).toContain('router.type: strategy rolling without a router (use `type: embedded`, `nginx` or `haproxy`) is not supported yet');
     expect(r.stdout).toContain('service.manager: service manager "systemd" is not supported yet');
     expect(r.stdout).toContain('notifications.slack: slack notifications is not supported yet');
     expect(r.stdout).toContain('notifications.email: email notifications is not supported yet');
@@ -240,7 +240,7 @@ describe('the seed manifest (000 §8.1)', () => {
     const existed = existsSync(appRoot);
     const r = await sb.run(['deploy', '-f', seed], { env: { SLACK_WEBHOOK: webhook } });
     expectOneError(r);
-    for (const s of ['strategy rolling with router "none"', 'service manager "systemd"', 'slack notifications', 'email notifications']) expect(r.stderr).toContain(s);
+    for (const s of ['strategy rolling without a router', 'service manager "systemd"', 'slack notifications', 'email notifications']) expect(r.stderr).toContain(s);
     expect(r.stderr).toMatch(/seed-manifest\.yml:\d+: router\.type/);
     expect(existsSync(appRoot)).toBe(existed);
 
