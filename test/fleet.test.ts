@@ -132,7 +132,7 @@ describe('the embedded runtime on every host', () => {
       body: ({ appRoot, config }) => `deployment:
   strategy: blue-green
   app_root: ${appRoot}
-  blue_green: { scale_down_delay: 1s }
+  blue_green: { scale_down_delay: 30s }
   rolling: { batch_delay: 0s, drain_timeout: 2s }
   canary: { stages: [{ weight: 50, duration: 1s }] }
 ssh: { config_file: ${config} }
@@ -174,6 +174,8 @@ analysis: { interval: 1s, min_requests: 5, on_inconclusive: proceed, metrics: [{
   });
 
   it('rollback: every host goes back at once', async () => {
+    // to the slot kept warm (scale_down_delay 30 s: long enough that it is still there when the
+    // rollback switches, whatever the machine's speed)
     const r = await app.run(['rollback']);
     expect(r.code, r.stderr).toBe(0);
     expect(await served()).toEqual(['1.0.3', '1.0.3', '1.0.3']);
