@@ -7,7 +7,7 @@ import { writeJournal } from '../state/journal.js';
 import type { RunContext } from './context.js';
 import { defaultHandlers } from './handlers/index.js';
 import type { Handlers } from './handlers/types.js';
-import { undoSteps } from './runner.js';
+import { undoSteps } from './undo-steps.js';
 
 export interface Recovery {
   deployId: string;

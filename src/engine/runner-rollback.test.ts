@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Journal, StepStatus } from '../state/journal.js';
 import { writeJournal } from '../state/journal.js';
-import { Runner, undoSteps } from './runner.js';
+import { Runner } from './runner.js';
+import { undoSteps } from './undo-steps.js';
 import { activate, check, cleanup, context, events, fake, hook, journal, layout, livePlan, NEW, OLD, plan, prepare, run, statuses, useRunnerSandbox } from './test-support.js';
 
 useRunnerSandbox();
