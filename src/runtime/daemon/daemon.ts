@@ -4,6 +4,8 @@ import { ControlApiError } from '../unix-json.js';
 import type { RouterProcess } from './router-process.js';
 import { routerAppOf, writeState, type AppRecord, type DaemonState } from './state.js';
 import { appView, type AppView } from './view.js';
+import { CoalescedWrite } from './coalesced-write.js';
+import { KeyedTimers } from './timers.js';
 import { waitInstanceHealthy, type HealthWait } from './wait-healthy.js';
 
 export type { AppView, InstanceView } from './view.js';
@@ -26,17 +28,18 @@ export type AppConfig = Omit<RouterApp, 'pools' | 'name' | 'routes'>;
  */
 export class Daemon {
   private chain: Promise<unknown> = Promise.resolve();
-  private timers = new Map<string, NodeJS.Timeout>();
+  /** each pool's scheduled stop (scale_down_delay) */
+  private readonly timers: KeyedTimers;
   /** held by `hold` (drained in the router): `release` puts them back in rotation */
   private readonly drained = new Set<string>();
   private readonly now: () => number;
   private restoring = false;
   private closing = false;
-  private persistDone: Promise<void> = Promise.resolve();
-  private persistNext: Promise<void> | null = null;
+  private readonly writer = new CoalescedWrite(() => this.writeState());
 
   constructor(private readonly d: DaemonDeps) {
     this.now = d.now ?? Date.now;
+    this.timers = new KeyedTimers(this.now);
   }
 
   get state(): DaemonState {
@@ -57,23 +60,17 @@ export class Daemon {
     return a;
   }
 
-  /**
-   * Writes the state. Writes never overlap: a call made while one is in flight waits for it and
-   * then writes the state as it is by then, so the last write is always the latest state.
-   */
+  /** Writes the state (never two writes at once: see CoalescedWrite), with each instance's process record. */
   persist(): Promise<void> {
-    if (this.restoring) return Promise.resolve();
-    this.persistNext ??= this.persistDone.then(() => {
-      this.persistNext = null;
-      const records = this.d.supervisor.records();
-      for (const [name, app] of Object.entries(this.d.state.apps)) {
-        for (const [id, inst] of Object.entries(app.instances)) inst.process = records[`${name}/${id}`] ?? inst.process;
-      }
-      return writeState(this.d.statePath, this.d.state);
-    });
-    const next = this.persistNext;
-    this.persistDone = next.catch(() => undefined);
-    return next;
+    return this.restoring ? Promise.resolve() : this.writer.run();
+  }
+
+  private writeState(): Promise<void> {
+    const records = this.d.supervisor.records();
+    for (const [name, app] of Object.entries(this.d.state.apps)) {
+      for (const [id, inst] of Object.entries(app.instances)) inst.process = records[`${name}/${id}`] ?? inst.process;
+    }
+    return writeState(this.d.statePath, this.d.state);
   }
 
   /** Stops taking changes, waits for the one in progress and the last write (before the daemon exits). */
@@ -311,14 +308,8 @@ export class Daemon {
   }
 
   private arm(app: string, pool: string): void {
-    const key = `${app}/${pool}`;
-    clearTimeout(this.timers.get(key));
-    this.timers.delete(key);
     const at = this.d.state.apps[app]?.stopAt[pool];
-    if (at === undefined) return;
-    const t = setTimeout(() => void this.stopPoolNow(app, pool, at), Math.max(0, at - this.now()));
-    t.unref();
-    this.timers.set(key, t);
+    this.timers.set(`${app}/${pool}`, at ?? null, () => void this.stopPoolNow(app, pool, at!));
   }
 
   /**
@@ -356,7 +347,7 @@ export class Daemon {
     const rec = this.app(app);
     await this.stopInstances(app, Object.keys(rec.instances), true);
     await this.exclusive(async () => {
-      for (const pool of Object.keys(rec.stopAt)) clearTimeout(this.timers.get(`${app}/${pool}`));
+      for (const pool of Object.keys(rec.stopAt)) this.timers.clear(`${app}/${pool}`);
       delete this.d.state.apps[app];
       await this.d.router.call('DELETE', `/apps/${encodeURIComponent(app)}`).catch(() => undefined);
       await this.persist();
@@ -395,7 +386,7 @@ export class Daemon {
 
   /** Stops everything: instances, the router. The state is kept with no running processes. */
   async shutdown(): Promise<void> {
-    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clearAll();
     await this.d.supervisor.stopAll();
     await this.d.router.stop();
     await this.persist();
