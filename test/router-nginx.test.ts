@@ -186,7 +186,7 @@ describe.skipIf(skip)('nginx router against a real nginx', { timeout: 60_000 }, 
       ['blue', 0],
       ['green', 100],
     ]);
-    expect((await new NginxRouter(cfg, deps).previewWeights({ blue: 100, green: 0 })).lines).toEqual([
+    expect((await new NginxRouter(cfg, deps).preview([{ kind: 'weights', weights: { blue: 100, green: 0 } }]))[0]!.lines).toEqual([
       `write ${nginx.configFile}: upstream shop (blue 100%, green 0%): server 127.0.0.1:${backends['blue-0']!.port} weight=1 (blue-0), server 127.0.0.1:${backends['blue-1']!.port} weight=1 (blue-1), server 127.0.0.1:${backends['green-0']!.port} down (green-0)`,
       `test: ${nginx.testCommand}`,
       `reload: ${nginx.reloadCommand}`,

@@ -81,9 +81,6 @@ export class EmbeddedRouter implements Router {
     return foldPreviews(weights, actions, previewEmbedded);
   }
 
-  async previewWeights(weights: Record<string, number>): Promise<RouterActionPreview> {
-    return (await this.preview([{ kind: 'weights', weights }]))[0]!;
-  }
 }
 
 /**

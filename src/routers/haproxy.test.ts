@@ -114,13 +114,13 @@ describe('HaproxyRouter (fake runtime API)', () => {
     await r.declarePools([blue, green]);
     await r.setWeights({ blue: 100 });
     const n = w.log.length;
-    expect((await w.router().previewWeights({ blue: 10, green: 90 })).lines).toEqual([
+    expect((await w.router().preview([{ kind: 'weights', weights: { blue: 10, green: 90 } }]))[0]!.lines).toEqual([
       `write ${FILE}: backend shop: server blue-0 127.0.0.1:3000 weight 1, server green-0 127.0.0.1:3001 weight 9`,
       'runtime API: set server shop/green-0 weight 9',
     ]);
     // it read HAProxy's servers, and changed nothing
     expect(w.log.slice(n)).toEqual(['show servers state shop']);
-    expect((await r.previewWeights({ red: 100 })).lines).toEqual(['would fail: router.haproxy.backend: pool red has no targets in backend shop (declare it first)']);
+    expect((await r.preview([{ kind: 'weights', weights: { red: 100 } }]))[0]!.lines).toEqual(['would fail: router.haproxy.backend: pool red has no targets in backend shop (declare it first)']);
   });
 
   it('live() with nothing in the file still asks HAProxy: a backend it lacks is an error, not "nothing routed" (but with reload_command)', async () => {

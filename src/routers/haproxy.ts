@@ -136,9 +136,6 @@ export class HaproxyRouter implements Router {
     return foldPreviews({ state, live: live ?? asLive(desiredServers(state)) }, actions, (p, a) => previewHaproxy({ backend: this.backend, config_file: this.cfg.config_file }, p, a));
   }
 
-  async previewWeights(weights: Record<string, number>): Promise<RouterActionPreview> {
-    return (await this.preview([{ kind: 'weights', weights }]))[0]!;
-  }
 
   // ---- internals ----
 

@@ -139,7 +139,7 @@ describe('NginxRouter', () => {
     const h = fakeHost({});
     await h.router.declarePools([...pools, { name: 'green', targets: [{ id: 'green-0', host: '127.0.0.1', port: 3100 }] }]);
     const ran = h.ran.length;
-    expect((await h.router.previewWeights({ blue: 95, green: 5 })).lines).toEqual([
+    expect((await h.router.preview([{ kind: 'weights', weights: { blue: 95, green: 5 } }]))[0]!.lines).toEqual([
       `write ${FILE}: upstream shop (blue 95%, green 5%): server 127.0.0.1:3000 weight=19 (blue-0), server 127.0.0.1:3100 weight=1 (green-0)`,
       'test: nginx -t',
       'reload: nginx -s reload',

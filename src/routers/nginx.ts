@@ -128,9 +128,6 @@ export class NginxRouter implements Router {
     return foldPreviews(start, actions, (s, a) => previewNginx(this.cfg, s, a));
   }
 
-  async previewWeights(weights: Record<string, number>): Promise<RouterActionPreview> {
-    return (await this.preview([{ kind: 'weights', weights }]))[0]!;
-  }
 
   /** The state nginx last accepted: the kept file while a change is (or was, until a crash) being tested. */
   private async read(): Promise<NginxState | null> {

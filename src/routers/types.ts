@@ -166,8 +166,6 @@ export interface Router {
    * `would fail: <message>` and leaves the state as it was.
    */
   preview?(actions: RouterAction[]): Promise<RouterActionPreview[]>;
-  /** What setWeights would do now, without doing it: preview([{ kind: 'weights', weights }]). */
-  previewWeights?(weights: Record<string, number>): Promise<RouterActionPreview>;
 }
 
 /** What every adapter is built with: the host it acts on, the app, the clock. */
