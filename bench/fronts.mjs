@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nginxConf } from '../test/fronts/nginx-conf.mjs';
 import { sh } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -33,31 +34,7 @@ export function nginxFront(dir, port, upstream) {
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   const file = join(dir, 'deployer', `${upstream}.conf`);
   const conf = join(dir, 'nginx.conf');
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${join(dir, 'tmp', t)};`).join('\n');
-  writeFileSync(
-    conf,
-    `daemon off;
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 4096; }
-http {
-${temp}
-    access_log off;
-    include ${file};
-    server {
-        listen 127.0.0.1:${port};
-        location / {
-            proxy_pass http://$deployer_${upstream};
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            access_log ${join(dir, 'access.log')} deployer_${upstream};
-        }
-    }
-}
-`,
-  );
+  writeFileSync(conf, nginxConf({ dir, port, upstream, includes: [file], workerConnections: 4096, errorLevel: 'warn' }));
   const base = `nginx -p ${dir} -e ${join(dir, 'error.log')} -c ${conf}`;
   let child = null;
   return {

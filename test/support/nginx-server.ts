@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { emptyNginxState, renderNginxConfig } from '../../src/routers/nginx-config.js';
+import { nginxConf } from '../fronts/nginx-conf.mjs';
 import { onPath } from './prometheus.js';
 
 export const NGINX = onPath('nginx');
@@ -18,31 +19,6 @@ export function skipWithoutNginx(file: string): boolean {
   const skip = NGINX === null && process.env.CI !== 'true';
   if (skip) console.warn(`\n*** SKIPPING ${file}: ${NGINX_MISSING} ***\n`);
   return skip;
-}
-
-export function nginxConf(dir: string, port: number, upstream: string, include: string[]): string {
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${join(dir, 'tmp', t)};`);
-  return `daemon off;
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} notice;
-events { worker_connections 1024; }
-http {
-${temp.join('\n')}
-    access_log off;
-${include.map((f) => `    include ${f};`).join('\n')}
-    server {
-        listen 127.0.0.1:${port};
-        location / {
-            proxy_pass http://$deployer_${upstream};
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            access_log ${join(dir, 'access.log')} deployer_${upstream};
-        }
-    }
-}
-`;
 }
 
 /** An nginx we started, by pid. */
@@ -78,9 +54,9 @@ export class NginxServer {
     mkdirSync(join(dir, 'deployer'), { recursive: true });
     mkdirSync(join(dir, 'tmp'), { recursive: true });
     if (o.deployerFile !== false) writeFileSync(deployer, renderNginxConfig(emptyNginxState(), upstream, upstream));
-    writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, upstream, [deployer]));
+    writeFileSync(join(dir, 'nginx.conf'), nginxConf({ dir, port, upstream, includes: [deployer] }));
     // the same, including Deployer's file twice: nginx refuses it ("duplicate upstream"), whatever the file holds
-    writeFileSync(join(dir, 'broken.conf'), nginxConf(dir, port, upstream, [deployer, deployer]));
+    writeFileSync(join(dir, 'broken.conf'), nginxConf({ dir, port, upstream, includes: [deployer, deployer] }));
     const child = spawn(NGINX ?? 'nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     const n = new NginxServer(dir, port, upstream, child);
     const keep = (d: Buffer) => (n.log = (n.log + d.toString('utf8')).slice(-8000));
