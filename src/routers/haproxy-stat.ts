@@ -7,20 +7,25 @@ export interface StatRow {
   [field: string]: string;
 }
 
-/** The rows of a `show stat` answer (header line `# pxname,svname,...`). */
-export function parseStat(csv: string): StatRow[] {
-  const lines = csv.split('\n').filter((l) => l.trim() !== '');
+/** The rows of an answer whose header line is `# name<sep>name...`, each by the header's names. */
+function headedRows(text: string, sep: string): StatRow[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
   const head = lines.findIndex((l) => l.startsWith('# '));
   if (head === -1) return [];
-  const names = lines[head]!.slice(2).split(',');
+  const names = lines[head]!.slice(2).split(sep);
   return lines.slice(head + 1).map((l) => {
-    const cells = l.split(',');
+    const cells = l.split(sep);
     const row: StatRow = {};
     names.forEach((n, i) => {
       if (n) row[n] = cells[i] ?? '';
     });
     return row;
   });
+}
+
+/** The rows of a `show stat` answer (header line `# pxname,svname,...`). */
+export function parseStat(csv: string): StatRow[] {
+  return headedRows(csv, ',');
 }
 
 /** The server rows of one backend, by server name. */
@@ -45,15 +50,7 @@ export interface ServerState {
 /** The servers of a `show servers state <backend>` answer (null when HAProxy says it has no such backend). */
 export function parseServersState(text: string): ServerState[] | null {
   if (/Can't find backend/i.test(text)) return null;
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const head = lines.findIndex((l) => l.startsWith('# '));
-  if (head === -1) return [];
-  const names = lines[head]!.slice(2).split(' ');
-  return lines.slice(head + 1).map((l) => {
-    const cells = l.split(' ');
-    const f = (n: string) => cells[names.indexOf(n)];
-    return { name: f('srv_name')!, addr: f('srv_addr')!, port: num(f('srv_port')), admin: num(f('srv_admin_state')), op: num(f('srv_op_state')), uweight: num(f('srv_uweight')) };
-  });
+  return headedRows(text, ' ').map((r) => ({ name: r.srv_name!, addr: r.srv_addr!, port: num(r.srv_port), admin: num(r.srv_admin_state), op: num(r.srv_op_state), uweight: num(r.srv_uweight) }));
 }
 
 export type AdminState = 'ready' | 'drain' | 'maint';

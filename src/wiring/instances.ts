@@ -10,11 +10,6 @@ import { ProcessInstances, ProcessManager } from '../services/process.js';
 import { runsPools } from '../strategies/pools.js';
 import { createRouter } from './router.js';
 
-/** Whether this manifest's instances run on Deployer's runtime daemon (`manager: process`). */
-export function usesRuntime(loaded: LoadedManifest): boolean {
-  return runsPools(loaded);
-}
-
 /** The runtime daemon an operation's adapters talk to, connected after they are built. */
 export class RuntimeLink {
   client: RuntimeClient | undefined;
@@ -38,7 +33,7 @@ export function serviceFor(loaded: LoadedManifest, link: RuntimeLink): ServiceMa
 
 /** What runs the app's instances side by side; undefined for the restart-only managers. */
 export function instancesFor(loaded: LoadedManifest, layout: AppLayout, link: RuntimeLink): InstanceManager | undefined {
-  return usesRuntime(loaded) ? new ProcessInstances(loaded, layout, link.get) : undefined;
+  return runsPools(loaded) ? new ProcessInstances(loaded, layout, link.get) : undefined;
 }
 
 /**
@@ -57,7 +52,7 @@ export function wireContext(ctx: RunContext, withService = true): RuntimeLink {
     if (instances) throw e;
   }
   ctx.connectInstances = async (connectOnly = false) => {
-    if (!usesRuntime(ctx.loaded)) return { connected: true, started: false, note: null };
+    if (!runsPools(ctx.loaded)) return { connected: true, started: false, note: null };
     const r = await link.connect(connectOnly);
     return { connected: r.connected, started: r.started, note: r.started ? `started the runtime daemon (${r.dir})` : null };
   };

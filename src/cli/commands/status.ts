@@ -8,7 +8,7 @@ import { inspectLock } from '../../state/lock.js';
 import { readLastDeploy } from '../../state/records.js';
 import { observe } from '../../engine/observe.js';
 import { describeJournal } from '../../engine/recovery.js';
-import { usesRuntime } from '../../wiring/instances.js';
+import { runsPools } from '../../strategies/pools.js';
 import { connectRuntime } from '../../runtime/client.js';
 import { deployerHome, openApp } from '../context.js';
 import { canaryStatusLines } from '../render/canary.js';
@@ -56,11 +56,11 @@ export function registerStatus(program: Command): void {
       const out = output(o);
       const { loaded, t, layout } = await openApp(o);
       const st = await collectStatus(t, layout);
-      const rt = usesRuntime(loaded) ? await connectRuntime(deployerHome()) : null;
+      const rt = runsPools(loaded) ? await connectRuntime(deployerHome()) : null;
       const runtime = rt ? await rt.app(loaded.manifest.name) : null;
       // another router in front (nginx, HAProxy): what it serves, read back from it
       const router = await externalLive(loaded, { transport: t, app: loaded.manifest.name, clock: systemClock }).catch((e: Error) => e);
-      if (out.isJson) return out.json({ app: loaded.manifest.name, hosts: [{ host: 'local', ...st, ...(usesRuntime(loaded) ? { runtime } : {}), ...(router === undefined ? {} : { router: router instanceof Error ? { error: router.message } : router }) }] });
+      if (out.isJson) return out.json({ app: loaded.manifest.name, hosts: [{ host: 'local', ...st, ...(runsPools(loaded) ? { runtime } : {}), ...(router === undefined ? {} : { router: router instanceof Error ? { error: router.message } : router }) }] });
       const s = out.style;
       out.line(s.bold(`${loaded.manifest.name} on local (${st.app_root})`));
       out.line(`  live:            ${st.current ? `${st.current}${st.version ? ` (version ${st.version})` : ''}${st.deployed_at ? `, deployed ${st.deployed_at} by ${st.deployed_by}` : ''}` : s.dim('nothing deployed')}`);
@@ -73,7 +73,7 @@ export function registerStatus(program: Command): void {
       if (st.interrupted) out.line(`  ${s.red('interrupted:')}     ${st.interrupted} (run \`deployer doctor --repair\`)`);
       if (st.canary) for (const l of canaryStatusLines(s, st.canary, st.canary.running)) out.line(l);
       const last = st.last_deploy;
-      if (usesRuntime(loaded)) {
+      if (runsPools(loaded)) {
         if (runtime) printRuntimeApp(out, runtime);
         else out.line(`  runtime:         ${s.dim(rt ? 'the app has no instances' : 'the runtime daemon is not running')}`);
       }
