@@ -45,12 +45,7 @@ export function wireContext(ctx: RunContext, withService = true): RuntimeLink {
   if (withService) ctx.service = serviceFor(ctx.loaded, link);
   const instances = instancesFor(ctx.loaded, ctx.layout, link);
   if (instances) ctx.instances = instances;
-  // a router that cannot be built yet (nginx, haproxy) fails the steps that move traffic, not the context
-  try {
-    ctx.router = createRouter(ctx.loaded, { transport: ctx.transport, app: ctx.loaded.manifest.name, clock: ctx.clock }, link.get);
-  } catch (e) {
-    if (instances) throw e;
-  }
+  ctx.router = createRouter(ctx.loaded, { transport: ctx.transport, app: ctx.loaded.manifest.name, clock: ctx.clock }, link.get);
   ctx.connectInstances = async (connectOnly = false) => {
     if (!runsPools(ctx.loaded)) return { connected: true, started: false, note: null };
     const r = await link.connect(connectOnly);
