@@ -6,7 +6,7 @@
 // connection lost to a reload before any answer (what browsers do), counted in `retried`.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analysis, lastCanary } from './support/canary.js';
+import { analysis, expectFailedOnErrorRate, lastCanary } from './support/canary.js';
 import { describeLoad, underLoad, type LoadReport } from './support/load.js';
 import { expectNoFailure, expectNoLock, expectServing, startNginxApp, type NginxApp } from './support/nginx-app.js';
 import { skipWithoutNginx } from './support/nginx-server.js';
@@ -150,12 +150,7 @@ describe.skipIf(skip)('deploys through a real nginx', { timeout: 120_000 }, () =
     expect(Object.keys(dep.report.statuses).sort(), describeLoad(dep.report)).toEqual(['200', '500']);
     expect(dep.report.non2xx / dep.report.total, describeLoad(dep.report)).toBeLessThan(0.1);
     const c = await lastCanary(a);
-    const judged = c.intervals.filter((i) => i.verdict !== 'inconclusive');
-    expect(judged.map((i) => i.verdict)).toEqual(['fail', 'fail']);
-    const errorRate = judged[0]!.metrics.find((m) => m.name === 'error_rate')!;
-    expect(errorRate.verdict).toBe('fail');
-    expect(errorRate.canary!).toBeGreaterThan(10);
-    expect(errorRate.baseline).toBe(0);
+    expectFailedOnErrorRate(c);
     // after the abort: only v4, with no failure at all
     const after = await underLoad({ ...opts, port: a.routerPort, minTotal: 200 }, () => new Promise((r) => setTimeout(r, 300)));
     expectNoFailure(load('after abort', after.report), 200);

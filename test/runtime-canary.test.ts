@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeLoad, expectClean, underLoad } from './support/load.js';
 import { waitFor } from './support/net.js';
-import { analysis, canaryStatus, lastCanary, useCanaryApp } from './support/canary.js';
+import { analysis, canaryStatus, expectFailedOnErrorRate, lastCanary, useCanaryApp } from './support/canary.js';
 
 const liveV1 = useCanaryApp();
 
@@ -33,12 +33,7 @@ describe('canary on the embedded runtime', { timeout: 180_000 }, () => {
     const c = await lastCanary(a);
     expect(c.outcome).toBe('aborted');
     expect(c.reason).toMatch(/failure_limit 2/);
-    const judged = c.intervals.filter((i) => i.verdict !== 'inconclusive');
-    expect(judged.map((i) => i.verdict)).toEqual(['fail', 'fail']);
-    const errorRate = judged[0]!.metrics.find((m) => m.name === 'error_rate')!;
-    expect(errorRate.verdict).toBe('fail');
-    expect(errorRate.canary!).toBeGreaterThan(10);
-    expect(errorRate.baseline).toBe(0);
+    expectFailedOnErrorRate(c);
     // the same, for humans: `deployer history <deploy id>`
     const detail = await a.run(['history', dep.result.json!.deploy_id as string]);
     expect(detail.code, detail.stderr).toBe(0);

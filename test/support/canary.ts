@@ -17,6 +17,19 @@ export interface CanaryRecord {
   intervals: Interval[];
 }
 
+/**
+ * A canary aborted on two failing intervals whose error_rate judged it: the canary over 10%,
+ * the baseline at 0 (the release answers 500 on a share of its requests, the live one never).
+ */
+export function expectFailedOnErrorRate(c: CanaryRecord): void {
+  const judged = c.intervals.filter((i) => i.verdict !== 'inconclusive');
+  expect(judged.map((i) => i.verdict)).toEqual(['fail', 'fail']);
+  const errorRate = judged[0]!.metrics.find((m) => m.name === 'error_rate')!;
+  expect(errorRate.verdict).toBe('fail');
+  expect(errorRate.canary!).toBeGreaterThan(10);
+  expect(errorRate.baseline).toBe(0);
+}
+
 export interface CanaryStatusJson {
   deploy_id: string;
   pid: number;
